@@ -1,0 +1,6 @@
+"""Lambda: Mark the tenant and its dataflows DEPROVISIONED."""
+
+from stripe_aep.handler import step_handler
+from stripe_aep.steps import deprovision
+
+lambda_handler = step_handler(deprovision.complete_deprovisioning)

@@ -1,0 +1,30 @@
+"""Errors raised by the provisioning steps themselves (Adobe's errors live in ``stripe_aep.aep.errors``).
+
+The class name is what a Step Functions Retry/Catch matches (the Lambda runtime reports it as ``errorType``),
+so these names are part of the state machines' contract: see docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+
+class StepError(Exception):
+    """Base of the errors a step raises on purpose. The message is one line a console user can act on."""
+
+
+class InputValidationError(StepError):
+    """A console input or event is malformed; the message names the offending field. Never retried."""
+
+
+class TenantNotFoundError(StepError):
+    """DynamoDB holds no item for the tenant id the input names. Never retried."""
+
+
+class StripeSourceRejectedError(StepError):
+    """Explore failed: Stripe rejected the tenant's key, or the resource path cannot be read. Never retried."""
+
+
+class ConcurrentModificationError(StepError):
+    """Another execution holds the create intent for the same object, or a conditional write lost a race.
+
+    Retried by the state machine: by the next attempt the other execution has stored its ID or its lease expired.
+    """

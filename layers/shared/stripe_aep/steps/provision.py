@@ -1,0 +1,389 @@
+"""The provisioning steps: one function per Lambda of ``statemachine/provision.asl.json``.
+
+The chain is the Stripe source tutorial's (docs/stripe-source-flow-service-api.txt): base connection -> explore
+-> source connection | (XDM field group + schema -> dataset -> target connection) -> mapping set -> dataflow.
+Every create goes through ``ensure`` (idempotent; see ``stripe_aep.steps.common``), so re-running an execution,
+or a step, creates nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from stripe_aep.aep import (
+    AepValidationError,
+    AuthenticationError,
+    NotFoundError,
+    Schedule,
+)
+from stripe_aep.errors import InputValidationError, StripeSourceRejectedError
+from stripe_aep.handler import emit_metric, error_details
+from stripe_aep.resources import RESOURCE_PATHS, get_resource
+from stripe_aep.runtime import Runtime
+from stripe_aep.steps.common import AepObject, PathStep, RawInput, SandboxStep, StepInput, ensure
+from stripe_aep.store import (
+    ACTIVE,
+    FAILED,
+    dataflow_key,
+    schema_key,
+    tenant_key,
+)
+from stripe_aep.tenants import (
+    ProvisionInput,
+    ScheduleInput,
+    TenantId,
+    base_connection_name,
+    dataflow_name,
+    dataset_name,
+    now_s,
+    parse_input,
+    source_connection_name,
+    target_connection_name,
+    validate_tenant_id,
+)
+
+#: Seconds between validation and a default schedule's first run (Adobe rejects a start time in the past).
+DEFAULT_START_DELAY_S = 60
+
+
+def to_schedule(schedule: ScheduleInput | dict[str, Any], default_start: int | None = None) -> Schedule:
+    """A validated Flow Service ``Schedule`` (Adobe's rules) from a console schedule; ``InputValidationError``."""
+    data = schedule if isinstance(schedule, ScheduleInput) else ScheduleInput.model_validate(schedule)
+    start = data.startTime if data.startTime is not None else default_start
+    try:
+        return Schedule(start_time=start, frequency=data.frequency, interval=data.interval)
+    except ValueError as exc:
+        reasons = "; ".join(e["msg"] for e in getattr(exc, "errors", lambda: [{"msg": str(exc)}])())
+        raise InputValidationError(f"invalid ProvisionInput: schedule: {reasons}") from None
+
+
+def validate_input(request: RawInput, runtime: Runtime) -> dict[str, Any]:
+    """Validate a provision input, apply the defaults, and record the tenant as PROVISIONING.
+
+    In: ``{"input": <console input or event detail>, "executionName"}``. Out: ``{tenantId, sandbox,
+    resourcePaths, schedule{frequency, interval, startTime (epoch seconds)}}``. Makes no Adobe call.
+    Raises ``InputValidationError`` naming the field (tenant id pattern, sandbox, resource paths, schedule).
+    """
+    data = parse_input(ProvisionInput, request.input)
+    settings = runtime.settings
+    sandbox = data.sandbox or settings.default_sandbox
+    paths = list(data.resourcePaths or RESOURCE_PATHS)
+    requested = data.schedule or ScheduleInput(
+        frequency=settings.default_schedule_frequency,  # type: ignore[arg-type]
+        interval=None if settings.default_schedule_frequency == "once" else settings.default_schedule_interval,
+    )
+    schedule = to_schedule(requested, default_start=now_s() + DEFAULT_START_DELAY_S)
+    schedule_out = {"frequency": schedule.frequency, "interval": schedule.interval, "startTime": schedule.start_time}
+    runtime.store.begin_provisioning(data.tenantId, sandbox, paths, schedule_out, request.executionName)
+    emit_metric("ProvisioningStarted", 1)
+    return {"tenantId": data.tenantId, "sandbox": sandbox, "resourcePaths": paths, "schedule": schedule_out}
+
+
+def create_base_connection(request: SandboxStep, runtime: Runtime) -> dict[str, Any]:
+    """Ensure the tenant's Stripe base connection (Flow Service ``POST /connections``) with its Stripe key.
+
+    The key is read from the tenant's secret here and goes nowhere but the request body. Out:
+    ``{baseConnectionId}``. Raises ``TenantNotFoundError`` (no secret) or the client's ``AepError``s.
+    """
+    client = runtime.platform(request.sandbox)
+    name = base_connection_name(request.tenantId)
+
+    def find() -> AepObject | None:
+        found = client.find_base_connection(name)
+        return AepObject(found.id, found.etag) if found else None
+
+    def create() -> AepObject:
+        created = client.create_base_connection(name, runtime.stripe_key(request.tenantId))
+        return AepObject(created.id, created.etag)
+
+    item = ensure(runtime, tenant_key(request.tenantId), "base_connection", request.executionName, find, create)
+    return {"baseConnectionId": item["base_connection_id"]}
+
+
+class ExploreStep(PathStep):
+    baseConnectionId: str
+
+
+def explore_resource_path(request: ExploreStep, runtime: Runtime) -> dict[str, Any]:
+    """Explore the resource path through the base connection (``GET /connections/{id}/explore``, preview off).
+
+    Fails fast before anything else is created for the path. Out: ``{resourcePath, fieldCount}`` (the number
+    of Stripe fields Adobe sees under ``data.``). Raises ``StripeSourceRejectedError`` when Stripe rejects the
+    key or the path cannot be read (Adobe answers 4xx); throttling and 5xx propagate for the state machine's
+    retry.
+    """
+    client = runtime.platform(request.sandbox)
+    try:
+        result = client.explore(request.baseConnectionId, request.resourcePath, preview=False)
+    except (AepValidationError, AuthenticationError, NotFoundError) as exc:
+        details = error_details(exc)
+        raise StripeSourceRejectedError(
+            f"explore of {request.resourcePath} failed: {details.get('adobe_error_code', details['error'])}: "
+            f"{details['message']}"
+        ) from None
+    fields = (result.schema_ or {}).get("properties", {}).get("data", {}).get("properties", {})
+    if not fields:
+        raise StripeSourceRejectedError(f"explore of {request.resourcePath} returned no fields under data.")
+    return {"resourcePath": request.resourcePath, "fieldCount": len(fields)}
+
+
+def create_source_connection(request: ExploreStep, runtime: Runtime) -> dict[str, Any]:
+    """Ensure the source connection of the resource path (``POST /sourceConnections``). Out: ``{sourceConnectionId}``."""
+    client = runtime.platform(request.sandbox)
+    name = source_connection_name(request.tenantId, request.resourcePath)
+
+    def find() -> AepObject | None:
+        found = client.find_source_connection(name)
+        return AepObject(found.id, found.etag) if found else None
+
+    def create() -> AepObject:
+        created = client.create_source_connection(name, request.baseConnectionId, request.resourcePath)
+        return AepObject(created.id, created.etag)
+
+    key = dataflow_key(request.tenantId, request.resourcePath)
+    item = ensure(runtime, key, "source_connection", request.executionName, find, create)
+    return {"sourceConnectionId": item["source_connection_id"]}
+
+
+def xdm_tenant_id(runtime: Runtime, sandbox: str) -> str:
+    """The sandbox's Schema Registry tenant id (``GET /stats``), cached on the sandbox's DynamoDB item."""
+    key = (f"SANDBOX#{sandbox}", "SANDBOX")
+    item = runtime.store.get(key) or {}
+    if item.get("xdm_tenant_id"):
+        return str(item["xdm_tenant_id"])
+    tenant_id = runtime.platform(sandbox).get_tenant_id()
+    runtime.store.update(key, {"sandbox": sandbox, "xdm_tenant_id": tenant_id})
+    return tenant_id
+
+
+def ensure_target_schema(request: PathStep, runtime: Runtime) -> dict[str, Any]:
+    """Ensure the sandbox's XDM field group and schema for the resource path (shared by its tenants).
+
+    Schema Registry ``POST /tenant/fieldgroups`` then ``POST /tenant/schemas``; both found by title and reused
+    when the sandbox already has them. Out: ``{schemaId ($id), schemaAltId (meta:altId), fieldGroupId}``.
+    """
+    client = runtime.platform(request.sandbox)
+    resource = get_resource(request.resourcePath)
+    key = schema_key(request.sandbox, request.resourcePath)
+    xdm_tenant = xdm_tenant_id(runtime, request.sandbox)
+
+    def find_field_group() -> AepObject | None:
+        found = client.find_field_group(resource.field_group_title)
+        return AepObject(found.id, None, {"field_group_alt_id": found.alt_id}) if found else None
+
+    def create_field_group() -> AepObject:
+        created = client.create_field_group(resource.field_group_body(xdm_tenant))
+        return AepObject(created.id, None, {"field_group_alt_id": created.alt_id})
+
+    item = ensure(runtime, key, "field_group", request.executionName, find_field_group, create_field_group)
+    field_group_id = str(item["field_group_id"])
+
+    def find_schema() -> AepObject | None:
+        found = client.find_schema(resource.schema_title)
+        return AepObject(found.id, None, {"schema_alt_id": found.alt_id}) if found else None
+
+    def create_schema() -> AepObject:
+        created = client.create_schema(resource.schema_body(field_group_id))
+        return AepObject(created.id, None, {"schema_alt_id": created.alt_id})
+
+    item = ensure(runtime, key, "schema", request.executionName, find_schema, create_schema)
+    return {"schemaId": item["schema_id"], "schemaAltId": item["schema_alt_id"], "fieldGroupId": field_group_id}
+
+
+class SchemaStep(PathStep):
+    schemaId: str
+
+
+def create_dataset(request: SchemaStep, runtime: Runtime) -> dict[str, Any]:
+    """Ensure the tenant's dataset for the resource path (Catalog ``POST /dataSets``). Out: ``{datasetId}``."""
+    client = runtime.platform(request.sandbox)
+    name = dataset_name(request.tenantId, request.resourcePath)
+
+    def find() -> AepObject | None:
+        found = client.find_dataset(name)
+        return AepObject(found.id) if found else None
+
+    def create() -> AepObject:
+        return AepObject(client.create_dataset(name, request.schemaId))
+
+    key = dataflow_key(request.tenantId, request.resourcePath)
+    item = ensure(runtime, key, "dataset", request.executionName, find, create)
+    runtime.store.update(key, {"schema_id": request.schemaId})
+    return {"datasetId": item["dataset_id"]}
+
+
+class TargetStep(SchemaStep):
+    datasetId: str
+
+
+def create_target_connection(request: TargetStep, runtime: Runtime) -> dict[str, Any]:
+    """Ensure the data lake target connection (``POST /targetConnections``). Out: ``{targetConnectionId}``."""
+    client = runtime.platform(request.sandbox)
+    name = target_connection_name(request.tenantId, request.resourcePath)
+
+    def find() -> AepObject | None:
+        found = client.find_target_connection(name)
+        return AepObject(found.id, found.etag) if found else None
+
+    def create() -> AepObject:
+        created = client.create_target_connection(name, request.schemaId, request.datasetId)
+        return AepObject(created.id, created.etag)
+
+    key = dataflow_key(request.tenantId, request.resourcePath)
+    item = ensure(runtime, key, "target_connection", request.executionName, find, create)
+    return {"targetConnectionId": item["target_connection_id"]}
+
+
+def mapping_set_name(tenant_id: str, resource_path: str) -> str:
+    """Deterministic Data Prep mapping set name (``GET /mappingSets?name=`` finds it again)."""
+    return f"stripe_aep_{tenant_id.replace('-', '_')}_{resource_path}"
+
+
+def create_mapping_set(request: SchemaStep, runtime: Runtime) -> dict[str, Any]:
+    """Validate, then ensure, the mapping set of the resource path (Data Prep ``POST /mappingSets/validate``,
+    ``POST /mappingSets``). Out: ``{mappingSetId, mappingSetVersion (int)}``.
+    """
+    client = runtime.platform(request.sandbox)
+    resource = get_resource(request.resourcePath)
+    name = mapping_set_name(request.tenantId, request.resourcePath)
+    body = {**resource.mapping_set_body(xdm_tenant_id(runtime, request.sandbox), request.schemaId), "name": name}
+
+    def find() -> AepObject | None:
+        found = client.find_mapping_set(name)
+        return AepObject(found.id, None, {"mapping_set_version": found.version}) if found else None
+
+    def create() -> AepObject:
+        client.validate_mapping_set(body)
+        created = client.create_mapping_set(body)
+        return AepObject(created.id, None, {"mapping_set_version": created.version})
+
+    key = dataflow_key(request.tenantId, request.resourcePath)
+    item = ensure(runtime, key, "mapping_set", request.executionName, find, create)
+    return {"mappingSetId": item["mapping_set_id"], "mappingSetVersion": int(item["mapping_set_version"])}
+
+
+class DataflowStep(PathStep):
+    sourceConnectionId: str
+    targetConnectionId: str
+    mappingSetId: str
+    mappingSetVersion: int
+    schedule: ScheduleInput
+
+
+def create_dataflow(request: DataflowStep, runtime: Runtime) -> dict[str, Any]:
+    """Ensure the dataflow with its schedule (``POST /flows``, RestStorageToAEP flow spec). Out:
+    ``{resourcePath, flowId}``.
+    """
+    client = runtime.platform(request.sandbox)
+    name = dataflow_name(request.tenantId, request.resourcePath)
+    schedule = to_schedule(request.schedule)
+
+    def find() -> AepObject | None:
+        found = client.find_flow(name)
+        return AepObject(found.id, found.etag) if found else None
+
+    def create() -> AepObject:
+        created = client.create_flow(
+            name,
+            source_connection_id=request.sourceConnectionId,
+            target_connection_id=request.targetConnectionId,
+            mapping_id=request.mappingSetId,
+            mapping_version=request.mappingSetVersion,
+            schedule=schedule,
+        )
+        return AepObject(created.id, created.etag)
+
+    key = dataflow_key(request.tenantId, request.resourcePath)
+    item = ensure(runtime, key, "flow", request.executionName, find, create)
+    return {"resourcePath": request.resourcePath, "flowId": item["flow_id"]}
+
+
+class Dataflow(StepInput):
+    resourcePath: str
+    flowId: str
+
+
+class CompleteInput(StepInput):
+    tenantId: TenantId
+    dataflows: list[Dataflow]
+
+
+def complete_provisioning(request: CompleteInput, runtime: Runtime) -> dict[str, Any]:
+    """Mark every provisioned dataflow and the tenant ACTIVE (dataflows join the health-check index).
+
+    Out: ``{tenantId, status: "ACTIVE", dataflowCount}``.
+    """
+    for dataflow in request.dataflows:
+        runtime.store.set_status(dataflow_key(request.tenantId, dataflow.resourcePath), ACTIVE)
+    runtime.store.set_status(tenant_key(request.tenantId), ACTIVE, completed_at=now_s())
+    emit_metric("ProvisioningSucceeded", 1)
+    return {"tenantId": request.tenantId, "status": ACTIVE, "dataflowCount": len(request.dataflows)}
+
+
+class FailureInput(StepInput):
+    input: Any = None
+    stateMachine: str = "provision"
+    error: dict[str, Any] = {}
+
+
+def record_failure(request: FailureInput, runtime: Runtime) -> dict[str, Any]:
+    """Record a failed execution on the tenant item and give the Fail state an Error/Cause a person can act on.
+
+    In: ``{input: $$.Execution.Input, executionName, stateMachine, error: {Error, Cause}}`` where Cause is the
+    Lambda error JSON (``errorType``, ``errorMessage``). Out: ``{error, cause}``; cause names the step and
+    resource path that failed, Adobe's error code and request id when DynamoDB recorded them. A tenant id
+    that does not validate is not written anywhere.
+    """
+    error = str(request.error.get("Error", "States.TaskFailed"))
+    raw_cause = str(request.error.get("Cause", ""))
+    try:
+        message = str(json.loads(raw_cause).get("errorMessage", raw_cause))
+    except (ValueError, AttributeError):
+        message = raw_cause
+    tenant_id = request.input.get("tenantId") if isinstance(request.input, dict) else None
+    try:
+        tenant_id = validate_tenant_id(tenant_id) if tenant_id else None
+    except ValueError:
+        tenant_id = None
+    cause = message
+    if tenant_id and runtime.store.get(tenant_key(tenant_id)) is not None:
+        tenant, dataflows = runtime.store.tenant_items(tenant_id)
+        recorded = [
+            {**i["last_error"], "resource_path": i.get("resource_path")}
+            for i in [*(dataflows), tenant or {}]
+            if isinstance(i.get("last_error"), dict) and i["last_error"].get("execution") == request.executionName
+        ]
+        latest = max(recorded, key=lambda e: e.get("at", 0), default=None)
+        if latest:
+            where = f" ({latest['resource_path']})" if latest.get("resource_path") else ""
+            extras = ", ".join(
+                f"{label} {latest[k]}" for k, label in (("adobe_error_code", "Adobe error"), ("request_id", "request id"))
+                if latest.get(k)
+            )
+            cause = f"step {latest.get('step')}{where} failed: {latest.get('message', message)}" + (
+                f" [{extras}]" if extras else ""
+            )
+        last_error = {"error": error, "message": cause[:1000], "execution": request.executionName, "at": now_s()}
+        attrs: dict[str, Any] = {"last_error": last_error}
+        if request.stateMachine == "provision":
+            runtime.store.update(tenant_key(tenant_id), {"status": FAILED, **attrs})
+        else:
+            runtime.store.update(tenant_key(tenant_id), attrs)
+    emit_metric("ProvisioningFailed" if request.stateMachine == "provision" else "OperationFailed", 1)
+    return {"error": error, "cause": cause[:32768]}
+
+
+__all__ = [
+    "complete_provisioning",
+    "create_base_connection",
+    "create_dataflow",
+    "create_dataset",
+    "create_mapping_set",
+    "create_source_connection",
+    "create_target_connection",
+    "ensure_target_schema",
+    "explore_resource_path",
+    "record_failure",
+    "validate_input",
+]

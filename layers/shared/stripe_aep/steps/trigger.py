@@ -1,0 +1,110 @@
+"""The starter: drains the event queue and starts the state machine each event asks for.
+
+EventBridge rules deliver to one SQS queue (moto's EventBridge cannot target Step Functions, and a queue keeps
+bursts from flooding Adobe): ``saas.platform`` / ``Tenant Signed Up`` -> provision, ``saas.platform`` /
+``Tenant Deleted`` -> deprovision, ``aws.secretsmanager`` changes of a tenant secret -> lifecycle ``rotate_key``.
+
+Each record is processed with Powertools batch processing; a malformed record is reported as a partial batch
+failure (it returns to the queue and, after the redrive count, rests in the dead-letter queue: nothing is lost).
+Execution names are deterministic (``stripe_aep.tenants.execution_name``), so the same event delivered twice starts
+one execution; ``ExecutionAlreadyExists`` counts as started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from stripe_aep.errors import InputValidationError
+from stripe_aep.handler import emit_metric
+from stripe_aep.tenants import (
+    DeprovisionInput,
+    ProvisionInput,
+    execution_name,
+    parse_input,
+    tenant_from_secret_name,
+)
+
+PLATFORM_SOURCE = "saas.platform"
+SIGNED_UP, DELETED = "Tenant Signed Up", "Tenant Deleted"
+SECRETS_SOURCE = "aws.secretsmanager"
+#: Secrets Manager appends "-" and 6 random characters to a secret's ARN.
+_ARN_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+
+logger = Logger()
+
+
+class TriggerSettings(BaseModel):
+    """The starter's environment (template.yaml): the three state machines and the tenant secret prefix."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    provision_state_machine_arn: str
+    deprovision_state_machine_arn: str
+    lifecycle_state_machine_arn: str
+    tenant_secret_prefix: str = "stripe-aep/tenants/"
+
+
+SETTINGS = TriggerSettings.model_validate({k.lower(): v for k, v in os.environ.items()})
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def plan_start(event: EventBridgeModel, settings: TriggerSettings) -> tuple[str, str, dict[str, Any]]:
+    """Which state machine an event starts, with which execution name and input.
+
+    Returns ``(state_machine_arn, execution_name, input)``. Raises ``InputValidationError`` naming the field
+    for an event of an unknown source or detail-type, an invalid tenant id, or a detail that carries anything
+    the console input does not allow (a secret, for instance).
+    """
+    if event.source == PLATFORM_SOURCE and event.detail_type == SIGNED_UP:
+        provision = parse_input(ProvisionInput, event.detail)
+        detail = provision.model_dump(exclude_none=True)
+        return settings.provision_state_machine_arn, execution_name("provision", provision.tenantId, detail), detail
+    if event.source == PLATFORM_SOURCE and event.detail_type == DELETED:
+        deprovision = parse_input(DeprovisionInput, event.detail)
+        detail = deprovision.model_dump()
+        name = execution_name("deprovision", deprovision.tenantId, detail)
+        return settings.deprovision_state_machine_arn, name, detail
+    if event.source == SECRETS_SOURCE:
+        params = event.detail.get("requestParameters") or {}
+        secret_id = str(params.get("secretId") or (event.detail.get("additionalEventData") or {}).get("SecretId", ""))
+        secret_name = _ARN_SUFFIX.sub("", secret_id.split(":secret:", 1)[-1])
+        tenant_id = tenant_from_secret_name(settings.tenant_secret_prefix, secret_name)
+        if tenant_id is None:
+            raise InputValidationError("detail.requestParameters.secretId: not a tenant secret")
+        lifecycle = {"operation": "rotate_key", "tenantId": tenant_id}
+        change = {**lifecycle, "eventID": event.detail.get("eventID") or event.id}
+        return settings.lifecycle_state_machine_arn, execution_name("rotate-key", tenant_id, change), lifecycle
+    raise InputValidationError(f"detail-type: no state machine starts on {event.source}/{event.detail_type}")
+
+
+def _start(record: SQSRecord) -> None:
+    try:
+        event = EventBridgeModel.model_validate(json.loads(record.body))
+    except (ValueError, ValidationError) as exc:
+        raise InputValidationError(f"message {record.message_id} is not an EventBridge event: {type(exc).__name__}")
+    arn, name, payload = plan_start(event, SETTINGS)
+    client = boto3.client("stepfunctions")
+    try:
+        client.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))
+        logger.info("execution started", extra={"execution": name})
+        emit_metric("ExecutionsStarted", 1)
+    except client.exceptions.ExecutionAlreadyExists:
+        logger.info("execution already started", extra={"execution": name})
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """SQS batch handler: ``{"batchItemFailures": [{"itemIdentifier": messageId}, ...]}`` for failed records."""
+    return process_partial_response(event=event, record_handler=_start, processor=processor, context=context)

@@ -1,0 +1,278 @@
+"""DynamoDB data access: one table, items per tenant, per (tenant, resource path) and per (sandbox, resource path).
+
+Key design (docs/architecture.md):
+
+| item | pk | sk |
+| --- | --- | --- |
+| tenant | ``TENANT#{tenant_id}`` | ``TENANT`` |
+| dataflow | ``TENANT#{tenant_id}`` | ``PATH#{resource_path}`` |
+| XDM schema of a sandbox | ``SANDBOX#{sandbox}`` | ``SCHEMA#{resource_path}`` |
+
+Each Adobe object is an attribute group ``<kind>_id``, ``<kind>_etag`` plus ``<kind>_intent`` (epoch seconds)
+and ``<kind>_intent_owner`` (execution name) written before the create call; see ``claim_intent``.
+ACTIVE dataflow items carry ``gsi1pk = "DATAFLOW#ACTIVE"`` and ``gsi1sk = "{tenant}#{path}"``: the sparse
+index ``gsi1`` that health checks page through without reading unrelated items.
+All timestamps here are epoch **seconds**. No item ever holds a credential.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from stripe_aep.errors import ConcurrentModificationError, InputValidationError
+from stripe_aep.tenants import now_s
+
+ItemKey = tuple[str, str]
+ACTIVE_INDEX = "gsi1"
+ACTIVE_PARTITION = "DATAFLOW#ACTIVE"
+
+# Provisioning status of a tenant or dataflow item.
+PROVISIONING, ACTIVE, FAILED = "PROVISIONING", "ACTIVE", "FAILED"
+DEPROVISIONING, DEPROVISIONED = "DEPROVISIONING", "DEPROVISIONED"
+
+
+def tenant_key(tenant_id: str) -> ItemKey:
+    """Key of the tenant item."""
+    return (f"TENANT#{tenant_id}", "TENANT")
+
+
+def dataflow_key(tenant_id: str, resource_path: str) -> ItemKey:
+    """Key of the item of one (tenant, resource path) dataflow."""
+    return (f"TENANT#{tenant_id}", f"PATH#{resource_path}")
+
+
+def schema_key(sandbox: str, resource_path: str) -> ItemKey:
+    """Key of the item holding a sandbox's XDM schema and field group for one resource path."""
+    return (f"SANDBOX#{sandbox}", f"SCHEMA#{resource_path}")
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; give plain ints/floats back."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class Store:
+    """The provisioner's DynamoDB table.
+
+    Raises ``ConcurrentModificationError`` when a conditional write loses a race, and lets other
+    ``botocore.exceptions.ClientError`` propagate (Lambda's retry block handles throttling).
+    """
+
+    def __init__(self, table_name: str, table: Any | None = None) -> None:
+        self.table_name = table_name
+        self._table = table if table is not None else boto3.resource("dynamodb").Table(table_name)
+
+    # ---- reads ---------------------------------------------------------------------------------------------
+    def get(self, key: ItemKey) -> dict[str, Any] | None:
+        """The item at ``key`` (strongly consistent read), or ``None``."""
+        response = self._table.get_item(Key={"pk": key[0], "sk": key[1]}, ConsistentRead=True)
+        item = response.get("Item")
+        return _plain(item) if item else None
+
+    def tenant_items(self, tenant_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """The tenant item and its dataflow items (every status), sorted by resource path."""
+        pk = tenant_key(tenant_id)[0]
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk), "ConsistentRead": True}
+        while True:
+            page = self._table.query(**kwargs)
+            items.extend(_plain(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        tenant = next((i for i in items if i["sk"] == "TENANT"), None)
+        dataflows = sorted((i for i in items if i["sk"].startswith("PATH#")), key=lambda i: i["sk"])
+        return tenant, dataflows
+
+    def tenants(self) -> Iterator[dict[str, Any]]:
+        """Every tenant item (a scan filtered on the sort key: for the operator's ``status`` listing only)."""
+        kwargs: dict[str, Any] = {
+            "FilterExpression": Key("sk").eq("TENANT"),
+        }
+        while True:
+            page = self._table.scan(**kwargs)
+            yield from (_plain(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def active_dataflows(
+        self, start_after: str | None = None, page_size: int = 200
+    ) -> Iterator[dict[str, Any]]:
+        """Every ACTIVE dataflow item, in ``gsi1sk`` order (``{tenant}#{path}``), via the sparse index.
+
+        ``start_after`` resumes after that ``gsi1sk`` (a health-check cursor). Index reads are eventually
+        consistent; health checks tolerate that.
+        """
+        kwargs: dict[str, Any] = {
+            "IndexName": ACTIVE_INDEX,
+            "KeyConditionExpression": (
+                Key("gsi1pk").eq(ACTIVE_PARTITION) & Key("gsi1sk").gt(start_after)
+                if start_after
+                else Key("gsi1pk").eq(ACTIVE_PARTITION)
+            ),
+            "Limit": page_size,
+        }
+        while True:
+            page = self._table.query(**kwargs)
+            yield from (_plain(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # ---- writes --------------------------------------------------------------------------------------------
+    def update(
+        self,
+        key: ItemKey,
+        set_attrs: Mapping[str, Any] | None = None,
+        remove: tuple[str, ...] = (),
+        condition: str | None = None,
+        condition_values: Mapping[str, Any] | None = None,
+        condition_names: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Set and remove attributes of the item at ``key`` (creating it), stamping ``updated_at``.
+
+        ``condition`` is a DynamoDB condition expression over ``#name``/``:value`` placeholders given in
+        ``condition_names``/``condition_values``. Raises ``ConcurrentModificationError`` when it fails.
+        Returns the item after the update.
+        """
+        attrs = {**(set_attrs or {}), "updated_at": now_s()}
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        for i, (name, value) in enumerate(attrs.items()):
+            names[f"#s{i}"] = name
+            values[f":s{i}"] = value
+            sets.append(f"#s{i} = :s{i}")
+        removes: list[str] = []
+        for i, name in enumerate(remove):
+            names[f"#r{i}"] = name
+            removes.append(f"#r{i}")
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        kwargs: dict[str, Any] = {
+            "Key": {"pk": key[0], "sk": key[1]},
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": {**names, **(condition_names or {})},
+            "ExpressionAttributeValues": {**values, **(condition_values or {})},
+            "ReturnValues": "ALL_NEW",
+        }
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        try:
+            return _plain(self._table.update_item(**kwargs)["Attributes"])
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                raise ConcurrentModificationError(
+                    f"conditional write on {key[0]}/{key[1]} lost a race: {condition}"
+                ) from None
+            raise
+
+    def begin_provisioning(
+        self, tenant_id: str, sandbox: str, resource_paths: list[str], schedule: Mapping[str, Any], execution: str
+    ) -> None:
+        """Create or refresh the tenant item and one item per requested resource path (status PROVISIONING).
+
+        A tenant is bound to the sandbox it was first provisioned in: asking for another sandbox raises
+        ``InputValidationError``. Items already ACTIVE keep their status.
+        """
+        try:
+            self.update(
+                tenant_key(tenant_id),
+                {
+                    "tenant_id": tenant_id,
+                    "sandbox": sandbox,
+                    "status": PROVISIONING,
+                    "execution": execution,
+                    "started_at": now_s(),
+                },
+                remove=("last_error",),
+                condition="attribute_not_exists(#sandbox) OR #sandbox = :sandbox",
+                condition_names={"#sandbox": "sandbox"},
+                condition_values={":sandbox": sandbox},
+            )
+        except ConcurrentModificationError:
+            raise InputValidationError(
+                f"sandbox: tenant {tenant_id} is provisioned in another sandbox; deprovision it first"
+            ) from None
+        for path in resource_paths:
+            key = dataflow_key(tenant_id, path)
+            attrs: dict[str, Any] = {
+                "tenant_id": tenant_id,
+                "resource_path": path,
+                "sandbox": sandbox,
+                "schedule": dict(schedule),
+            }
+            if (self.get(key) or {}).get("status") != ACTIVE:
+                attrs["status"] = PROVISIONING
+            self.update(key, attrs, remove=("last_error",))
+
+    def claim_intent(self, key: ItemKey, kind: str, owner: str, lease_s: int = 120) -> None:
+        """Record the intent to create ``kind`` at ``key`` before calling Adobe.
+
+        Succeeds when no intent is recorded, when ``owner`` (an execution name) already holds it (a retry of the
+        same step), or when another owner's intent is older than ``lease_s`` seconds (that attempt crashed).
+        Raises ``ConcurrentModificationError`` while another execution's fresh intent stands.
+        """
+        now = now_s()
+        self.update(
+            key,
+            {f"{kind}_intent": now, f"{kind}_intent_owner": owner},
+            condition="attribute_not_exists(#intent) OR #owner = :owner OR #intent < :stale",
+            condition_names={"#intent": f"{kind}_intent", "#owner": f"{kind}_intent_owner"},
+            condition_values={":owner": owner, ":stale": now - lease_s},
+        )
+
+    def record_object(
+        self, key: ItemKey, kind: str, object_id: str, etag: str | None, extra: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Store the ID (and etag, and ``extra`` attributes) of an object created or found in AEP.
+
+        Conditional: never overwrites a different ID already stored (``ConcurrentModificationError``).
+        Clears the intent. Returns the item after the write.
+        """
+        attrs: dict[str, Any] = {f"{kind}_id": object_id, **(extra or {})}
+        if etag is not None:
+            attrs[f"{kind}_etag"] = etag
+        return self.update(
+            key,
+            attrs,
+            remove=(f"{kind}_intent", f"{kind}_intent_owner"),
+            condition="attribute_not_exists(#id) OR #id = :id",
+            condition_names={"#id": f"{kind}_id"},
+            condition_values={":id": object_id},
+        )
+
+    def forget_object(self, key: ItemKey, kind: str, extra: tuple[str, ...] = ()) -> None:
+        """Remove ``kind``'s ID, etag and intent from the item (after the object was deleted in AEP)."""
+        self.update(
+            key,
+            remove=(f"{kind}_id", f"{kind}_etag", f"{kind}_intent", f"{kind}_intent_owner", *extra),
+        )
+
+    def set_status(self, key: ItemKey, status: str, **attrs: Any) -> dict[str, Any]:
+        """Set an item's provisioning ``status`` (and other attributes); dataflows join or leave ``gsi1``."""
+        values: dict[str, Any] = {"status": status, **attrs}
+        remove: tuple[str, ...] = ()
+        if key[1].startswith("PATH#"):
+            if status == ACTIVE:
+                tenant = key[0].removeprefix("TENANT#")
+                values |= {"gsi1pk": ACTIVE_PARTITION, "gsi1sk": f"{tenant}#{key[1].removeprefix('PATH#')}"}
+            else:
+                remove = ("gsi1pk", "gsi1sk")
+        return self.update(key, values, remove=remove)

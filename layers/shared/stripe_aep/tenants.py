@@ -1,0 +1,179 @@
+"""Tenant ids, the state machines' inputs, and the deterministic names built from them.
+
+A tenant id is validated (``TENANT_ID_PATTERN``) before it forms a secret name, an execution name or an AEP
+name, so that ``../other``, ``*``, look-alike Unicode letters or over-long ids never reach any of them.
+Inputs follow docs/architecture.md; their JSON Schemas are in ``schemas/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from stripe_aep.errors import InputValidationError
+from stripe_aep.resources import RESOURCE_PATHS
+
+#: 3-40 characters: lowercase ASCII letters, digits, hyphens inside. 40 keeps
+#: ``deprovision-{tenant}-{12 hex}`` within Step Functions' 80-character execution names.
+TENANT_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{1,38}[a-z0-9]", re.ASCII)
+#: AEP sandbox names: lowercase letters, digits and hyphens (Adobe's sandbox naming rules), at most 63 here.
+SANDBOX_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}", re.ASCII)
+#: Frequencies Flow Service accepts (flow-service.yaml ScheduleSpecDTO).
+Frequency = Literal["once", "minute", "hour", "day", "week"]
+
+_InputT = TypeVar("_InputT", bound=BaseModel)
+
+
+def validate_tenant_id(value: str) -> str:
+    """Return ``value`` when it is a valid tenant id; raise ``ValueError`` naming the rule otherwise."""
+    if not isinstance(value, str) or not TENANT_ID_PATTERN.fullmatch(value):
+        raise ValueError(
+            "tenant id must be 3-40 characters of lowercase ASCII letters, digits and inner hyphens"
+        )
+    return value
+
+
+def validate_sandbox(value: str) -> str:
+    """Return ``value`` when it is a valid sandbox name; raise ``ValueError`` otherwise."""
+    if not isinstance(value, str) or not SANDBOX_PATTERN.fullmatch(value):
+        raise ValueError("sandbox must be 1-63 characters of lowercase ASCII letters, digits and hyphens")
+    return value
+
+
+def validate_resource_path(value: str) -> str:
+    """Return ``value`` when it is one of the six Stripe resource paths; raise ``ValueError`` otherwise."""
+    if value not in RESOURCE_PATHS:
+        raise ValueError(f"resource path must be one of {', '.join(RESOURCE_PATHS)}")
+    return value
+
+
+TenantId = Annotated[str, AfterValidator(validate_tenant_id)]
+Sandbox = Annotated[str, AfterValidator(validate_sandbox)]
+ResourcePath = Annotated[str, AfterValidator(validate_resource_path)]
+
+
+class _Input(BaseModel):
+    """Base of console inputs: unknown keys are rejected, so a typo is an error, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class ScheduleInput(_Input):
+    """A dataflow schedule as the console input gives it.
+
+    ``startTime`` is epoch **seconds** (UTC); ``interval`` counts ``frequency`` units. Adobe's rules
+    (flow-service.yaml ScheduleSpecDTO) are applied when the request is turned into a ``Schedule``.
+    """
+
+    frequency: Frequency
+    interval: int | None = None
+    startTime: int | None = Field(default=None, ge=0)
+
+
+class ProvisionInput(_Input):
+    """Console input of the provision state machine (schemas/provision-input.schema.json)."""
+
+    tenantId: TenantId
+    sandbox: Sandbox | None = None
+    resourcePaths: list[ResourcePath] | None = Field(default=None, min_length=1)
+    schedule: ScheduleInput | None = None
+
+    @field_validator("resourcePaths")
+    @classmethod
+    def _unique(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("resource paths must not repeat")
+        return value
+
+
+class DeprovisionInput(_Input):
+    """Console input of the deprovision state machine (schemas/deprovision-input.schema.json)."""
+
+    tenantId: TenantId
+    purge: bool = False
+
+
+class LifecycleInput(_Input):
+    """Console input of the lifecycle state machine (schemas/lifecycle-input.schema.json)."""
+
+    operation: Literal["update_schedule", "rotate_key", "enable", "disable"]
+    tenantId: TenantId
+    resourcePaths: list[ResourcePath] | None = Field(default=None, min_length=1)
+    schedule: ScheduleInput | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+def parse_input(model: type[_InputT], data: Any) -> _InputT:
+    """Validate ``data`` as ``model``; raise ``InputValidationError`` naming every offending field.
+
+    Pydantic's messages are reduced to ``field: reason`` so that a rejected value (which may be anything a
+    caller typed) is never echoed back into logs or a state machine's Cause.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}" for err in exc.errors()
+        )
+        raise InputValidationError(f"invalid {model.__name__}: {problems}") from None
+
+
+
+# Deterministic names: the same tenant and path always give the same AEP name, so a step can find what an
+# interrupted attempt created. Names are for people too: "stripe-aep/<tenant>/<path>/<kind>".
+def base_connection_name(tenant_id: str) -> str:
+    """Name of the tenant's Stripe base connection."""
+    return f"stripe-aep/{tenant_id}/base"
+
+
+def source_connection_name(tenant_id: str, resource_path: str) -> str:
+    """Name of the source connection reading one Stripe resource path."""
+    return f"stripe-aep/{tenant_id}/{resource_path}/source"
+
+
+def target_connection_name(tenant_id: str, resource_path: str) -> str:
+    """Name of the data lake target connection of one resource path."""
+    return f"stripe-aep/{tenant_id}/{resource_path}/target"
+
+
+def dataflow_name(tenant_id: str, resource_path: str) -> str:
+    """Name of the dataflow of one resource path."""
+    return f"stripe-aep/{tenant_id}/{resource_path}/flow"
+
+
+def dataset_name(tenant_id: str, resource_path: str) -> str:
+    """Name of the Catalog dataset that receives one resource path's records."""
+    return f"stripe-aep {tenant_id} {resource_path}"
+
+
+def tenant_secret_name(prefix: str, tenant_id: str) -> str:
+    """Secrets Manager name of the tenant's Stripe key; the tenant id is validated first."""
+    return f"{prefix}{validate_tenant_id(tenant_id)}"
+
+
+def tenant_from_secret_name(prefix: str, secret_name: str) -> str | None:
+    """The tenant id a secret name belongs to, or ``None`` when it is not a valid tenant secret name."""
+    if not secret_name.startswith(prefix):
+        return None
+    candidate = secret_name[len(prefix) :]
+    return candidate if TENANT_ID_PATTERN.fullmatch(candidate) else None
+
+
+def execution_name(operation: str, tenant_id: str, detail: Any) -> str:
+    """Deterministic Step Functions execution name: ``{operation}-{tenant}-{sha256(detail)[:12]}``.
+
+    The same request (same canonical JSON ``detail``) always gives the same name, so a duplicate event starts
+    nothing new (StartExecution answers ExecutionAlreadyExists). At most 80 characters, ``[A-Za-z0-9-]``.
+    """
+    digest = hashlib.sha256(json.dumps(detail, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return f"{operation}-{validate_tenant_id(tenant_id)}-{digest[:12]}"
+
+
+def now_s() -> int:
+    """Current time in epoch seconds (UTC)."""
+    return int(time.time())
