@@ -1,0 +1,58 @@
+"""Adobe Experience Platform API client: IMS auth, HTTP with retries, errors, models and
+``PlatformClient``."""
+
+from .auth import DEFAULT_SCOPES, ImsCredential, ImsTokenProvider, clear_token_cache
+from .client import PlatformClient, PlatformSettings
+from .errors import (
+    AepConnectionError,
+    AepError,
+    AepValidationError,
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PreconditionFailedError,
+    ThrottledError,
+    UnexpectedResponseError,
+    UpstreamError,
+)
+from .models import (
+    Connection,
+    Created,
+    Dataset,
+    ExploreResult,
+    Flow,
+    FlowRun,
+    MappingSet,
+    PatchOperation,
+    Schedule,
+    XdmResource,
+)
+
+__all__ = [
+    "DEFAULT_SCOPES",
+    "AepConnectionError",
+    "AepError",
+    "AepValidationError",
+    "AuthenticationError",
+    "ConflictError",
+    "Connection",
+    "Created",
+    "Dataset",
+    "ExploreResult",
+    "Flow",
+    "FlowRun",
+    "ImsCredential",
+    "ImsTokenProvider",
+    "MappingSet",
+    "NotFoundError",
+    "PatchOperation",
+    "PlatformClient",
+    "PlatformSettings",
+    "PreconditionFailedError",
+    "Schedule",
+    "ThrottledError",
+    "UnexpectedResponseError",
+    "UpstreamError",
+    "XdmResource",
+    "clear_token_cache",
+]

@@ -1,0 +1,661 @@
+"""``PlatformClient``: typed calls to Adobe Experience Platform's Flow Service, Schema Registry, Catalog and
+Data Prep APIs, as the Stripe source tutorial (``stripe-source-flow-service-api.txt``) uses them.
+
+Every request carries ``Authorization: Bearer``, ``x-api-key``, ``x-gw-ims-org-id``, ``x-sandbox-name`` (and
+``Content-Type: application/json`` with a body), a connect and a read timeout, and verifies TLS. A 401
+fetches a
+new IMS token once and repeats the call once (any method: a 401 means nothing was done). GET/DELETE are
+retried
+by the HTTP layer (``http.py``); POST/PATCH are not. Errors are raised (``errors.py``), never returned.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from .auth import ImsCredential, ImsTokenProvider
+from .errors import AepConnectionError, NotFoundError, UnexpectedResponseError
+from .http import build_session, check_url, error_from_response, make_retry
+from .models import (
+    BaseConnectionRequest,
+    Connection,
+    Created,
+    Dataset,
+    DatasetRequest,
+    ExploreResult,
+    Flow,
+    FlowRequest,
+    FlowRun,
+    MappingSet,
+    MappingSetBody,
+    PatchOperation,
+    Schedule,
+    SourceConnectionRequest,
+    TargetConnectionRequest,
+    XdmBody,
+    XdmResource,
+)
+
+__all__ = ["PlatformClient", "PlatformSettings"]
+
+logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+FLOW_SERVICE = "/data/foundation/flowservice"
+SCHEMA_REGISTRY = "/data/foundation/schemaregistry"
+CATALOG = "/data/foundation/catalog"
+DATA_PREP = "/data/foundation/conversion"
+XDM_ID_LIST = "application/vnd.adobe.xed-id+json"
+
+
+class PlatformSettings(BaseModel):
+    """Where and how to call Adobe. Timeouts in seconds; ``retry_*`` apply to GET/DELETE only.
+
+    ``platform_url``/``ims_url`` must be https, or http to a loopback host (the local simulator); anything
+    else
+    raises ``ValidationError``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    platform_url: str = "https://platform.adobe.io"
+    ims_url: str = "https://ims-na1.adobelogin.com"
+    sandbox: str = Field(default="prod", min_length=1)
+    connect_timeout_s: float = Field(default=3.05, gt=0)
+    read_timeout_s: float = Field(default=30.0, gt=0)
+    retry_attempts: int = Field(default=5, ge=1, le=10, description="attempts including the first")
+    retry_backoff_factor_s: float = Field(default=0.5, ge=0)
+    retry_backoff_max_s: float = Field(default=8.0, ge=0, description="cap of one backoff wait")
+    retry_backoff_jitter_s: float = Field(default=0.5, ge=0)
+    retry_after_max_s: int = Field(default=20, ge=0, description="cap of one Retry-After wait")
+    retry_total_wait_max_s: float = Field(default=30.0, ge=0, description="cap of all waits of one request")
+    token_refresh_margin_s: float = Field(default=300.0, ge=0)
+
+    @field_validator("platform_url", "ims_url")
+    @classmethod
+    def _safe_url(cls, value: str) -> str:
+        return check_url(value)
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return (self.connect_timeout_s, self.read_timeout_s)
+
+
+def _source_params(resource_path: str) -> str:
+    """base64 of ``{"resourcePath": ...}`` (compact JSON), not URL-encoded: requests encodes it once."""
+    raw = json.dumps({"resourcePath": resource_path}, separators=(",", ":")).encode()
+    return base64.b64encode(raw).decode("ascii")
+
+
+class PlatformClient:
+    """Adobe Experience Platform API client (thread-safe; share one per process and credential).
+
+    ``session`` defaults to one built with the retry policy of ``settings``; a caller-supplied session is used
+    as is (mount your own adapters for retries).
+    """
+
+    def __init__(
+        self,
+        settings: PlatformSettings,
+        credential: ImsCredential,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.settings = settings
+        self._credential = credential
+        if session is None:
+            retry = make_retry(
+                attempts=settings.retry_attempts,
+                backoff_factor=settings.retry_backoff_factor_s,
+                backoff_max=settings.retry_backoff_max_s,
+                backoff_jitter=settings.retry_backoff_jitter_s,
+                retry_after_max=settings.retry_after_max_s,
+                total_wait_max=settings.retry_total_wait_max_s,
+            )
+            session = build_session(retry)
+        self._session = session
+        self._tokens = ImsTokenProvider(
+            credential, settings.ims_url, session, settings.timeout, settings.token_refresh_margin_s
+        )
+        origin = urlsplit(settings.platform_url)
+        self._origin = (origin.scheme, origin.netloc)
+        self._tenant_id: str | None = None
+        self._tenant_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return (
+            f"PlatformClient(platform_url={self.settings.platform_url!r}, sandbox={self.settings.sandbox!r}, "
+            f"client_id={self._credential.client_id!r})"
+        )
+
+    def close(self) -> None:
+        self._session.close()
+
+    # ---- transport -------------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return self.settings.platform_url + path
+
+    def _headers(self, token: str, extra: Mapping[str, str] | None, has_body: bool) -> dict[str, str]:
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "x-api-key": self._credential.client_id,
+            "x-gw-ims-org-id": self._credential.ims_org,
+            "x-sandbox-name": self.settings.sandbox,
+            "Accept": "application/json",
+        }
+        if has_body:
+            headers["Content-Type"] = "application/json"
+        if extra:
+            headers.update(extra)
+        return headers
+
+    def _check_same_origin(self, url: str, operation: str) -> None:
+        parts = urlsplit(url)
+        if (parts.scheme, parts.netloc) != self._origin:
+            # Never send the token anywhere else (a _links.next pointing off-platform).
+            raise UnexpectedResponseError(
+                f"refusing to follow a link to another origin ({parts.scheme}://{parts.hostname})",
+                operation=operation,
+            )
+
+    def _send(
+        self,
+        operation: str,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        ok: tuple[int, ...] = (200, 201, 202, 204),
+    ) -> requests.Response:
+        """One Platform call with the 401 -> refresh -> repeat-once rule. Raises an ``AepError`` subclass."""
+        self._check_same_origin(url, operation)
+        data = None if json_body is None else json.dumps(json_body, separators=(",", ":"))
+        response: requests.Response | None = None
+        for attempt in (1, 2):
+            token = self._tokens.token()
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=self._headers(token, headers, data is not None),
+                    timeout=self.settings.timeout,
+                )
+            except requests.RequestException as exc:
+                logger.debug("%s %s: %s", operation, method, type(exc).__name__)
+                raise AepConnectionError(
+                    f"{method} {urlsplit(url).path}: {type(exc).__name__}", operation=operation
+                ) from None
+            logger.debug(
+                "%s %s %s -> %s (request id %s)",
+                operation,
+                method,
+                urlsplit(url).path,
+                response.status_code,
+                response.headers.get("x-request-id"),
+            )
+            if response.status_code == 401 and attempt == 1:
+                self._tokens.invalidate(token)
+                continue
+            break
+        if response is None:  # unreachable: the loop always sends at least once
+            raise AepConnectionError("no response", operation=operation)
+        if response.status_code not in ok:
+            raise error_from_response(operation, response)
+        return response
+
+    def _json(self, operation: str, response: requests.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise UnexpectedResponseError(
+                "response is not JSON", status=response.status_code, operation=operation
+            ) from None
+
+    def _parse(self, model: type[M], data: Any, operation: str, status: int | None = None) -> M:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            fields = sorted({".".join(str(p) for p in err["loc"]) or "<root>" for err in exc.errors()})
+            raise UnexpectedResponseError(
+                f"response is not a {model.__name__}: bad or missing {', '.join(fields)}",
+                status=status,
+                operation=operation,
+            ) from None
+
+    def _get_model(self, model: type[M], operation: str, path: str, **kw: Any) -> M:
+        response = self._send(operation, "GET", self._url(path), **kw)
+        return self._parse(model, self._json(operation, response), operation, response.status_code)
+
+    def _first_item(self, model: type[M], operation: str, path: str, **kw: Any) -> M:
+        """Flow Service GET by id answers ``{"items": [...]}``; a bare object is accepted too."""
+        response = self._send(operation, "GET", self._url(path), **kw)
+        data = self._json(operation, response)
+        if isinstance(data, dict) and isinstance(data.get("items"), list):
+            if not data["items"]:
+                raise NotFoundError("no item in the answer", status=response.status_code, operation=operation)
+            data = data["items"][0]
+        return self._parse(model, data, operation, response.status_code)
+
+    def _pages(
+        self,
+        operation: str,
+        path: str,
+        params: Sequence[tuple[str, Any]] | None,
+        headers: Mapping[str, str] | None = None,
+        item_key: str = "items",
+    ) -> Iterator[Any]:
+        """Yield the items of a list, page by page, following ``_links.next.href`` (relative or absolute)
+        lazily: the next page is requested only when the caller asks for more."""
+        url: str | None = self._url(path)
+        current_params: Sequence[tuple[str, Any]] | None = params
+        while url is not None:
+            response = self._send(operation, "GET", url, params=current_params, headers=headers)
+            data = self._json(operation, response)
+            items = data.get(item_key) if isinstance(data, dict) else None
+            if not isinstance(items, list):
+                raise UnexpectedResponseError(
+                    f"list answer has no '{item_key}'", status=response.status_code, operation=operation
+                )
+            yield from items
+            links = data.get("_links") if isinstance(data, dict) else None
+            next_link = links.get("next") if isinstance(links, dict) else None
+            href = next_link.get("href") if isinstance(next_link, dict) else None
+            if not href:
+                return
+            url = urljoin(response.url, href)
+            current_params = None  # the href carries the query (continuationToken...)
+
+    def _create(self, operation: str, path: str, body: Any) -> Created:
+        response = self._send(operation, "POST", self._url(path), json_body=body)
+        return self._parse(Created, self._json(operation, response), operation, response.status_code)
+
+    def _patch(self, operation: str, path: str, etag: str, ops: Sequence[PatchOperation]) -> Created:
+        if not etag:
+            raise ValueError("etag is required for a PATCH (If-Match)")
+        if not ops:
+            raise ValueError("ops must not be empty")
+        body = [PatchOperation.model_validate(op).to_json() for op in ops]
+        response = self._send(operation, "PATCH", self._url(path), json_body=body, headers={"If-Match": etag})
+        return self._parse(Created, self._json(operation, response), operation, response.status_code)
+
+    def _delete(self, operation: str, path: str) -> None:
+        self._send(operation, "DELETE", self._url(path))
+
+    def _find_by_name(self, model: type[M], operation: str, path: str, name: str) -> M | None:
+        for item in self._pages(operation, path, [("property", f"name=={name}")]):
+            if isinstance(item, dict) and item.get("name") == name:
+                return self._parse(model, item, operation)
+        return None
+
+    # ---- Flow Service: base connections ----------------------------------------------------------
+
+    def create_base_connection(self, name: str, stripe_key: SecretStr, description: str = "") -> Created:
+        """Create the tenant's Stripe base connection.
+
+        POST /flowservice/connections (operationId createConnection; tutorial "Create a base connection"):
+        connectionSpec Stripe ``cc2c31d6-…`` 1.0, auth ``OAuth2 Refresh Code`` with ``accessToken`` = the
+        Stripe
+        secret key. Returns ``Created(id, etag)``. Raises ``ValidationError`` before sending on bad input,
+        then
+        ``AepValidationError``, ``AuthenticationError``, ``ThrottledError``, ``UpstreamError``...
+        """
+        req = BaseConnectionRequest(name=name, description=description, stripe_key=stripe_key)
+        return self._create("createConnection", f"{FLOW_SERVICE}/connections", req.to_body())
+
+    def get_base_connection(self, id: str) -> Connection:
+        """GET /flowservice/connections/{id} (retrieveConnection). Raises ``NotFoundError`` when absent."""
+        return self._connection("retrieveConnection", f"{FLOW_SERVICE}/connections/{_seg(id)}")
+
+    def find_base_connection(self, name: str) -> Connection | None:
+        """GET /flowservice/connections?property=name==X (listConnections; sort-and-filter.md): the connection
+        with exactly this name, or ``None``."""
+        return self._find_by_name(Connection, "listConnections", f"{FLOW_SERVICE}/connections", name)
+
+    def patch_base_connection(self, id: str, etag: str, ops: list[PatchOperation]) -> Created:
+        """PATCH /flowservice/connections/{id} with ``If-Match: etag`` exactly as returned (patchConnection;
+        EN update.md), e.g. ``replace /auth/params`` for a key rotation. Returns the new ``Created(id,
+        etag)``.
+        Raises ``PreconditionFailedError`` (412, stale etag), ``NotFoundError``, ``AepValidationError``."""
+        return self._patch("patchConnection", f"{FLOW_SERVICE}/connections/{_seg(id)}", etag, ops)
+
+    def delete_base_connection(self, id: str) -> None:
+        """DELETE /flowservice/connections/{id} (deleteConnection; EN delete.md) -> 204. Raises
+        ``ConflictError`` (400 ``FLOW-1418-400``) while flows still use it, ``NotFoundError`` when absent."""
+        self._delete("deleteConnection", f"{FLOW_SERVICE}/connections/{_seg(id)}")
+
+    def explore(self, base_connection_id: str, resource_path: str, preview: bool) -> ExploreResult:
+        """Explore a Stripe resource path through the base connection.
+
+        GET
+        /flowservice/connections/{id}/explore?objectType=rest&object=json&fileType=json&preview=…&sourceParams=…
+        (operationId getByConnectionId; tutorial "Explore your source"). ``sourceParams`` is base64 of
+        ``{"resourcePath": …}``, URL-encoded exactly once (by requests). ``objectType=rest`` follows the
+        tutorial (the spec's enum says ``REST``). preview=false answers the JSON Schema of the records.
+        Raises ``AepValidationError``/``AuthenticationError`` when Stripe rejects the key,
+        ``NotFoundError``...
+        """
+        params = [
+            ("objectType", "rest"),
+            ("object", "json"),
+            ("fileType", "json"),
+            ("preview", "true" if preview else "false"),
+            ("sourceParams", _source_params(resource_path)),
+        ]
+        return self._get_model(
+            ExploreResult,
+            "getByConnectionId",
+            f"{FLOW_SERVICE}/connections/{_seg(base_connection_id)}/explore",
+            params=params,
+        )
+
+    # ---- Flow Service: source and target connections ---------------------------------------------
+
+    def create_source_connection(self, name: str, base_connection_id: str, resource_path: str) -> Created:
+        """POST /flowservice/sourceConnections (createSourceConnection; tutorial "Create a source
+        connection"):
+        data.format ``json``, params.resourcePath. Returns ``Created(id, etag)``."""
+        req = SourceConnectionRequest(
+            name=name, base_connection_id=base_connection_id, resource_path=resource_path
+        )
+        return self._create("createSourceConnection", f"{FLOW_SERVICE}/sourceConnections", req.to_body())
+
+    def get_source_connection(self, id: str) -> Connection:
+        """GET /flowservice/sourceConnections/{id} (retrieveSourceConnection). Raises ``NotFoundError``."""
+        return self._connection("retrieveSourceConnection", f"{FLOW_SERVICE}/sourceConnections/{_seg(id)}")
+
+    def find_source_connection(self, name: str) -> Connection | None:
+        """GET /flowservice/sourceConnections?property=name==X (getSourceConnections), or ``None``."""
+        return self._find_by_name(
+            Connection, "getSourceConnections", f"{FLOW_SERVICE}/sourceConnections", name
+        )
+
+    def delete_source_connection(self, id: str) -> None:
+        """DELETE /flowservice/sourceConnections/{id} (deleteSourceConnection) -> 204. Raises
+        ``NotFoundError``."""
+        self._delete("deleteSourceConnection", f"{FLOW_SERVICE}/sourceConnections/{_seg(id)}")
+
+    def create_target_connection(self, name: str, schema_id: str, dataset_id: str) -> Created:
+        """POST /flowservice/targetConnections (createTargetConnection; tutorial "Create a target
+        connection"):
+        data lake connection spec ``c604ff05-…``, data.format ``parquet_xdm``, data.schema{id: the schema's
+        ``$id``, version ``application/vnd.adobe.xed-full+json;version=1``}, params.dataSetId."""
+        req = TargetConnectionRequest(name=name, schema_id=schema_id, dataset_id=dataset_id)
+        return self._create("createTargetConnection", f"{FLOW_SERVICE}/targetConnections", req.to_body())
+
+    def get_target_connection(self, id: str) -> Connection:
+        """GET /flowservice/targetConnections/{id} (retrieveTargetConnection). Raises ``NotFoundError``."""
+        return self._connection("retrieveTargetConnection", f"{FLOW_SERVICE}/targetConnections/{_seg(id)}")
+
+    def find_target_connection(self, name: str) -> Connection | None:
+        """GET /flowservice/targetConnections?property=name==X (getTargetConnections), or ``None``."""
+        return self._find_by_name(
+            Connection, "getTargetConnections", f"{FLOW_SERVICE}/targetConnections", name
+        )
+
+    def delete_target_connection(self, id: str) -> None:
+        """DELETE /flowservice/targetConnections/{id} (deleteTargetConnection) -> 204. Raises
+        ``NotFoundError``."""
+        self._delete("deleteTargetConnection", f"{FLOW_SERVICE}/targetConnections/{_seg(id)}")
+
+    def _connection(self, operation: str, path: str) -> Connection:
+        return self._first_item(Connection, operation, path)
+
+    # ---- Flow Service: flows and runs ------------------------------------------------------------
+
+    def create_flow(
+        self,
+        name: str,
+        source_connection_id: str,
+        target_connection_id: str,
+        mapping_id: str,
+        mapping_version: int,
+        schedule: Schedule,
+    ) -> Created:
+        """POST /flowservice/flows (createFlow; tutorial "Create a flow"): flow spec ``6499120c-…`` 1.0, one
+        Mapping transformation, ``scheduleParams`` {startTime epoch seconds (int), frequency, interval (int)}.
+        Returns ``Created(id, etag)`` (201)."""
+        req = FlowRequest(
+            name=name,
+            source_connection_id=source_connection_id,
+            target_connection_id=target_connection_id,
+            mapping_id=mapping_id,
+            mapping_version=mapping_version,
+            schedule=schedule,
+        )
+        return self._create("createFlow", f"{FLOW_SERVICE}/flows", req.to_body())
+
+    def get_flow(self, id: str) -> Flow:
+        """GET /flowservice/flows/{id} (retrieveFlow): the flow with ``etag``, ``state``, ``lastRunDetails``.
+        Raises ``NotFoundError``."""
+        return self._first_item(Flow, "retrieveFlow", f"{FLOW_SERVICE}/flows/{_seg(id)}")
+
+    def find_flow(self, name: str) -> Flow | None:
+        """GET /flowservice/flows?property=name==X (listFlows), or ``None``."""
+        return self._find_by_name(Flow, "listFlows", f"{FLOW_SERVICE}/flows", name)
+
+    def patch_flow(self, id: str, etag: str, ops: list[PatchOperation]) -> Created:
+        """PATCH /flowservice/flows/{id} with ``If-Match: etag`` exactly as returned (patchFlow; EN
+        update-dataflows.md), e.g. ``replace /scheduleParams/frequency``. Returns the new ``Created(id,
+        etag)``.
+        Raises ``PreconditionFailedError`` (412 ``FLOW-1404-412``: stale etag), ``AepValidationError``."""
+        return self._patch("patchFlow", f"{FLOW_SERVICE}/flows/{_seg(id)}", etag, ops)
+
+    def delete_flow(self, id: str) -> None:
+        """DELETE /flowservice/flows/{id} (deleteByFlow; EN delete.md) -> 204. Raises ``NotFoundError``."""
+        self._delete("deleteByFlow", f"{FLOW_SERVICE}/flows/{_seg(id)}")
+
+    def enable_flow(self, id: str) -> None:
+        """POST /flowservice/flows/{id}/action?op=ENABLE (postStateTransition). Not retried by the HTTP
+        layer."""
+        self._state_transition(id, "ENABLE")
+
+    def disable_flow(self, id: str) -> None:
+        """POST /flowservice/flows/{id}/action?op=DISABLE (postStateTransition). Not retried by the HTTP
+        layer."""
+        self._state_transition(id, "DISABLE")
+
+    def _state_transition(self, id: str, op: str) -> None:
+        self._send(
+            "postStateTransition",
+            "POST",
+            self._url(f"{FLOW_SERVICE}/flows/{_seg(id)}/action"),
+            params={"op": op},
+        )
+
+    def list_flows(
+        self, properties: Sequence[str] = (), orderby: str | None = None, limit: int | None = None
+    ) -> Iterator[Flow]:
+        """GET /flowservice/flows (listFlows; EN sort-and-filter.md): ``properties`` are filters such as
+        ``flowSpec.id==…`` (ANDed), ``orderby`` ``±field``, ``limit`` the page size. Lazily follows
+        ``_links.next.href`` across pages."""
+        params: list[tuple[str, Any]] = [("property", p) for p in properties]
+        if orderby:
+            params.append(("orderby", orderby))
+        if limit is not None:
+            params.append(("limit", limit))
+        for item in self._pages("listFlows", f"{FLOW_SERVICE}/flows", params):
+            yield self._parse(Flow, item, "listFlows")
+
+    def list_flow_runs(
+        self, flow_id: str, orderby: str = "-createdAt", limit: int | None = None
+    ) -> Iterator[FlowRun]:
+        """GET /flowservice/runs?property=flowId==X (listFlowRuns; EN monitor.md), newest first by default;
+        ``limit`` is the page size. Lazily follows ``_links.next.href``. Run times are epoch milliseconds."""
+        params: list[tuple[str, Any]] = [("property", f"flowId=={flow_id}")]
+        if orderby:
+            params.append(("orderby", orderby))
+        if limit is not None:
+            params.append(("limit", limit))
+        for item in self._pages("listFlowRuns", f"{FLOW_SERVICE}/runs", params):
+            yield self._parse(FlowRun, item, "listFlowRuns")
+
+    # ---- Schema Registry -------------------------------------------------------------------------
+
+    def get_tenant_id(self) -> str:
+        """GET /schemaregistry/stats (retrieveStats) -> ``tenantId`` (cached for the client's life)."""
+        with self._tenant_lock:
+            if self._tenant_id is None:
+                response = self._send("retrieveStats", "GET", self._url(f"{SCHEMA_REGISTRY}/stats"))
+                data = self._json("retrieveStats", response)
+                tenant = data.get("tenantId") if isinstance(data, dict) else None
+                if not isinstance(tenant, str) or not tenant:
+                    raise UnexpectedResponseError(
+                        "stats answer has no tenantId", status=response.status_code, operation="retrieveStats"
+                    )
+                self._tenant_id = tenant
+            return self._tenant_id
+
+    def create_class(self, body: Mapping[str, Any]) -> XdmResource:
+        """POST /schemaregistry/tenant/classes (createClass): a custom class extending a behaviour (``allOf``
+        ``https://ns.adobe.com/xdm/data/record``) -> 201 with ``$id``, ``meta:altId``."""
+        return self._create_xdm("createClass", "classes", body)
+
+    def find_class(self, title: str) -> XdmResource | None:
+        """GET /schemaregistry/tenant/classes?property=title==X (listClasses), or ``None``."""
+        return self._find_xdm("listClasses", "classes", title)
+
+    def delete_class(self, alt_id: str) -> None:
+        """DELETE /schemaregistry/tenant/classes/{meta:altId} (removeClass) -> 204."""
+        self._delete("removeClass", f"{SCHEMA_REGISTRY}/tenant/classes/{_seg(alt_id)}")
+
+    def create_field_group(self, body: Mapping[str, Any]) -> XdmResource:
+        """POST /schemaregistry/tenant/fieldgroups (createFieldGroup) -> 201 with ``$id``, ``meta:altId``."""
+        return self._create_xdm("createFieldGroup", "fieldgroups", body)
+
+    def find_field_group(self, title: str) -> XdmResource | None:
+        """GET /schemaregistry/tenant/fieldgroups?property=title==X (listFieldGroups) with
+        ``Accept: application/vnd.adobe.xed-id+json``, or ``None``."""
+        return self._find_xdm("listFieldGroups", "fieldgroups", title)
+
+    def delete_field_group(self, alt_id: str) -> None:
+        """DELETE /schemaregistry/tenant/fieldgroups/{meta:altId} (removeFieldGroup) -> 204."""
+        self._delete("removeFieldGroup", f"{SCHEMA_REGISTRY}/tenant/fieldgroups/{_seg(alt_id)}")
+
+    def create_schema(self, body: Mapping[str, Any]) -> XdmResource:
+        """POST /schemaregistry/tenant/schemas (createSchema): ``allOf`` a class ``$ref`` and field group
+        ``$ref``s -> 201 with ``$id``, ``meta:altId``."""
+        return self._create_xdm("createSchema", "schemas", body)
+
+    def find_schema(self, title: str) -> XdmResource | None:
+        """GET /schemaregistry/tenant/schemas?property=title==X (listSchemas), or ``None``."""
+        return self._find_xdm("listSchemas", "schemas", title)
+
+    def delete_schema(self, alt_id: str) -> None:
+        """DELETE /schemaregistry/tenant/schemas/{meta:altId} (deleteSchema) -> 204."""
+        self._delete("deleteSchema", f"{SCHEMA_REGISTRY}/tenant/schemas/{_seg(alt_id)}")
+
+    def _create_xdm(self, operation: str, kind: str, body: Mapping[str, Any]) -> XdmResource:
+        checked = XdmBody.model_validate(dict(body)).model_dump(by_alias=True)
+        response = self._send(
+            operation, "POST", self._url(f"{SCHEMA_REGISTRY}/tenant/{kind}"), json_body=checked
+        )
+        return self._parse(XdmResource, self._json(operation, response), operation, response.status_code)
+
+    def _find_xdm(self, operation: str, kind: str, title: str) -> XdmResource | None:
+        items = self._pages(
+            operation,
+            f"{SCHEMA_REGISTRY}/tenant/{kind}",
+            [("property", f"title=={title}")],
+            headers={"Accept": XDM_ID_LIST},
+            item_key="results",
+        )
+        for item in items:
+            if isinstance(item, dict) and item.get("title") == title:
+                return self._parse(XdmResource, item, operation)
+        return None
+
+    # ---- Catalog ---------------------------------------------------------------------------------
+
+    def create_dataset(self, name: str, schema_id: str) -> str:
+        """POST /catalog/dataSets (createDataset) with ``{name, schemaRef{id, contentType}}`` -> 201
+        ``["@/dataSets/{id}"]``. Returns the dataset id."""
+        req = DatasetRequest(name=name, schema_id=schema_id)
+        response = self._send(
+            "createDataset", "POST", self._url(f"{CATALOG}/dataSets"), json_body=req.to_body()
+        )
+        data = self._json("createDataset", response)
+        ref = data[0] if isinstance(data, list) and data else None
+        if not isinstance(ref, str) or not ref.startswith("@/dataSets/") or len(ref) <= len("@/dataSets/"):
+            raise UnexpectedResponseError(
+                "createDataset answer is not ['@/dataSets/{id}']",
+                status=response.status_code,
+                operation="createDataset",
+            )
+        return ref.removeprefix("@/dataSets/")
+
+    def find_dataset(self, name: str) -> Dataset | None:
+        """GET /catalog/dataSets?name=X (listDatasets) -> an object keyed by dataset id; the one with exactly
+        this name, or ``None``."""
+        response = self._send("listDatasets", "GET", self._url(f"{CATALOG}/dataSets"), params={"name": name})
+        data = self._json("listDatasets", response)
+        if not isinstance(data, dict):
+            raise UnexpectedResponseError("listDatasets answer is not an object", operation="listDatasets")
+        for key, value in data.items():
+            if isinstance(value, dict) and value.get("name") == name:
+                return self._parse(Dataset, {**value, "id": key}, "listDatasets")
+        return None
+
+    def delete_dataset(self, id: str) -> None:
+        """DELETE /catalog/dataSets/{id} (deleteDataset) -> 200. Raises ``NotFoundError``."""
+        self._delete("deleteDataset", f"{CATALOG}/dataSets/{_seg(id)}")
+
+    # ---- Data Prep -------------------------------------------------------------------------------
+
+    def validate_mapping_set(self, body: Mapping[str, Any]) -> None:
+        """POST /conversion/mappingSets/validate (validateMappingSet). Raises ``AepValidationError`` (with
+        Adobe's message in ``detail``) when the mapping is invalid."""
+        checked = MappingSetBody.model_validate(dict(body)).model_dump()
+        self._send(
+            "validateMappingSet", "POST", self._url(f"{DATA_PREP}/mappingSets/validate"), json_body=checked
+        )
+
+    def create_mapping_set(self, body: Mapping[str, Any]) -> MappingSet:
+        """POST /conversion/mappingSets (createMappingSet) -> ``{id, version, createdDate…}``."""
+        checked = MappingSetBody.model_validate(dict(body)).model_dump()
+        response = self._send(
+            "createMappingSet", "POST", self._url(f"{DATA_PREP}/mappingSets"), json_body=checked
+        )
+        return self._parse(MappingSet, self._json("createMappingSet", response), "createMappingSet")
+
+    def find_mapping_set(self, name: str) -> MappingSet | None:
+        """GET /conversion/mappingSets?name=X&start=0&limit=10 (listMappingSets) -> MapperSetPage ``{data: [...]}``;
+        the newest mapping set with exactly this name, or ``None``."""
+        response = self._send(
+            "listMappingSets",
+            "GET",
+            self._url(f"{DATA_PREP}/mappingSets"),
+            params=[("name", name), ("start", 0), ("limit", 10), ("orderBy", "-createdDate")],
+        )
+        data = self._json("listMappingSets", response)
+        items = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise UnexpectedResponseError("listMappingSets answer has no 'data'", operation="listMappingSets")
+        for item in items:
+            if isinstance(item, dict) and item.get("name") == name:
+                return self._parse(MappingSet, item, "listMappingSets")
+        return None
+
+    def get_mapping_set(self, id: str) -> MappingSet:
+        """GET /conversion/mappingSets/{id} (retrieveMappingSet). Raises ``NotFoundError``."""
+        return self._get_model(MappingSet, "retrieveMappingSet", f"{DATA_PREP}/mappingSets/{_seg(id)}")
+
+
+def _seg(value: str) -> str:
+    """A path segment: refuse empty values and characters that would change the path."""
+    if not value or any(ch in value for ch in "/?#") or value in (".", ".."):
+        raise ValueError(f"not a valid id: {value!r}")
+    return value
