@@ -1,0 +1,642 @@
+"""The AEP simulator: an HTTP server on 127.0.0.1 playing Adobe IMS and four Platform APIs.
+
+Routes (method, path pattern -> operation name -> handler) are listed in `ROUTES`; operation names are the
+OpenAPI operationIds, plus "imsToken" for IMS's `POST /ims/token/v3` and "unknown" for unmatched paths.
+
+Every call, in order: counted in `calls` -> `latency_s` sleep -> faults (latency, reset, throttle, 5xx, token
+expiry) -> for Platform calls the rate cap (token bucket, 429 + Retry-After) -> gateway checks (Authorization,
+x-api-key, x-gw-ims-org-id, x-sandbox-name, Content-Type) -> the handler, under the state lock -> the
+answer, with
+an `x-request-id` header. Sleeps happen outside the lock. Requests are recorded with the status answered
+(0 when the connection was dropped).
+
+Gateway checks (undocumented details chosen): missing/unknown/expired bearer token -> 401 `401013`; x-api-key
+missing or not the token's client id -> 403 `403003`; x-gw-ims-org-id missing -> 400 `400003`, not the
+token's org
+-> 403 `403025`; x-sandbox-name missing -> 400 `400005`; a body without a JSON Content-Type -> 415 `415001`.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import copy
+import json
+import random
+import re
+import secrets
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from . import flow_service as fs
+from . import platform_apis as pa
+from .calls import Call, Reply
+from .faults import Fault, FaultSet, TokenBucket
+from .runs import make_run, scheduled_times_ms
+from .state import ApiError, State, Token
+
+Handler = Callable[[State, Call], Reply]
+
+FLOW = "/data/foundation/flowservice"
+SCHEMAS = "/data/foundation/schemaregistry"
+CATALOG = "/data/foundation/catalog"
+CONVERSION = "/data/foundation/conversion"
+_ID = r"(?P<id>[^/]+)"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    operation: str
+    family: str  # error body shape: flow, xdm, catalog, dataprep
+    handler: Handler
+
+
+def _route(method: str, path: str, operation: str, family: str, handler: Handler) -> Route:
+    return Route(method, re.compile(f"^{path}/?$"), operation, family, handler)
+
+
+ROUTES: tuple[Route, ...] = (
+    # Flow Service
+    _route("POST", f"{FLOW}/connections", "createConnection", "flow", fs.create_connection),
+    _route("GET", f"{FLOW}/connections", "listConnections", "flow", fs.list_connections),
+    _route("GET", f"{FLOW}/connections/{_ID}/explore", "getByConnectionId", "flow", fs.explore),
+    _route("GET", f"{FLOW}/connections/{_ID}", "retrieveConnection", "flow", fs.get_connection),
+    _route("PATCH", f"{FLOW}/connections/{_ID}", "patchConnection", "flow", fs.patch_connection),
+    _route("DELETE", f"{FLOW}/connections/{_ID}", "deleteConnection", "flow", fs.delete_connection),
+    _route(
+        "POST", f"{FLOW}/sourceConnections", "createSourceConnection", "flow", fs.create_source_connection
+    ),
+    _route("GET", f"{FLOW}/sourceConnections", "getSourceConnections", "flow", fs.list_source_connections),
+    _route(
+        "GET", f"{FLOW}/sourceConnections/{_ID}", "retrieveSourceConnection", "flow", fs.get_source_connection
+    ),
+    _route(
+        "PATCH",
+        f"{FLOW}/sourceConnections/{_ID}",
+        "patchSourceConnection",
+        "flow",
+        fs.patch_source_connection,
+    ),
+    _route(
+        "DELETE",
+        f"{FLOW}/sourceConnections/{_ID}",
+        "deleteSourceConnection",
+        "flow",
+        fs.delete_source_connection,
+    ),
+    _route(
+        "POST", f"{FLOW}/targetConnections", "createTargetConnection", "flow", fs.create_target_connection
+    ),
+    _route("GET", f"{FLOW}/targetConnections", "getTargetConnections", "flow", fs.list_target_connections),
+    _route(
+        "GET", f"{FLOW}/targetConnections/{_ID}", "retrieveTargetConnection", "flow", fs.get_target_connection
+    ),
+    _route(
+        "PATCH",
+        f"{FLOW}/targetConnections/{_ID}",
+        "patchTargetConnection",
+        "flow",
+        fs.patch_target_connection,
+    ),
+    _route(
+        "DELETE",
+        f"{FLOW}/targetConnections/{_ID}",
+        "deleteTargetConnection",
+        "flow",
+        fs.delete_target_connection,
+    ),
+    _route("POST", f"{FLOW}/flows", "createFlow", "flow", fs.create_flow),
+    _route("GET", f"{FLOW}/flows", "listFlows", "flow", fs.list_flows),
+    _route("POST", f"{FLOW}/flows/{_ID}/action", "postStateTransition", "flow", fs.flow_action),
+    _route("GET", f"{FLOW}/flows/{_ID}", "retrieveFlow", "flow", fs.get_flow),
+    _route("PATCH", f"{FLOW}/flows/{_ID}", "patchFlow", "flow", fs.patch_flow),
+    _route("DELETE", f"{FLOW}/flows/{_ID}", "deleteByFlow", "flow", fs.delete_flow),
+    _route("GET", f"{FLOW}/runs", "listFlowRuns", "flow", fs.list_runs),
+    # Schema Registry
+    _route("GET", f"{SCHEMAS}/stats", "retrieveStats", "xdm", pa.stats),
+    _route("POST", f"{SCHEMAS}/tenant/classes", "createClass", "xdm", pa.create_class),
+    _route("GET", f"{SCHEMAS}/tenant/classes", "listClasses", "xdm", pa.list_classes),
+    _route("GET", f"{SCHEMAS}/tenant/classes/{_ID}", "retrieveClass", "xdm", pa.get_class),
+    _route("DELETE", f"{SCHEMAS}/tenant/classes/{_ID}", "removeClass", "xdm", pa.delete_class),
+    _route("POST", f"{SCHEMAS}/tenant/fieldgroups", "createFieldGroup", "xdm", pa.create_field_group),
+    _route("GET", f"{SCHEMAS}/tenant/fieldgroups", "listFieldGroups", "xdm", pa.list_field_groups),
+    _route("GET", f"{SCHEMAS}/tenant/fieldgroups/{_ID}", "retrieveFieldGroup", "xdm", pa.get_field_group),
+    _route("DELETE", f"{SCHEMAS}/tenant/fieldgroups/{_ID}", "removeFieldGroup", "xdm", pa.delete_field_group),
+    _route("POST", f"{SCHEMAS}/tenant/schemas", "createSchema", "xdm", pa.create_schema),
+    _route("GET", f"{SCHEMAS}/tenant/schemas", "listSchemas", "xdm", pa.list_schemas),
+    _route("GET", f"{SCHEMAS}/tenant/schemas/{_ID}", "retrieveSchema", "xdm", pa.get_schema),
+    _route("DELETE", f"{SCHEMAS}/tenant/schemas/{_ID}", "deleteSchema", "xdm", pa.delete_schema),
+    # Catalog
+    _route("POST", f"{CATALOG}/dataSets", "createDataset", "catalog", pa.create_dataset),
+    _route("GET", f"{CATALOG}/dataSets", "listDatasets", "catalog", pa.list_datasets),
+    _route("GET", f"{CATALOG}/dataSets/{_ID}", "retrieveDataset", "catalog", pa.get_dataset),
+    _route("DELETE", f"{CATALOG}/dataSets/{_ID}", "deleteDataset", "catalog", pa.delete_dataset),
+    # Data Prep
+    _route(
+        "POST",
+        f"{CONVERSION}/mappingSets/validate",
+        "validateMappingSet",
+        "dataprep",
+        pa.validate_mapping_set,
+    ),
+    _route("POST", f"{CONVERSION}/mappingSets", "createMappingSet", "dataprep", pa.create_mapping_set),
+    _route("GET", f"{CONVERSION}/mappingSets", "listMappingSets", "dataprep", pa.list_mapping_sets),
+    _route("GET", f"{CONVERSION}/mappingSets/{_ID}", "retrieveMappingSet", "dataprep", pa.get_mapping_set),
+)
+IMS_TOKEN_PATH = "/ims/token/v3"  # noqa: S105 (a path, not a password)
+IMS_OPERATION = "imsToken"
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request received: path without the query, the raw (undecoded) query, the status answered (0:
+    dropped)."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    operation: str
+    status: int
+
+
+class _Drop(Exception):
+    """Close the connection without answering."""
+
+
+class AepSimulator:
+    """A stateful stand-in for Adobe IMS, Flow Service, Schema Registry, Catalog and Data Prep on 127.0.0.1.
+
+    `url` is the Platform base (paths /data/foundation/...); IMS's token endpoint is f"{url}/ims/token/v3".
+    Times: `now_ms()` and all object/run timestamps are epoch milliseconds; `token_ttl_s`, `latency_s`,
+    `advance(seconds)` and Retry-After are seconds. Usable as a context manager (start/stop).
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 0) -> None:
+        self._host = host
+        self._port = port
+        self._state = State()
+        self._rng = random.Random(seed)
+        self._faults = FaultSet(self._rng)
+        self._counter_lock = threading.Lock()
+        self._calls: collections.Counter[str] = collections.Counter()
+        self._requests: list[RecordedRequest] = []
+        self._in_flight = 0
+        self._max_in_flight = 0
+        self._bucket: TokenBucket | None = None
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.latency_s: float = 0.0
+        self.token_ttl_s: int = 86399
+
+    # --- lifecycle ------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Listen on host:port (0 = an ephemeral port) and serve from a daemon thread."""
+        if self._server is not None:
+            return
+        simulator = self
+
+        class _Handler(_RequestHandler):
+            sim = simulator
+
+        server = _Server((self._host, self._port), _Handler)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name="aep-simulator", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> AepSimulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """ "http://127.0.0.1:PORT". Raises RuntimeError before start()."""
+        if self._server is None:
+            raise RuntimeError("the simulator is not started")
+        return f"http://{self._host}:{self._server.server_address[1]}"
+
+    # --- configuration --------------------------------------------------------------------------------------
+
+    def register_client(self, client_id: str, client_secret: str, ims_org: str) -> None:
+        """Credentials IMS accepts (an OAuth Server-to-Server credential of an IMS org)."""
+        with self._state.lock:
+            self._state.clients[client_id] = (client_secret, ims_org)
+
+    def register_stripe_key(self, key: str) -> None:
+        """A Stripe secret key "Stripe" accepts (checked by explore)."""
+        with self._state.lock:
+            self._state.stripe_keys.add(key)
+
+    def revoke_stripe_key(self, key: str) -> None:
+        with self._state.lock:
+            self._state.stripe_keys.discard(key)
+
+    @property
+    def tenant_id(self) -> str:
+        """The Schema Registry tenant id (custom fields live under `_{tenant_id}`)."""
+        return self._state.tenant_id
+
+    @tenant_id.setter
+    def tenant_id(self, value: str) -> None:
+        with self._state.lock:
+            self._state.tenant_id = value
+
+    @property
+    def rate_limit_rps(self) -> float | None:
+        """Throughput cap over all Platform calls (requests per second; None = no cap)."""
+        return self._bucket.rate if self._bucket else None
+
+    @rate_limit_rps.setter
+    def rate_limit_rps(self, value: float | None) -> None:
+        self._bucket = TokenBucket(value) if value else None
+
+    def expire_tokens(self) -> None:
+        """Every token issued so far becomes invalid (401013 on its next use)."""
+        with self._state.lock:
+            self._state.token_generation += 1
+
+    def add_fault(self, fault: Fault) -> Fault:
+        return self._faults.add(fault)
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    # --- observation ----------------------------------------------------------------------------------------
+
+    def objects(self, kind: str, sandbox: str | None = None) -> list[dict[str, Any]]:
+        """Deep copies of the stored objects of a kind (all sandboxes unless `sandbox` is given), as GET
+        shows them.
+
+        Kinds: connections, sourceConnections, targetConnections, flows, fieldgroups, schemas, dataSets,
+        mappingSets. Raises ValueError for another kind.
+        """
+        with self._state.lock:
+            return self._state.all_objects(kind, sandbox)
+
+    def stripe_key_of(self, base_connection_id: str) -> str | None:
+        """The Stripe key a base connection holds (never returned over HTTP), or None."""
+        with self._state.lock:
+            return self._state.connection_secrets.get(base_connection_id)
+
+    @property
+    def calls(self) -> collections.Counter[str]:
+        """A copy of the call counts by operation name (see ROUTES)."""
+        with self._counter_lock:
+            return collections.Counter(self._calls)
+
+    def reset_calls(self) -> None:
+        with self._counter_lock:
+            self._calls.clear()
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received, in order (the live list: `clear()` is allowed)."""
+        return self._requests
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most Platform requests handled at the same time since the last reset."""
+        return self._max_in_flight
+
+    def reset_max_in_flight(self) -> None:
+        with self._counter_lock:
+            self._max_in_flight = self._in_flight
+
+    # --- simulated time and runs ----------------------------------------------------------------------------
+
+    def now_ms(self) -> int:
+        """The simulator's clock in epoch milliseconds (real time + the offset `advance` added)."""
+        return self._state.now_ms()
+
+    def advance(self, seconds: float) -> None:
+        """Move the simulator's clock forward (tokens expire by it; runs are generated up to it)."""
+        with self._state.lock:
+            self._state.clock_offset_ms += int(seconds * 1000)
+
+    def add_run(
+        self,
+        flow_id: str,
+        status: str,
+        *,
+        started_at_ms: int | None = None,
+        completed_at_ms: int | None = None,
+        input_records: int = 100,
+        failed_records: int = 0,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Record a flow run (status success|failed|inProgress|partialSuccess); returns a copy of the run.
+
+        Times are epoch ms (default: now, and completed one minute later unless inProgress).
+        Raises KeyError for an unknown flow, ValueError for an unknown status.
+        """
+        with self._state.lock:
+            found = self._state.find_flow(flow_id)
+            if found is None:
+                raise KeyError(f"no flow {flow_id}")
+            started = started_at_ms if started_at_ms is not None else self._state.now_ms()
+            completed = completed_at_ms
+            if completed is None and status != "inProgress":
+                completed = started + 60_000
+            run = make_run(
+                found[1],
+                status,
+                started_at_ms=started,
+                completed_at_ms=completed,
+                input_records=input_records,
+                failed_records=failed_records,
+                errors=errors,
+            )
+            self._state.runs.setdefault(flow_id, []).append(run)
+            return copy.deepcopy(run)
+
+    def generate_runs(
+        self, flow_id: str | None = None, until_ms: int | None = None, status: str = "success"
+    ) -> int:
+        """Add the runs each enabled flow's schedule calls for up to `until_ms` (default now); returns how
+        many."""
+        created = 0
+        with self._state.lock:
+            until = until_ms if until_ms is not None else self._state.now_ms()
+            for objects in self._state.sandboxes.values():
+                for flow in list(objects["flows"].values()):
+                    if (flow_id is not None and flow["id"] != flow_id) or flow.get("state") != "enabled":
+                        continue
+                    after = self._state.generated_until_ms.get(flow["id"])
+                    for t in scheduled_times_ms(flow["scheduleParams"], after, until):
+                        run = make_run(
+                            flow,
+                            status,
+                            started_at_ms=t,
+                            completed_at_ms=t + 60_000,
+                            input_records=100,
+                            failed_records=0 if status == "success" else 100,
+                            errors=None,
+                        )
+                        self._state.runs.setdefault(flow["id"], []).append(run)
+                        self._state.generated_until_ms[flow["id"]] = t
+                        created += 1
+        return created
+
+    def remove_flow(self, flow_id: str) -> None:
+        """The flow vanishes from AEP (no deletion rules applied). Raises KeyError for an unknown flow."""
+        with self._state.lock:
+            found = self._state.find_flow(flow_id)
+            if found is None:
+                raise KeyError(f"no flow {flow_id}")
+            del self._state.sandboxes[found[0]]["flows"][flow_id]
+            self._state.runs.pop(flow_id, None)
+
+    # --- request processing (called from the HTTP handler threads) ------------------------------------------
+
+    def _count(self, operation: str, platform: bool) -> None:
+        with self._counter_lock:
+            self._calls[operation] += 1
+            if platform:
+                self._in_flight += 1
+                self._max_in_flight = max(self._max_in_flight, self._in_flight)
+
+    def _done(self, platform: bool) -> None:
+        if platform:
+            with self._counter_lock:
+                self._in_flight -= 1
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._counter_lock:
+            self._requests.append(request)
+
+    def process(self, call: Call, operation: str, route: Route | None) -> Reply:
+        """Answer one call (see the module docstring). Raises _Drop to close the connection unanswered."""
+        platform = operation != IMS_OPERATION
+        self._count(operation, platform)
+        try:
+            if self.latency_s > 0:
+                time.sleep(self.latency_s)
+            commit_then_drop = False
+            fault_reply: Reply | None = None
+            for fault in self._faults.firing(operation):
+                if fault.latency_s > 0:
+                    time.sleep(fault.latency_s)
+                if fault.kind == "latency" or fault_reply is not None or commit_then_drop:
+                    continue
+                if fault.kind == "reset":
+                    raise _Drop
+                if fault.kind == "reset_after_commit":
+                    commit_then_drop = True
+                else:
+                    fault_reply = _fault_reply(fault, call)
+            if fault_reply is not None:
+                return fault_reply
+            reply = self._answer(call, operation, route, platform)
+            if commit_then_drop:
+                raise _Drop
+            return reply
+        finally:
+            self._done(platform)
+
+    def _answer(self, call: Call, operation: str, route: Route | None, platform: bool) -> Reply:
+        try:
+            if operation == IMS_OPERATION:
+                return self._ims_token(call)
+            if route is None:
+                raise ApiError(404, "gateway", "404050", f"no such resource: {call.method} {call.path}")
+            if self._bucket is not None:
+                wait = self._bucket.take()
+                if wait is not None:
+                    raise ApiError(
+                        429, "gateway", "429001", "Too many requests", headers={"Retry-After": str(wait)}
+                    )
+            self._authenticate(call)
+            with self._state.lock:
+                return route.handler(self._state, call)
+        except ApiError as error:
+            return Reply(error.status, error.body(call.request_id), dict(error.headers))
+
+    def _ims_token(self, call: Call) -> Reply:
+        """POST /ims/token/v3 (client_credentials) -> {access_token, token_type, expires_in (seconds)}."""
+        form = parse_qs(call.body.decode("utf-8", "replace"))
+        grant = (form.get("grant_type") or [""])[0]
+        client_id = (form.get("client_id") or [""])[0]
+        client_secret = (form.get("client_secret") or [""])[0]
+        if grant != "client_credentials":
+            raise ApiError(400, "ims", "unsupported_grant_type", "grant_type must be client_credentials")
+        with self._state.lock:
+            registered = self._state.clients.get(client_id)
+            if registered is None:
+                raise ApiError(400, "ims", "invalid_client", "invalid client_id parameter")
+            if not secrets.compare_digest(registered[0], client_secret):
+                raise ApiError(401, "ims", "invalid_client", "invalid client_secret parameter")
+            token = "eyJ" + secrets.token_urlsafe(48)
+            self._state.tokens[token] = Token(
+                client_id=client_id,
+                ims_org=registered[1],
+                expires_at_ms=self._state.now_ms() + self.token_ttl_s * 1000,
+                generation=self._state.token_generation,
+            )
+        return Reply(200, {"access_token": token, "token_type": "bearer", "expires_in": self.token_ttl_s})
+
+    def _authenticate(self, call: Call) -> None:
+        headers = call.headers
+        authorization = headers.get("authorization", "")
+        bearer = authorization[7:].strip() if authorization.lower().startswith("bearer ") else ""
+        with self._state.lock:
+            token = self._state.tokens.get(bearer) if bearer else None
+            valid = (
+                token is not None
+                and token.generation == self._state.token_generation
+                and token.expires_at_ms > self._state.now_ms()
+            )
+        if token is None or not valid:
+            raise ApiError(401, "gateway", "401013", "Oauth token is not valid")
+        if headers.get("x-api-key") != token.client_id:
+            raise ApiError(403, "gateway", "403003", "Api Key is invalid")
+        org = headers.get("x-gw-ims-org-id")
+        if not org:
+            raise ApiError(400, "gateway", "400003", "Missing x-gw-ims-org-id header")
+        if org != token.ims_org:
+            raise ApiError(403, "gateway", "403025", "Profile is not valid for the x-gw-ims-org-id given")
+        sandbox = headers.get("x-sandbox-name")
+        if not sandbox:
+            raise ApiError(400, "gateway", "400005", "Missing x-sandbox-name header")
+        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if call.body and not (media_type.startswith("application/") and media_type.endswith("json")):
+            raise ApiError(415, "gateway", "415001", "Content-Type must be application/json")
+        call.sandbox = sandbox
+        call.client_id = token.client_id
+        call.ims_org = token.ims_org
+
+    def route(self, method: str, path: str) -> tuple[str, Route | None, dict[str, str]]:
+        """(operation, route, path params) for a request; operation "unknown" when nothing matches."""
+        if method == "POST" and path == IMS_TOKEN_PATH:
+            return IMS_OPERATION, None, {}
+        for candidate in ROUTES:
+            if candidate.method == method:
+                match = candidate.pattern.match(path)
+                if match:
+                    return candidate.operation, candidate, match.groupdict()
+        return "unknown", None, {}
+
+
+def _fault_reply(fault: Fault, call: Call) -> Reply:
+    if fault.kind == "throttle":
+        error = ApiError(
+            429,
+            "gateway",
+            "429001",
+            "Too many requests",
+            headers={"Retry-After": str(fault.retry_after if fault.retry_after is not None else 1)},
+        )
+    elif fault.kind == "throttle_no_retry_after":
+        error = ApiError(429, "gateway", "429001", "Too many requests")
+    elif fault.kind == "token_expired":
+        error = ApiError(401, "gateway", "401013", "Oauth token is not valid")
+    else:
+        status = int(fault.kind.removeprefix("error"))
+        error = ApiError(status, "gateway", f"{status}000", "Injected upstream error")
+    return Reply(error.status, error.body(call.request_id), dict(error.headers))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # listen() backlog: bursts of concurrent connections must not be dropped
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a caller that gave up (timeout) leaves a broken pipe behind: not the simulator's error
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    sim: AepSimulator
+    protocol_version = "HTTP/1.1"
+    server_version = "AepSimulator/1.0"
+
+    def setup(self) -> None:
+        super().setup()
+        # one small answer = headers + body in two writes: without TCP_NODELAY, Nagle and delayed ACKs stall
+        # it
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: no access log (it could carry secrets)
+        return
+
+    def _handle(self) -> None:
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        operation, route, params = self.sim.route(self.command, split.path)
+        request_id = str(uuid.uuid4())
+        call = Call(
+            method=self.command,
+            path=split.path,
+            raw_query=split.query,
+            query=parse_qs(split.query, keep_blank_values=True),
+            headers=headers,
+            body=body,
+            params=params,
+            family=route.family if route else "gateway",
+            request_id=request_id,
+            base_url=self.sim.url,
+        )
+        try:
+            reply = self.sim.process(call, operation, route)
+        except _Drop:
+            self._record(split.path, split.query, body, operation, 0)
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        # recorded before answering, so that a caller who got its answer also finds it in `requests`
+        self._record(split.path, split.query, body, operation, reply.status)
+        self._send(reply, request_id)
+
+    def _record(self, path: str, query: str, body: bytes, operation: str, status: int) -> None:
+        headers = dict(self.headers.items())
+        self.sim._record(RecordedRequest(self.command, path, query, headers, body, operation, status))
+
+    def _send(self, reply: Reply, request_id: str) -> None:
+        payload = b"" if reply.body is None else json.dumps(reply.body).encode()
+        self.send_response(reply.status)
+        self.send_header("x-request-id", request_id)
+        if payload:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = _handle
+    do_POST = _handle
+    do_PATCH = _handle
+    do_DELETE = _handle
+    do_PUT = _handle
