@@ -1,0 +1,191 @@
+"""In-process Lambda runtime for moto: runs the real handler instead of moto's Docker container.
+
+moto's `LambdaFunction._invoke_lambda(event) -> (payload_str, errored, logs_str)` is replaced while a
+`LambdaRuntime` is installed. Every Lambda Invoke that reaches moto (from a test's boto3 client, from a Step
+Functions `arn:aws:states:::lambda:invoke` task, from `LocalStack.drain_queue`) then imports
+`functions/<CodeUri>/<module>.py` once per function (its own module name, its own environment applied to
+`os.environ` during the import under a lock: handlers read their configuration at cold start) and calls the
+handler in the calling thread. Calls are not serialised: Map and Parallel branches run in parallel as on AWS.
+
+A raised exception becomes the payload of Lambda's Python runtime, `{"errorMessage", "errorType", "requestId",
+"stackTrace"}`, with the `X-Amz-Function-Error` flag set, so Step Functions reports `Error` = the class name.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from moto.awslambda.models import LambdaFunction
+
+Handler = Callable[[Any, Any], Any]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What the runtime needs to run one function: where its code is and how it is configured.
+
+    `environment` is the function's full environment (Globals + its own, intrinsics resolved); `timeout_s` is
+    the function's `Timeout` in seconds; `handler` is `module.attribute` (e.g. `app.lambda_handler`).
+    """
+
+    logical_id: str
+    function_name: str
+    function_arn: str
+    code_dir: Path
+    handler: str
+    environment: Mapping[str, str]
+    timeout_s: int = 3
+    memory_mb: int = 128
+
+
+@dataclass
+class LambdaContext:
+    """The context object of Lambda's Python runtime (the attributes Powertools and handlers read)."""
+
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    _deadline: float = field(repr=False)
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the function's Timeout (monotonic clock), never negative."""
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class LambdaRuntime:
+    """Runs registered functions in this process; install with `patched()` (restores moto on exit).
+
+    `invocations` counts handler calls by function name.
+    """
+
+    def __init__(self, functions: Mapping[str, FunctionSpec]) -> None:
+        self._functions = dict(functions)  # by function name
+        self._modules: dict[str, ModuleType] = {}
+        self._import_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self.invocations: Counter[str] = Counter()
+
+    @contextmanager
+    def patched(self) -> Iterator[LambdaRuntime]:
+        """Replace `LambdaFunction._invoke_lambda` with this runtime for the duration of the block."""
+        original = LambdaFunction._invoke_lambda
+        runtime = self
+
+        def _invoke_lambda(fn: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+            return runtime.invoke(fn.function_name, event)
+
+        LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign,assignment]
+        try:
+            yield self
+        finally:
+            LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
+
+    def invoke(self, function_name: str, event: Any) -> tuple[str, bool, str]:
+        """Run the handler of `function_name` on `event` (a decoded JSON value, or a JSON string).
+
+        Returns moto's triple `(payload_json, errored, logs)`. Raises `KeyError` for a function the runtime
+        does not know (moto turns it into a service error).
+        """
+        spec = self._functions[function_name]
+        if isinstance(event, str | bytes):
+            event = json.loads(event or "{}")
+        request_id = str(uuid.uuid4())
+        with self._count_lock:
+            self.invocations[function_name] += 1
+        try:
+            handler = self._handler(spec)
+            context = LambdaContext(
+                function_name=spec.function_name,
+                function_version="$LATEST",
+                invoked_function_arn=spec.function_arn,
+                memory_limit_in_mb=spec.memory_mb,
+                aws_request_id=request_id,
+                log_group_name=f"/aws/lambda/{spec.function_name}",
+                log_stream_name=f"local/[$LATEST]{request_id.replace('-', '')}",
+                _deadline=time.monotonic() + spec.timeout_s,
+            )
+            result = handler(event, context)
+            return json.dumps(result), False, ""
+        except Exception as exc:
+            return json.dumps(_error_payload(exc, request_id)), True, ""
+
+    def _handler(self, spec: FunctionSpec) -> Handler:
+        module_name, _, attribute = spec.handler.rpartition(".")
+        module = self._modules.get(spec.function_name)
+        if module is None:
+            with self._import_lock:
+                module = self._modules.get(spec.function_name)
+                if module is None:
+                    module = _import_with_environment(spec, module_name)
+                    self._modules[spec.function_name] = module
+        handler: Handler = getattr(module, attribute)
+        return handler
+
+    def forget_modules(self) -> None:
+        """Drop the imported handler modules (the next call is a cold start again)."""
+        with self._import_lock:
+            for module in self._modules.values():
+                sys.modules.pop(module.__name__, None)
+            self._modules.clear()
+
+
+def _import_with_environment(spec: FunctionSpec, module_name: str) -> ModuleType:
+    """Import `<code_dir>/<module_name>.py` under a name unique to the function, its environment applied."""
+    path = spec.code_dir / (module_name.replace(".", "/") + ".py")
+    unique_name = f"_local_lambda_{spec.logical_id}_{module_name.replace('.', '_')}"
+    import_spec = importlib.util.spec_from_file_location(unique_name, path)
+    if import_spec is None or import_spec.loader is None:
+        raise ImportError(f"cannot import handler module {path}")
+    module = importlib.util.module_from_spec(import_spec)
+    lambda_env = {
+        "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(spec.timeout_s),
+        "_HANDLER": spec.handler,
+        **spec.environment,
+    }
+    # Only the function's own keys are set, then put back: other threads keep seeing the process's variables.
+    saved = {key: os.environ.get(key) for key in lambda_env}
+    os.environ.update(lambda_env)
+    sys.modules[unique_name] = module
+    try:
+        import_spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(unique_name, None)
+        raise
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return module
+
+
+def _error_payload(exc: BaseException, request_id: str) -> dict[str, Any]:
+    """The error document of Lambda's Python runtime for an exception raised by a handler."""
+    return {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_tb(exc.__traceback__),
+    }
