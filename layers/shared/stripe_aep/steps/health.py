@@ -1,0 +1,79 @@
+"""The health_check Lambda: a scheduled sweep of every ACTIVE dataflow, or one tenant's check by hand.
+
+Invoked by an EventBridge Scheduler schedule with any payload (a full sweep, resumed from its cursor), or by
+hand with ``{"tenantId": "acme"}``. Returns ``{checked, byStatus, complete, cursor, alerts}`` (see
+``stripe_aep.health.sweep``) and emits, with Powertools Metrics (EMF, dimension ``service``), one count per
+status: ``DataflowsHealthy``, ``DataflowsDegraded``, ``DataflowsFailed``, ``DataflowsStale``,
+``DataflowsMissing``, ``DataflowsDisabled``, ``DataflowsPending``, plus ``DataflowsChecked``,
+``HealthCheckErrors`` and ``HealthAlerts``.
+
+Environment (besides the Globals of ``Settings``): ``HEALTH_TOPIC_ARN`` (SNS topic of alerts; empty: none),
+``HEALTH_CONCURRENCY`` (Adobe calls in flight, default 8), ``HEALTH_GRACE_S`` (seconds of tolerance, default
+900), ``HEALTH_TIME_RESERVE_MS`` (a sweep stops when less remains, default 60000).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict
+
+from stripe_aep.health import HealthStatus
+from stripe_aep.health.sweep import ERROR, HealthSettings, SweepSummary, checker_for
+from stripe_aep.runtime import Settings, runtime_for
+from stripe_aep.tenants import TenantId, parse_input
+
+__all__ = ["HealthInput", "HealthSettings", "checker_for", "lambda_handler", "metric_name"]
+
+logger = Logger()
+
+
+class HealthInput(BaseModel):
+    """The payload: ``{"tenantId": "acme"}`` checks one tenant; anything else (``{}``) sweeps."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    tenantId: TenantId | None = None
+
+
+def metric_name(status: str) -> str:
+    """``HEALTHY`` -> ``DataflowsHealthy`` (the names the template's alarm and dashboard read)."""
+    return f"Dataflows{status.title()}"
+
+
+def _emit(summary: SweepSummary) -> None:
+    metrics = EphemeralMetrics()
+    for status in HealthStatus:
+        metrics.add_metric(
+            metric_name(status.value), MetricUnit.Count, summary.by_status.get(status.value, 0)
+        )
+    metrics.add_metric("DataflowsChecked", MetricUnit.Count, summary.checked)
+    metrics.add_metric("HealthCheckErrors", MetricUnit.Count, summary.by_status.get(ERROR, 0))
+    metrics.add_metric("HealthAlerts", MetricUnit.Count, summary.alerts)
+    metrics.flush_metrics()
+
+
+_SETTINGS = Settings.from_env()
+_HEALTH_SETTINGS = HealthSettings.from_env()
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    """Sweep (any payload) or check one tenant (``{"tenantId"}``); returns ``SweepSummary.to_dict()``.
+
+    Raises ``InputValidationError`` for an invalid tenant id, ``TenantNotFoundError`` for an unknown tenant.
+    Adobe errors of single flows never escape: they are counted under ``ERROR``.
+    """
+    request = parse_input(HealthInput, event if isinstance(event, dict) else {})
+    checker = checker_for(runtime_for(_SETTINGS), _HEALTH_SETTINGS)
+    if request.tenantId:
+        logger.append_keys(tenant_id=request.tenantId)
+        summary = checker.check_tenant(request.tenantId)
+    else:
+        summary = checker.sweep(context.get_remaining_time_in_millis, owner=context.aws_request_id)
+    _emit(summary)
+    result = summary.to_dict()
+    logger.info("health check done", extra={"result": result})
+    return result
