@@ -77,11 +77,13 @@ def step_handler(step: Step[Any]) -> Callable[[dict[str, Any], LambdaContext], d
             result = step(request, runtime)
         except (StepError, AepError) as exc:
             details = error_details(exc)
-            logger.warning("step failed", extra=details)
+            logger.warning("step failed", extra={"failure": details})
             emit_metric("StepFailed", 1, step=name)
             _record_failure(runtime, request, name, details)
             raise
-        emit_metric("StepDuration", (time.perf_counter() - started) * 1000, MetricUnit.Milliseconds, step=name)
+        emit_metric(
+            "StepDuration", (time.perf_counter() - started) * 1000, MetricUnit.Milliseconds, step=name
+        )
         logger.info("step done", extra={"result": result})
         return result
 

@@ -35,7 +35,7 @@ class Settings(BaseModel):
 
     table_name: str
     adobe_credential_secret: str
-    tenant_secret_prefix: str = "stripe-aep/tenants/"
+    tenant_secret_prefix: str = "stripe-aep/tenants/"  # noqa: S105 (a name prefix, not a secret)
     platform_url: str = "https://platform.adobe.io"
     ims_url: str = "https://ims-na1.adobelogin.com"
     default_sandbox: str = "prod"

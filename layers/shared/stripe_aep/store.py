@@ -184,7 +184,12 @@ class Store:
             raise
 
     def begin_provisioning(
-        self, tenant_id: str, sandbox: str, resource_paths: list[str], schedule: Mapping[str, Any], execution: str
+        self,
+        tenant_id: str,
+        sandbox: str,
+        resource_paths: list[str],
+        schedule: Mapping[str, Any],
+        execution: str,
     ) -> None:
         """Create or refresh the tenant item and one item per requested resource path (status PROVISIONING).
 
@@ -239,7 +244,12 @@ class Store:
         )
 
     def record_object(
-        self, key: ItemKey, kind: str, object_id: str, etag: str | None, extra: Mapping[str, Any] | None = None
+        self,
+        key: ItemKey,
+        kind: str,
+        object_id: str,
+        etag: str | None,
+        extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Store the ID (and etag, and ``extra`` attributes) of an object created or found in AEP.
 

@@ -123,7 +123,6 @@ def parse_input(model: type[_InputT], data: Any) -> _InputT:
         raise InputValidationError(f"invalid {model.__name__}: {problems}") from None
 
 
-
 # Deterministic names: the same tenant and path always give the same AEP name, so a step can find what an
 # interrupted attempt created. Names are for people too: "stripe-aep/<tenant>/<path>/<kind>".
 def base_connection_name(tenant_id: str) -> str:

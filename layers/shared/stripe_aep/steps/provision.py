@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import ValidationError
+
 from stripe_aep.aep import (
     AepValidationError,
     AuthenticationError,
@@ -19,7 +21,7 @@ from stripe_aep.aep import (
 )
 from stripe_aep.errors import InputValidationError, StripeSourceRejectedError
 from stripe_aep.handler import emit_metric, error_details
-from stripe_aep.resources import RESOURCE_PATHS, get_resource
+from stripe_aep.resources import RECORD_CLASS_TITLE, RESOURCE_PATHS, get_resource, record_class_body
 from stripe_aep.runtime import Runtime
 from stripe_aep.steps.common import AepObject, PathStep, RawInput, SandboxStep, StepInput, ensure
 from stripe_aep.store import (
@@ -53,9 +55,9 @@ def to_schedule(schedule: ScheduleInput | dict[str, Any], default_start: int | N
     start = data.startTime if data.startTime is not None else default_start
     try:
         return Schedule(start_time=start, frequency=data.frequency, interval=data.interval)
-    except ValueError as exc:
-        reasons = "; ".join(e["msg"] for e in getattr(exc, "errors", lambda: [{"msg": str(exc)}])())
-        raise InputValidationError(f"invalid ProvisionInput: schedule: {reasons}") from None
+    except ValidationError as exc:
+        reasons = "; ".join(str(e["msg"]) for e in exc.errors())
+        raise InputValidationError(f"schedule: {reasons}") from None
 
 
 def validate_input(request: RawInput, runtime: Runtime) -> dict[str, Any]:
@@ -71,10 +73,16 @@ def validate_input(request: RawInput, runtime: Runtime) -> dict[str, Any]:
     paths = list(data.resourcePaths or RESOURCE_PATHS)
     requested = data.schedule or ScheduleInput(
         frequency=settings.default_schedule_frequency,  # type: ignore[arg-type]
-        interval=None if settings.default_schedule_frequency == "once" else settings.default_schedule_interval,
+        interval=None
+        if settings.default_schedule_frequency == "once"
+        else settings.default_schedule_interval,
     )
     schedule = to_schedule(requested, default_start=now_s() + DEFAULT_START_DELAY_S)
-    schedule_out = {"frequency": schedule.frequency, "interval": schedule.interval, "startTime": schedule.start_time}
+    schedule_out = {
+        "frequency": schedule.frequency,
+        "interval": schedule.interval,
+        "startTime": schedule.start_time,
+    }
     runtime.store.begin_provisioning(data.tenantId, sandbox, paths, schedule_out, request.executionName)
     emit_metric("ProvisioningStarted", 1)
     return {"tenantId": data.tenantId, "sandbox": sandbox, "resourcePaths": paths, "schedule": schedule_out}
@@ -97,7 +105,9 @@ def create_base_connection(request: SandboxStep, runtime: Runtime) -> dict[str, 
         created = client.create_base_connection(name, runtime.stripe_key(request.tenantId))
         return AepObject(created.id, created.etag)
 
-    item = ensure(runtime, tenant_key(request.tenantId), "base_connection", request.executionName, find, create)
+    item = ensure(
+        runtime, tenant_key(request.tenantId), "base_connection", request.executionName, find, create
+    )
     return {"baseConnectionId": item["base_connection_id"]}
 
 
@@ -157,6 +167,23 @@ def xdm_tenant_id(runtime: Runtime, sandbox: str) -> str:
     return tenant_id
 
 
+def ensure_record_class(runtime: Runtime, request: PathStep) -> str:
+    """Ensure the sandbox's custom record class (Schema Registry ``POST /tenant/classes``, found by title);
+    return its ``$id``. Subscriptions, customers and prices use it (see ``stripe_aep.resources``)."""
+    client = runtime.platform(request.sandbox)
+
+    def find() -> AepObject | None:
+        found = client.find_class(RECORD_CLASS_TITLE)
+        return AepObject(found.id, None, {"class_alt_id": found.alt_id}) if found else None
+
+    def create() -> AepObject:
+        created = client.create_class(record_class_body())
+        return AepObject(created.id, None, {"class_alt_id": created.alt_id})
+
+    key = (f"SANDBOX#{request.sandbox}", "CLASS#record")
+    return str(ensure(runtime, key, "class", request.executionName, find, create)["class_id"])
+
+
 def ensure_target_schema(request: PathStep, runtime: Runtime) -> dict[str, Any]:
     """Ensure the sandbox's XDM field group and schema for the resource path (shared by its tenants).
 
@@ -167,13 +194,14 @@ def ensure_target_schema(request: PathStep, runtime: Runtime) -> dict[str, Any]:
     resource = get_resource(request.resourcePath)
     key = schema_key(request.sandbox, request.resourcePath)
     xdm_tenant = xdm_tenant_id(runtime, request.sandbox)
+    class_id = ensure_record_class(runtime, request) if resource.needs_custom_class else None
 
     def find_field_group() -> AepObject | None:
         found = client.find_field_group(resource.field_group_title)
         return AepObject(found.id, None, {"field_group_alt_id": found.alt_id}) if found else None
 
     def create_field_group() -> AepObject:
-        created = client.create_field_group(resource.field_group_body(xdm_tenant))
+        created = client.create_field_group(resource.field_group_body(xdm_tenant, class_id=class_id))
         return AepObject(created.id, None, {"field_group_alt_id": created.alt_id})
 
     item = ensure(runtime, key, "field_group", request.executionName, find_field_group, create_field_group)
@@ -184,11 +212,15 @@ def ensure_target_schema(request: PathStep, runtime: Runtime) -> dict[str, Any]:
         return AepObject(found.id, None, {"schema_alt_id": found.alt_id}) if found else None
 
     def create_schema() -> AepObject:
-        created = client.create_schema(resource.schema_body(field_group_id))
+        created = client.create_schema(resource.schema_body(field_group_id, class_id=class_id))
         return AepObject(created.id, None, {"schema_alt_id": created.alt_id})
 
     item = ensure(runtime, key, "schema", request.executionName, find_schema, create_schema)
-    return {"schemaId": item["schema_id"], "schemaAltId": item["schema_alt_id"], "fieldGroupId": field_group_id}
+    return {
+        "schemaId": item["schema_id"],
+        "schemaAltId": item["schema_alt_id"],
+        "fieldGroupId": field_group_id,
+    }
 
 
 class SchemaStep(PathStep):
@@ -247,7 +279,10 @@ def create_mapping_set(request: SchemaStep, runtime: Runtime) -> dict[str, Any]:
     client = runtime.platform(request.sandbox)
     resource = get_resource(request.resourcePath)
     name = mapping_set_name(request.tenantId, request.resourcePath)
-    body = {**resource.mapping_set_body(xdm_tenant_id(runtime, request.sandbox), request.schemaId), "name": name}
+    body = {
+        **resource.mapping_set_body(xdm_tenant_id(runtime, request.sandbox), request.schemaId),
+        "name": name,
+    }
 
     def find() -> AepObject | None:
         found = client.find_mapping_set(name)
@@ -352,19 +387,26 @@ def record_failure(request: FailureInput, runtime: Runtime) -> dict[str, Any]:
         recorded = [
             {**i["last_error"], "resource_path": i.get("resource_path")}
             for i in [*(dataflows), tenant or {}]
-            if isinstance(i.get("last_error"), dict) and i["last_error"].get("execution") == request.executionName
+            if isinstance(i.get("last_error"), dict)
+            and i["last_error"].get("execution") == request.executionName
         ]
         latest = max(recorded, key=lambda e: e.get("at", 0), default=None)
         if latest:
             where = f" ({latest['resource_path']})" if latest.get("resource_path") else ""
             extras = ", ".join(
-                f"{label} {latest[k]}" for k, label in (("adobe_error_code", "Adobe error"), ("request_id", "request id"))
+                f"{label} {latest[k]}"
+                for k, label in (("adobe_error_code", "Adobe error"), ("request_id", "request id"))
                 if latest.get(k)
             )
             cause = f"step {latest.get('step')}{where} failed: {latest.get('message', message)}" + (
                 f" [{extras}]" if extras else ""
             )
-        last_error = {"error": error, "message": cause[:1000], "execution": request.executionName, "at": now_s()}
+        last_error = {
+            "error": error,
+            "message": cause[:1000],
+            "execution": request.executionName,
+            "at": now_s(),
+        }
         attrs: dict[str, Any] = {"last_error": last_error}
         if request.stateMachine == "provision":
             runtime.store.update(tenant_key(tenant_id), {"status": FAILED, **attrs})

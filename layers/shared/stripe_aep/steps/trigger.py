@@ -53,7 +53,7 @@ class TriggerSettings(BaseModel):
     provision_state_machine_arn: str
     deprovision_state_machine_arn: str
     lifecycle_state_machine_arn: str
-    tenant_secret_prefix: str = "stripe-aep/tenants/"
+    tenant_secret_prefix: str = "stripe-aep/tenants/"  # noqa: S105 (a name prefix, not a secret)
 
 
 SETTINGS = TriggerSettings.model_validate({k.lower(): v for k, v in os.environ.items()})
@@ -70,7 +70,11 @@ def plan_start(event: EventBridgeModel, settings: TriggerSettings) -> tuple[str,
     if event.source == PLATFORM_SOURCE and event.detail_type == SIGNED_UP:
         provision = parse_input(ProvisionInput, event.detail)
         detail = provision.model_dump(exclude_none=True)
-        return settings.provision_state_machine_arn, execution_name("provision", provision.tenantId, detail), detail
+        return (
+            settings.provision_state_machine_arn,
+            execution_name("provision", provision.tenantId, detail),
+            detail,
+        )
     if event.source == PLATFORM_SOURCE and event.detail_type == DELETED:
         deprovision = parse_input(DeprovisionInput, event.detail)
         detail = deprovision.model_dump()
@@ -78,14 +82,20 @@ def plan_start(event: EventBridgeModel, settings: TriggerSettings) -> tuple[str,
         return settings.deprovision_state_machine_arn, name, detail
     if event.source == SECRETS_SOURCE:
         params = event.detail.get("requestParameters") or {}
-        secret_id = str(params.get("secretId") or (event.detail.get("additionalEventData") or {}).get("SecretId", ""))
+        secret_id = str(
+            params.get("secretId") or (event.detail.get("additionalEventData") or {}).get("SecretId", "")
+        )
         secret_name = _ARN_SUFFIX.sub("", secret_id.split(":secret:", 1)[-1])
         tenant_id = tenant_from_secret_name(settings.tenant_secret_prefix, secret_name)
         if tenant_id is None:
             raise InputValidationError("detail.requestParameters.secretId: not a tenant secret")
         lifecycle = {"operation": "rotate_key", "tenantId": tenant_id}
         change = {**lifecycle, "eventID": event.detail.get("eventID") or event.id}
-        return settings.lifecycle_state_machine_arn, execution_name("rotate-key", tenant_id, change), lifecycle
+        return (
+            settings.lifecycle_state_machine_arn,
+            execution_name("rotate-key", tenant_id, change),
+            lifecycle,
+        )
     raise InputValidationError(f"detail-type: no state machine starts on {event.source}/{event.detail_type}")
 
 
@@ -93,7 +103,9 @@ def _start(record: SQSRecord) -> None:
     try:
         event = EventBridgeModel.model_validate(json.loads(record.body))
     except (ValueError, ValidationError) as exc:
-        raise InputValidationError(f"message {record.message_id} is not an EventBridge event: {type(exc).__name__}")
+        raise InputValidationError(
+            f"message {record.message_id} is not an EventBridge event: {type(exc).__name__}"
+        ) from None
     arn, name, payload = plan_start(event, SETTINGS)
     client = boto3.client("stepfunctions")
     try:
