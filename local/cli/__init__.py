@@ -1,0 +1,678 @@
+"""``stripe-aep``: the operator's command line over the provisioner's state machines, table and health check.
+
+Thin by design: inputs are validated with the layer's own models (``stripe_aep.tenants``), executions are
+named with its ``execution_name``, DynamoDB is read through its ``Store``; the rest is boto3 and rich.
+
+Exit codes: 0 success, 1 failed operation (execution FAILED/TIMED_OUT/ABORTED, or an AWS error), 2 usage error
+(bad tenant id or option, no stack to talk to), 3 unhealthy result (``health`` found an unhealthy dataflow).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from stripe_aep.errors import InputValidationError
+from stripe_aep.tenants import (
+    DeprovisionInput,
+    LifecycleInput,
+    ProvisionInput,
+    parse_input,
+    validate_tenant_id,
+)
+
+from local.cli import local_stack
+from local.cli.backend import DEFAULT_STACK_FILE, Backend, BackendError, aws_backend, local_backend
+from local.cli.executions import Execution, follow, last_error, start_or_attach
+
+
+class ExitCode(IntEnum):
+    """The CLI's exit codes (documented in ``--help``)."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    UNHEALTHY = 3
+
+
+#: ``health_status`` values (dataflow items, written by the health check) that make ``health`` exit 3.
+UNHEALTHY = frozenset({"FAILED", "STALE", "MISSING", "DEGRADED"})
+
+EPILOG = (
+    "Exit codes: 0 success; 1 failed operation (execution FAILED, TIMED_OUT or ABORTED, or an AWS error); "
+    "2 usage error (bad tenant id or option, no stack found); 3 unhealthy result (health)."
+)
+
+app = typer.Typer(
+    name="stripe-aep",
+    help="Provision and operate Stripe -> Adobe Experience Platform dataflows per tenant.",
+    epilog=EPILOG,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+local_app = typer.Typer(
+    help="The one-machine stack (moto + AEP simulator) that --local commands talk to.", epilog=EPILOG
+)
+app.add_typer(local_app, name="local")
+
+
+# ---- options shared by every command (accepted before or after the command name) ---------------------------
+@dataclass
+class Options:
+    """Where to send calls and how to print; set by the app callback, overridable per command."""
+
+    local: bool = False
+    stack_file: Path = DEFAULT_STACK_FILE
+    stack_name: str | None = None
+    region: str | None = None
+    json: bool = False
+
+
+LocalOpt = Annotated[
+    bool | None,
+    typer.Option("--local", help="Use the local stack (`stripe-aep local up`).", show_default=False),
+]
+StackFileOpt = Annotated[
+    Path | None, typer.Option("--stack-file", help="Stack file of `local up` [default: .local/stack.json].")
+]
+StackNameOpt = Annotated[
+    str | None, typer.Option("--stack-name", help="Deployed stack [default: samconfig.toml's stack_name].")
+]
+RegionOpt = Annotated[str | None, typer.Option("--region", help="AWS region [default: samconfig.toml's].")]
+JsonOpt = Annotated[
+    bool | None, typer.Option("--json", help="Machine-readable JSON on stdout.", show_default=False)
+]
+TenantArg = Annotated[str, typer.Argument(help="Tenant id: 3-40 lowercase letters, digits, inner hyphens.")]
+PathOpt = Annotated[
+    list[str] | None,
+    typer.Option("--path", help="Stripe resource path (repeatable): charges, refunds, subscriptions, ..."),
+]
+WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the execution until it ends.")]
+TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to follow before giving up.", min=1)]
+AgainOpt = Annotated[
+    bool, typer.Option("--again", help="Start anew even if this exact request already SUCCEEDED.")
+]
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    local: LocalOpt = None,
+    stack_file: StackFileOpt = None,
+    stack_name: StackNameOpt = None,
+    region: RegionOpt = None,
+    json_output: JsonOpt = None,
+) -> None:
+    ctx.obj = Options(
+        local=bool(local),
+        stack_file=stack_file or DEFAULT_STACK_FILE,
+        stack_name=stack_name,
+        region=region,
+        json=bool(json_output),
+    )
+
+
+def _merge(
+    ctx: typer.Context,
+    local: bool | None,
+    stack_file: Path | None,
+    stack_name: str | None,
+    region: str | None,
+    json_output: bool | None,
+) -> Options:
+    base: Options = ctx.obj if isinstance(ctx.obj, Options) else Options()
+    return Options(
+        local=base.local or bool(local),
+        stack_file=stack_file or base.stack_file,
+        stack_name=stack_name or base.stack_name,
+        region=region or base.region,
+        json=base.json or bool(json_output),
+    )
+
+
+def _backend(options: Options) -> Backend:
+    try:
+        if options.local:
+            return local_backend(options.stack_file)
+        return aws_backend(options.stack_name, options.region)
+    except BackendError as exc:
+        hint = "--stack-file" if options.local else "--stack-name"
+        raise typer.BadParameter(str(exc), param_hint=hint) from None
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _emit_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, default=str, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def _tenant(value: str) -> str:
+    try:
+        return validate_tenant_id(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="TENANT") from None
+
+
+def _validated(model: type[BaseModel], payload: dict[str, Any]) -> dict[str, Any]:
+    """The console input, validated by the state machine's own model; a usage error (exit 2) otherwise."""
+    try:
+        return parse_input(model, payload).model_dump(exclude_none=True)
+    except InputValidationError as exc:
+        raise typer.BadParameter(str(exc), param_hint="input") from None
+
+
+def _epoch_seconds(value: str | None) -> int | None:
+    """``--start-time``: epoch seconds, or an ISO 8601 time with its offset (e.g. 2026-01-01T00:00:00Z)."""
+    if value is None:
+        return None
+    if value.isdigit():
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter("epoch seconds or ISO 8601 with offset", param_hint="--start-time") from None
+    if moment.tzinfo is None:
+        raise typer.BadParameter("an ISO 8601 time needs its UTC offset", param_hint="--start-time")
+    return int(moment.timestamp())
+
+
+# ---- the operations ----------------------------------------------------------------------------------------
+def _run(
+    options: Options,
+    kind: str,
+    operation: str,
+    tenant_id: str,
+    payload: dict[str, Any],
+    wait: bool,
+    timeout: float,
+    again: bool,
+) -> None:
+    """Start (or attach to) the execution, follow it, print the outcome; exits with the ExitCode."""
+    backend = _backend(options)
+    sfn = backend.client("stepfunctions")
+    console = _console()
+    try:
+        execution = start_or_attach(
+            sfn, backend.state_machine_arn(kind), operation, tenant_id, payload, again
+        )
+    except (ClientError, BotoCoreError, RuntimeError) as exc:
+        _fail(options, f"cannot start {operation} for {tenant_id}: {exc}")
+    if not options.json:
+        verb = "started" if execution.started else f"already {execution.status.lower()}:"
+        console.print(f"{operation} {tenant_id}: {verb} execution [bold]{execution.name}[/]")
+    if wait:
+
+        def show(line: dict[str, Any]) -> None:
+            if options.json:
+                return
+            if line["kind"] == "state":
+                path = f" ({line['resourcePath']})" if "resourcePath" in line else ""
+                console.print(f"  [green]✓[/] {escape(str(line['state']))}{escape(path)}")
+            elif line["kind"] == "failed":
+                console.print(f"  [red]✗[/] task failed: {escape(str(line['error']))}")
+
+        try:
+            with console.status(f"{operation} {tenant_id}: running", spinner="dots"):
+                follow(sfn, execution, show, poll_s=0.25 if backend.local else 1.0, timeout_s=timeout)
+        except (ClientError, BotoCoreError) as exc:
+            _fail(options, f"cannot follow {execution.name}: {exc}")
+    error = None
+    if execution.status not in ("SUCCEEDED", "RUNNING"):
+        try:
+            error = last_error(backend.store(), tenant_id, execution.name)
+        except (ClientError, BotoCoreError):
+            error = None
+    _report(options, console, operation, tenant_id, execution, error, waited=wait)
+
+
+def _report(
+    options: Options,
+    console: Console,
+    operation: str,
+    tenant_id: str,
+    execution: Execution,
+    error: dict[str, Any] | None,
+    waited: bool,
+) -> None:
+    failed = execution.status not in ("SUCCEEDED", "RUNNING")
+    still_running = waited and execution.status == "RUNNING"
+    if options.json:
+        _emit_json(
+            {
+                "operation": operation,
+                "tenantId": tenant_id,
+                "execution": execution.as_dict(),
+                "lastError": error,
+            }
+        )
+    elif execution.status == "SUCCEEDED":
+        console.print(f"[green]{operation} {tenant_id}: SUCCEEDED[/] ({execution.name})")
+    elif execution.status == "RUNNING":
+        note = "still running; follow it again with the same command" if still_running else "running"
+        console.print(f"{operation} {tenant_id}: {note} ({execution.arn})")
+    else:
+        console.print(f"[red]{operation} {tenant_id}: {execution.status}[/] ({execution.name})")
+        if error:
+            where = f" ({error['resource_path']})" if error.get("resource_path") else ""
+            if error.get("step"):
+                console.print(f"  step: {escape(str(error['step']))}{escape(where)}")
+            if error.get("adobe_error_code"):
+                console.print(f"  Adobe error code: {escape(str(error['adobe_error_code']))}")
+            console.print(f"  message: {escape(str(error.get('message', '')))}")
+            if error.get("request_id"):
+                console.print(f"  request id: {escape(str(error['request_id']))}")
+        console.print(f"  error: {escape(str(execution.error))}")
+        console.print(f"  cause: {escape(str(execution.cause))}")
+    if failed or still_running:
+        raise typer.Exit(ExitCode.FAILED)
+
+
+def _fail(options: Options, message: str) -> Any:
+    if options.json:
+        _emit_json({"error": message})
+    else:
+        Console(stderr=True, highlight=False).print(f"[red]error:[/] {escape(message)}")
+    raise typer.Exit(ExitCode.FAILED)
+
+
+@app.command(epilog=EPILOG)
+def provision(
+    ctx: typer.Context,
+    tenant: TenantArg,
+    sandbox: Annotated[
+        str | None, typer.Option(help="AEP sandbox [default: the stack's DefaultSandbox].")
+    ] = None,
+    path: PathOpt = None,
+    frequency: Annotated[str | None, typer.Option(help="once, minute, hour, day or week.")] = None,
+    interval: Annotated[int | None, typer.Option(help="Frequency units between runs.")] = None,
+    start_time: Annotated[
+        str | None, typer.Option("--start-time", help="First run: epoch seconds or ISO 8601 with offset.")
+    ] = None,
+    wait: WaitOpt = True,
+    timeout: TimeoutOpt = 900,
+    again: AgainOpt = False,
+    local: LocalOpt = None,
+    stack_file: StackFileOpt = None,
+    stack_name: StackNameOpt = None,
+    region: RegionOpt = None,
+    json_output: JsonOpt = None,
+) -> None:
+    """Provision a tenant: base connection, then per resource path the source, target and dataflow."""
+    options = _merge(ctx, local, stack_file, stack_name, region, json_output)
+    tenant_id = _tenant(tenant)
+    payload: dict[str, Any] = {"tenantId": tenant_id, "sandbox": sandbox, "resourcePaths": path or None}
+    if frequency is not None or interval is not None or start_time is not None:
+        payload["schedule"] = {
+            "frequency": frequency,
+            "interval": interval,
+            "startTime": _epoch_seconds(start_time),
+        }
+        payload["schedule"] = {k: v for k, v in payload["schedule"].items() if v is not None}
+    detail = _validated(ProvisionInput, payload)
+    _run(options, "provision", "provision", tenant_id, detail, wait, timeout, again)
+
+
+@app.command(epilog=EPILOG)
+def deprovision(
+    ctx: typer.Context,
+    tenant: TenantArg,
+    purge: Annotated[bool, typer.Option("--purge", help="Also delete the tenant's datasets.")] = False,
+    wait: WaitOpt = True,
+    timeout: TimeoutOpt = 900,
+    again: AgainOpt = False,
+    local: LocalOpt = None,
+    stack_file: StackFileOpt = None,
+    stack_name: StackNameOpt = None,
+    region: RegionOpt = None,
+    json_output: JsonOpt = None,
+) -> None:
+    """Deprovision a tenant: delete its dataflows, connections and base connection (datasets with --purge)."""
+    options = _merge(ctx, local, stack_file, stack_name, region, json_output)
+    tenant_id = _tenant(tenant)
+    detail = parse_input(DeprovisionInput, {"tenantId": tenant_id, "purge": purge}).model_dump()
+    _run(options, "deprovision", "deprovision", tenant_id, detail, wait, timeout, again)
+
+
+def _lifecycle(
+    ctx: typer.Context,
+    operation: str,
+    tenant: str,
+    extra: dict[str, Any],
+    wait: bool,
+    timeout: float,
+    again: bool,
+    local: bool | None,
+    stack_file: Path | None,
+    stack_name: str | None,
+    region: str | None,
+    json_output: bool | None,
+) -> None:
+    options = _merge(ctx, local, stack_file, stack_name, region, json_output)
+    tenant_id = _tenant(tenant)
+    detail = _validated(LifecycleInput, {"operation": operation, "tenantId": tenant_id, **extra})
+    _run(options, "lifecycle", operation.replace("_", "-"), tenant_id, detail, wait, timeout, again)
+
+
+@app.command("update-schedule", epilog=EPILOG)
+def update_schedule(
+    ctx: typer.Context,
+    tenant: TenantArg,
+    frequency: Annotated[str, typer.Option(help="once, minute, hour, day or week.")],
+    interval: Annotated[int | None, typer.Option(help="Frequency units between runs.")] = None,
+    path: PathOpt = None,
+    name: Annotated[str | None, typer.Option(help="New dataflow name.")] = None,
+    wait: WaitOpt = True,
+    timeout: TimeoutOpt = 900,
+    again: AgainOpt = False,
+    local: LocalOpt = None,
+    stack_file: StackFileOpt = None,
+    stack_name: StackNameOpt = None,
+    region: RegionOpt = None,
+    json_output: JsonOpt = None,
+) -> None:
+    """Change the schedule of a tenant's dataflows (all, or the --path ones)."""
+    schedule = {k: v for k, v in {"frequency": frequency, "interval": interval}.items() if v is not None}
+    extra = {"schedule": schedule, "resourcePaths": path or None, "name": name}
+    _lifecycle(
+        ctx, "update_schedule", tenant, extra, wait, timeout, again, local, stack_file, stack_name, region,
+        json_output,
+    )  # fmt: skip
+
+
+@app.command("rotate-key", epilog=EPILOG)
+def rotate_key(
+    ctx: typer.Context,
+    tenant: TenantArg,
+    wait: WaitOpt = True,
+    timeout: TimeoutOpt = 900,
+    again: AgainOpt = False,
+    local: LocalOpt = None,
+    stack_file: StackFileOpt = None,
+    stack_name: StackNameOpt = None,
+    region: RegionOpt = None,
+    json_output: JsonOpt = None,
+) -> None:
+    """Point the tenant's base connection at the Stripe key now in its secret (verified by explore)."""
+    _lifecycle(
+        ctx,
+        "rotate_key",
+        tenant,
+        {},
+        wait,
+        timeout,
+        again,
+        local,
+        stack_file,
+        stack_name,
+        region,
+        json_output,
+    )
+
+
+@app.command(epilog=EPILOG)
+def disable(
+    ctx: typer.Context,
+    tenant: TenantArg,
+    path: PathOpt = None,
+    wait: WaitOpt = True,
+    timeout: TimeoutOpt = 900,
+    again: AgainOpt = False,
+    local: LocalOpt = None,
+    stack_file: StackFileOpt = None,
+    stack_name: StackNameOpt = None,
+    region: RegionOpt = None,
+    json_output: JsonOpt = None,
+) -> None:
+    """Disable a tenant's dataflows (e.g. a suspended tenant); health checks then report DISABLED."""
+    _lifecycle(
+        ctx, "disable", tenant, {"resourcePaths": path or None}, wait, timeout, again, local, stack_file,
+        stack_name, region, json_output,
+    )  # fmt: skip
+
+
+@app.command(epilog=EPILOG)
+def enable(
+    ctx: typer.Context,
+    tenant: TenantArg,
+    path: PathOpt = None,
+    wait: WaitOpt = True,
+    timeout: TimeoutOpt = 900,
+    again: AgainOpt = False,
+    local: LocalOpt = None,
+    stack_file: StackFileOpt = None,
+    stack_name: StackNameOpt = None,
+    region: RegionOpt = None,
+    json_output: JsonOpt = None,
+) -> None:
+    """Enable a tenant's dataflows again."""
+    _lifecycle(
+        ctx, "enable", tenant, {"resourcePaths": path or None}, wait, timeout, again, local, stack_file,
+        stack_name, region, json_output,
+    )  # fmt: skip
+
+
+# ---- reading state -----------------------------------------------------------------------------------------
+_HIDDEN = ("pk", "sk", "gsi1pk", "gsi1sk")
+
+
+def _public(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if item is None else {k: v for k, v in item.items() if k not in _HIDDEN}
+
+
+def _error_text(item: dict[str, Any]) -> str:
+    error = item.get("last_error")
+    if not isinstance(error, dict):
+        return ""
+    code = f"{error['adobe_error_code']}: " if error.get("adobe_error_code") else ""
+    step = f"{error['step']}: " if error.get("step") else ""
+    return f"{step}{code}{error.get('message', error.get('error', ''))}"
+
+
+def _rows(backend: Backend, tenant_id: str | None) -> list[dict[str, Any]]:
+    store = backend.store()
+    tenant_ids = [tenant_id] if tenant_id else sorted(str(t["tenant_id"]) for t in store.tenants())
+    rows = []
+    for tid in tenant_ids:
+        tenant, dataflows = store.tenant_items(tid)
+        if tenant is None and not dataflows:
+            continue
+        rows.append(
+            {"tenantId": tid, "tenant": _public(tenant), "dataflows": [_public(d) for d in dataflows]}
+        )
+    return rows
+
+
+#: (heading, attribute) of the ID columns: the base connection on the tenant row, the rest on dataflow rows.
+_ID_COLUMNS = (
+    ("base / flow id", "flow_id"),
+    ("source conn", "source_connection_id"),
+    ("target conn", "target_connection_id"),
+    ("dataset", "dataset_id"),
+    ("mapping set", "mapping_set_id"),
+)
+
+
+def _status_table(rows: list[dict[str, Any]], title: str, wide: bool) -> Table:
+    """Tenant and dataflow rows; ``wide`` adds every Adobe ID and the health reason."""
+    ids = _ID_COLUMNS if wide else _ID_COLUMNS[:1]
+    table = Table(title=title)
+    for column in ("tenant", "resource path", "status", "health", *(h for h, _ in ids), "last error"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        tenant = row["tenant"] or {}
+        blanks = [""] * (len(ids) - 1)
+        table.add_row(
+            row["tenantId"], "(tenant)", str(tenant.get("status", "-")), "",
+            str(tenant.get("base_connection_id", "")), *blanks, escape(_error_text(tenant)),
+        )  # fmt: skip
+        for item in row["dataflows"]:
+            health = str(item.get("health_status", "-"))
+            if wide and item.get("health_reason"):
+                health += f": {item['health_reason']}"
+            if item.get("flow_state") == "disabled":
+                health += " (disabled)"
+            table.add_row(
+                "", str(item.get("resource_path")), str(item.get("status", "-")), escape(health),
+                *(str(item.get(attr, "")) for _, attr in ids), escape(_error_text(item)),
+            )  # fmt: skip
+    return table
+
+
+@app.command(epilog=EPILOG)
+def status(
+    ctx: typer.Context,
+    tenant: Annotated[str | None, typer.Argument(help="Tenant id (all tenants when omitted).")] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="Every Adobe ID and the health reason.")] = False,
+    local: LocalOpt = None,
+    stack_file: StackFileOpt = None,
+    stack_name: StackNameOpt = None,
+    region: RegionOpt = None,
+    json_output: JsonOpt = None,
+) -> None:
+    """Tenants x resource paths: Adobe IDs, provisioning status, health status and last error (DynamoDB)."""
+    options = _merge(ctx, local, stack_file, stack_name, region, json_output)
+    tenant_id = _tenant(tenant) if tenant is not None else None
+    backend = _backend(options)
+    try:
+        rows = _rows(backend, tenant_id)
+    except (ClientError, BotoCoreError) as exc:
+        _fail(options, f"cannot read {backend.outputs['TableName']}: {exc}")
+    if options.json:
+        _emit_json({"tenants": rows})
+    elif rows:
+        _console().print(_status_table(rows, f"{backend.outputs['TableName']}: tenant x resource path", wide))
+    else:
+        _console().print(f"no tenant {tenant_id}" if tenant_id else "no tenants")
+    if tenant_id and not rows:
+        raise typer.Exit(ExitCode.FAILED)
+
+
+@app.command(epilog=EPILOG)
+def health(
+    ctx: typer.Context,
+    tenant: Annotated[
+        str | None, typer.Argument(help="Tenant id (every ACTIVE dataflow when omitted).")
+    ] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="Every Adobe ID and the health reason.")] = False,
+    local: LocalOpt = None,
+    stack_file: StackFileOpt = None,
+    stack_name: StackNameOpt = None,
+    region: RegionOpt = None,
+    json_output: JsonOpt = None,
+) -> None:
+    """Run a health check now (invokes the health-check function) and show each dataflow's health.
+
+    Exits 3 when a dataflow is FAILED, STALE, MISSING or DEGRADED.
+    """
+    options = _merge(ctx, local, stack_file, stack_name, region, json_output)
+    tenant_id = _tenant(tenant) if tenant is not None else None
+    backend = _backend(options)
+    payload = {"tenantId": tenant_id} if tenant_id else {}
+    try:
+        answer = backend.client("lambda").invoke(
+            FunctionName=backend.health_function, Payload=json.dumps(payload).encode()
+        )
+        result = json.loads(answer["Payload"].read() or b"null")
+        rows = _rows(backend, tenant_id)
+    except (ClientError, BotoCoreError, ValueError) as exc:
+        _fail(options, f"health check failed: {exc}")
+    if answer.get("FunctionError"):
+        message = result.get("errorMessage") if isinstance(result, dict) else result
+        error_type = result.get("errorType") if isinstance(result, dict) else "error"
+        _fail(options, f"health check failed: {error_type}: {message}")
+    unhealthy = [
+        {
+            "tenantId": row["tenantId"],
+            "resourcePath": d.get("resource_path"),
+            "health": d.get("health_status"),
+        }
+        for row in rows
+        for d in row["dataflows"]
+        if d.get("health_status") in UNHEALTHY
+    ]
+    if options.json:
+        _emit_json({"result": result, "unhealthy": unhealthy, "tenants": rows})
+    else:
+        console = _console()
+        console.print(f"health check: {escape(json.dumps(result, default=str))}")
+        if rows:
+            console.print(_status_table(rows, "health of tenant x resource path", wide))
+        console.print(
+            f"[red]{len(unhealthy)} unhealthy dataflow(s)[/]"
+            if unhealthy
+            else "[green]no unhealthy dataflow[/]"
+        )
+    if unhealthy:
+        raise typer.Exit(ExitCode.UNHEALTHY)
+
+
+# ---- local up / down ---------------------------------------------------------------------------------------
+@local_app.command("up", epilog=EPILOG)
+def local_up(
+    stack_file: Annotated[Path, typer.Option("--stack-file", help="Where to write the endpoints.")] = (
+        DEFAULT_STACK_FILE
+    ),
+    background: Annotated[
+        bool, typer.Option("--background", "-d", help="Run detached; logs in .local/stack.log.")
+    ] = False,
+    seed_demo: Annotated[
+        bool, typer.Option("--seed-demo", help="Store the demo tenants' (acme, globex) Stripe keys.")
+    ] = False,
+) -> None:
+    """Start moto + the AEP simulator with the template's resources; write the endpoints to the stack file."""
+    console = _console()
+
+    def announce(document: dict[str, Any]) -> None:
+        console.print(
+            f"local stack up (pid {document['pid']}): moto {document['awsEndpoint']}, "
+            f"AEP simulator {document['simulatorUrl']}; endpoints in {stack_file}"
+        )
+        if document["seededTenants"]:
+            console.print(f"demo tenants with Stripe keys: {', '.join(document['seededTenants'])}")
+        if not background:
+            console.print("Ctrl-C (or `stripe-aep local down`) stops it")
+
+    try:
+        if background:
+            announce(local_stack.start_background(stack_file, seed_demo, stack_file.parent / "stack.log"))
+        else:
+            local_stack.run_foreground(stack_file, seed_demo, announce)
+    except BackendError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--stack-file") from None
+
+
+@local_app.command("down", epilog=EPILOG)
+def local_down(
+    stack_file: Annotated[Path, typer.Option("--stack-file", help="The stack file of `local up`.")] = (
+        DEFAULT_STACK_FILE
+    ),
+) -> None:
+    """Stop the local stack that serves the stack file."""
+    try:
+        pid = local_stack.stop(stack_file)
+    except BackendError as exc:
+        _fail(Options(), str(exc))
+    _console().print(f"local stack (pid {pid}) stopped" if pid else "no local stack was running")
+
+
+def main() -> None:
+    """Console script entry point (``stripe-aep``)."""
+    app()
+
+
+__all__ = ["ExitCode", "app", "main"]

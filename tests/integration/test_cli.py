@@ -1,0 +1,239 @@
+"""The operator's CLI (`stripe-aep`) against a running local stack, as an operator runs it.
+
+`stripe-aep local up --background` starts moto + the AEP simulator in its own process (the Lambda handlers run
+there); every command here is a real `stripe-aep --local` subprocess talking to moto over HTTP. Outcomes are
+checked in DynamoDB (boto3 against moto) and in the simulator (its Flow Service API over HTTP).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from tests.integration.conftest import REPO, require_app
+
+CLI = [sys.executable, "-m", "local.cli"]
+# The fake credential the local stack seeds in the Adobe credential secret (local.stack.AdobeCredential).
+ADOBE = {"client_id": "local-client-id", "client_secret": "local-client-secret"}
+ADOBE_ORG = "LOCAL0000000000000000000@AdobeOrg"
+
+
+class Running:
+    """The `local up` process: its stack file, and boto3 clients bound to its moto."""
+
+    def __init__(self, stack_file: Path) -> None:
+        self.stack_file = stack_file
+        self.document: dict[str, Any] = json.loads(stack_file.read_text())
+        self.outputs: dict[str, str] = self.document["outputs"]
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.document["awsEndpoint"],
+            region_name=self.document["region"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def item(self, sk: str, tenant_id: str) -> dict[str, Any] | None:
+        found = self.client("dynamodb").get_item(
+            TableName=self.outputs["TableName"],
+            Key={"pk": {"S": f"TENANT#{tenant_id}"}, "sk": {"S": sk}},
+            ConsistentRead=True,
+        )
+        return found.get("Item")
+
+    def executions(self, kind: str) -> list[dict[str, Any]]:
+        arn = self.outputs[f"{kind}StateMachineArn"]
+        return list(self.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"])
+
+    def aep_flow(self, flow_id: str) -> dict[str, Any]:
+        """GET /flows/{id} on the simulator, authenticated as the provisioner is."""
+        base = self.document["simulatorUrl"].rstrip("/")
+        token = requests.post(
+            f"{base}/ims/token/v3",
+            data={"grant_type": "client_credentials", **ADOBE, "scope": "openid"},
+            timeout=10,
+        ).json()["access_token"]
+        answer = requests.get(
+            f"{base}/data/foundation/flowservice/flows/{flow_id}",
+            headers={
+                "Authorization": f"Bearer {token}",
+                "x-api-key": ADOBE["client_id"],
+                "x-gw-ims-org-id": ADOBE_ORG,
+                "x-sandbox-name": "prod",
+            },
+            timeout=10,
+        )
+        answer.raise_for_status()
+        body: dict[str, Any] = answer.json()
+        return body["items"][0] if "items" in body else body
+
+
+def cli(running: Running, *args: str) -> subprocess.CompletedProcess[str]:
+    """`stripe-aep --local --stack-file <file> ARGS` in a subprocess (exit code, stdout, stderr)."""
+    env = {**os.environ, "COLUMNS": "200"}
+    for key in (
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ):  # only --local routes to moto
+        env.pop(key, None)
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [*CLI, "--local", "--stack-file", str(running.stack_file), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> Any:
+    """stdout of a `--json` command: exactly one JSON document."""
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """`stripe-aep local up --background --seed-demo` for the module; `local down` afterwards (checked)."""
+    require_app()
+    stack_file = tmp_path_factory.mktemp("local") / "stack.json"
+    up = subprocess.run(  # noqa: S603
+        [*CLI, "local", "up", "--background", "--seed-demo", "--stack-file", str(stack_file)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=180,
+        check=False,
+    )
+    assert up.returncode == 0, up.stdout + up.stderr
+    started = Running(stack_file)
+    try:
+        yield started
+    finally:
+        down = subprocess.run(  # noqa: S603
+            [*CLI, "local", "down", "--stack-file", str(stack_file)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=60,
+            check=False,
+        )
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert f"pid {started.document['pid']}" in down.stdout
+        assert not stack_file.exists()
+
+
+@pytest.mark.parametrize("bad", ["../other", "Acme", "\u0430cme", "a" * 41, "acme/../../x"])
+def test_bad_tenant_id_is_a_usage_error_and_starts_nothing(running: Running, bad: str) -> None:
+    before = len(running.executions("Provision"))
+    result = cli(running, "provision", bad)
+    assert result.returncode == 2
+    assert "tenant id must be" in result.stderr
+    assert len(running.executions("Provision")) == before
+
+
+def test_bad_resource_path_is_a_usage_error(running: Running) -> None:
+    before = len(running.executions("Provision"))
+    result = cli(running, "provision", "acme", "--path", "invoices")
+    assert result.returncode == 2
+    assert "resourcePaths" in result.stderr
+    assert len(running.executions("Provision")) == before
+
+
+def test_provision_status_health_disable(running: Running) -> None:
+    # provision: the execution succeeds and DynamoDB holds the tenant and its dataflow
+    result = cli(running, "--json", "provision", "acme", "--path", "charges")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = as_json(result)
+    assert report["execution"]["status"] == "SUCCEEDED"
+    assert report["execution"]["started"] is True
+    assert report["execution"]["name"].startswith("provision-acme-")
+    assert {"state": "CompleteProvisioning"} in report["execution"]["states"]
+    tenant = running.item("TENANT", "acme")
+    dataflow = running.item("PATH#charges", "acme")
+    assert tenant is not None and tenant["status"]["S"] == "ACTIVE"
+    assert dataflow is not None and dataflow["status"]["S"] == "ACTIVE"
+    flow_id = dataflow["flow_id"]["S"]
+    assert running.aep_flow(flow_id)["state"] == "enabled"
+
+    # the same request again attaches to the execution that already succeeded
+    again = cli(running, "--json", "provision", "acme", "--path", "charges")
+    assert again.returncode == 0
+    assert as_json(again)["execution"]["started"] is False
+    assert as_json(again)["execution"]["name"] == report["execution"]["name"]
+    assert len(running.executions("Provision")) == 1 + sum(
+        1 for e in running.executions("Provision") if not e["name"].startswith("provision-acme-")
+    )
+
+    # status: the table's IDs are DynamoDB's
+    status = cli(running, "status", "acme", "--json")
+    assert status.returncode == 0
+    (row,) = as_json(status)["tenants"]
+    assert row["tenant"]["status"] == "ACTIVE"
+    assert [(d["resource_path"], d["flow_id"]) for d in row["dataflows"]] == [("charges", flow_id)]
+    human = cli(running, "status")
+    assert human.returncode == 0 and flow_id in human.stdout and "acme" in human.stdout
+
+    # health: the health-check function ran and wrote its verdict on the dataflow item
+    health = cli(running, "health", "acme", "--json")
+    assert health.returncode in (0, 3), health.stdout + health.stderr
+    verdict = as_json(health)
+    assert verdict["result"]["checked"] >= 1
+    checked = running.item("PATH#charges", "acme")
+    assert checked is not None and "health_status" in checked
+    assert (health.returncode == 3) == (
+        checked["health_status"]["S"] in {"FAILED", "STALE", "MISSING", "DEGRADED"}
+    )
+
+    # disable: the flow is disabled in AEP and DynamoDB says so
+    disable = cli(running, "disable", "acme")
+    assert disable.returncode == 0, disable.stdout + disable.stderr
+    assert "disable acme: SUCCEEDED" in disable.stdout
+    assert running.aep_flow(flow_id)["state"] == "disabled"
+    disabled = running.item("PATH#charges", "acme")
+    assert disabled is not None and disabled["flow_state"]["S"] == "disabled"
+
+
+def test_failed_provisioning_exits_1_with_the_cause_and_retries_under_a_new_name(running: Running) -> None:
+    running.client("secretsmanager").create_secret(
+        Name="stripe-aep/tenants/initech", SecretString="sk_test_not_accepted_by_stripe_0001"
+    )
+    first = cli(running, "--json", "provision", "initech", "--path", "charges")
+    assert first.returncode == 1
+    report = as_json(first)
+    assert report["execution"]["status"] == "FAILED"
+    assert report["execution"]["error"]
+    tenant = running.item("TENANT", "initech")
+    assert tenant is not None and tenant["status"]["S"] == "FAILED"
+
+    human = cli(running, "provision", "initech", "--path", "charges")
+    assert human.returncode == 1
+    assert "provision initech: FAILED" in human.stdout
+    assert "-r1" in human.stdout  # the failed name is not reused: the retry runs as {name}-r1
+    names = sorted(e["name"] for e in running.executions("Provision") if "-initech-" in e["name"])
+    assert names == [report["execution"]["name"], f"{report['execution']['name']}-r1"]
+
+
+def test_no_stack_is_a_usage_error(tmp_path: Path) -> None:
+    result = subprocess.run(  # noqa: S603
+        [*CLI, "--local", "--stack-file", str(tmp_path / "none.json"), "status"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "local up" in result.stderr
