@@ -39,6 +39,8 @@ from stripe_aep.tenants import (
 PLATFORM_SOURCE = "saas.platform"
 SIGNED_UP, DELETED = "Tenant Signed Up", "Tenant Deleted"
 SECRETS_SOURCE = "aws.secretsmanager"
+#: CloudTrail events of Secrets Manager that mean a tenant's Stripe key changed.
+SECRET_CHANGES = ("PutSecretValue", "UpdateSecret", "RotationSucceeded")
 #: Secrets Manager appends "-" and 6 random characters to a secret's ARN.
 _ARN_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 
@@ -82,6 +84,10 @@ def plan_start(event: EventBridgeModel, settings: TriggerSettings) -> tuple[str,
         return settings.deprovision_state_machine_arn, name, detail
     if event.source == SECRETS_SOURCE:
         params = event.detail.get("requestParameters") or {}
+        if event.detail.get("eventName") not in SECRET_CHANGES:
+            raise InputValidationError(f"detail.eventName: only {', '.join(SECRET_CHANGES)} start a key rotation")
+        if any(field in params for field in ("secretString", "secretBinary")):
+            raise InputValidationError("detail.requestParameters: an event must not carry a secret value")
         secret_id = str(
             params.get("secretId") or (event.detail.get("additionalEventData") or {}).get("SecretId", "")
         )

@@ -1,0 +1,288 @@
+"""The provision state machine end to end: real ASL on moto, real handlers, the AEP simulator over HTTP.
+
+Every test asserts what exists afterwards: objects in the simulator's state (each exactly once) and the IDs and
+statuses in DynamoDB.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.aep_simulator import Fault
+from local.stack import LocalStack
+from stripe_aep.resources import RESOURCES
+from stripe_aep.store import Store
+
+from tests.integration.conftest import TenantFactory
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+CREATE_OPERATIONS = (
+    "createConnection",
+    "createSourceConnection",
+    "createClass",
+    "createFieldGroup",
+    "createSchema",
+    "createDataset",
+    "createTargetConnection",
+    "createMappingSet",
+    "createFlow",
+)
+# (simulator kind, DynamoDB attribute of the dataflow item) for the per-(tenant, path) objects.
+PER_PATH = (
+    ("sourceConnections", "source_connection_id"),
+    ("dataSets", "dataset_id"),
+    ("targetConnections", "target_connection_id"),
+    ("mappingSets", "mapping_set_id"),
+    ("flows", "flow_id"),
+)
+
+
+def provision(stack: LocalStack, payload: dict[str, Any], name: str, timeout_s: float = 120) -> dict[str, Any]:
+    """Start a provision execution and wait for it; returns DescribeExecution."""
+    arn = stack.start_execution("ProvisionStateMachine", payload, name=name)
+    return stack.wait(arn, timeout_s=timeout_s)
+
+
+def store_of(stack: LocalStack) -> Store:
+    return Store(stack.outputs["TableName"])
+
+
+def creates(stack: LocalStack) -> Counter[str]:
+    return Counter({op: n for op, n in stack.simulator.calls.items() if op in CREATE_OPERATIONS and n})
+
+
+def assert_provisioned(stack: LocalStack, tenants: dict[str, list[str]]) -> None:
+    """Every expected AEP object exists exactly once, and DynamoDB holds its ID with status ACTIVE."""
+    sim = stack.simulator
+    store = store_of(stack)
+    dataflows = sum(len(paths) for paths in tenants.values())
+    all_paths = {p for paths in tenants.values() for p in paths}
+    assert len(sim.objects("connections")) == len(tenants)
+    for kind, _ in PER_PATH:
+        names = [o.get("name") for o in sim.objects(kind)]
+        assert len(names) == dataflows, (kind, names)
+        assert len(set(names)) == dataflows, f"duplicate {kind}: {names}"
+    assert len(sim.objects("schemas")) == len(all_paths)
+    assert len(sim.objects("fieldgroups")) == len(all_paths)
+    needs_class = any(RESOURCES[p].needs_custom_class for p in all_paths)
+    assert len(sim.objects("classes")) == (1 if needs_class else 0)
+
+    flows = {f["id"]: f for f in sim.objects("flows")}
+    for tenant_id, paths in tenants.items():
+        tenant, items = store.tenant_items(tenant_id)
+        assert tenant is not None and tenant["status"] == "ACTIVE"
+        assert tenant["base_connection_id"] in {c["id"] for c in sim.objects("connections")}
+        assert sorted(i["resource_path"] for i in items) == sorted(paths)
+        for item in items:
+            assert item["status"] == "ACTIVE"
+            for kind, attr in PER_PATH:
+                ids = {o["id"] for o in sim.objects(kind)}
+                assert item[attr] in ids, (tenant_id, item["resource_path"], attr)
+            flow = flows[item["flow_id"]]
+            assert flow["sourceConnectionIds"] == [item["source_connection_id"]]
+            assert flow["targetConnectionIds"] == [item["target_connection_id"]]
+            assert flow["transformations"][0]["params"]["mappingId"] == item["mapping_set_id"]
+            assert not any(k.endswith("_intent") for k in item), "an unfinished intent was left behind"
+
+
+def test_two_tenants_with_different_paths_get_every_object_once(
+    stack: LocalStack, tenant_factory: TenantFactory
+) -> None:
+    tenants = {
+        "acme": list(RESOURCES),
+        "globex": ["charges", "refunds", "customers"],
+    }
+    tenant_factory("acme", "sk_test_acme_0000000000000001")
+    tenant_factory("globex", "sk_test_globex_000000000000002")
+    arns = [
+        stack.start_execution("ProvisionStateMachine", {"tenantId": t, "resourcePaths": p}, name=f"provision-{t}")
+        for t, p in tenants.items()
+    ]
+    results = [stack.wait(arn, timeout_s=180) for arn in arns]
+
+    assert [r["status"] for r in results] == ["SUCCEEDED", "SUCCEEDED"]
+    assert_provisioned(stack, tenants)
+    # Each base connection carries its own tenant's key (the simulator keeps it; Adobe's GET masks it).
+    store = store_of(stack)
+    for tenant_id, key in (("acme", "sk_test_acme_0000000000000001"), ("globex", "sk_test_globex_000000000000002")):
+        tenant, _ = store.tenant_items(tenant_id)
+        assert tenant is not None
+        assert stack.simulator.stripe_key_of(tenant["base_connection_id"]) == key
+    output = json.loads(results[0]["output"])
+    assert len(json.dumps(output)) < 4096, "state machine output must stay small (IDs only)"
+
+
+def test_second_provisioning_makes_no_create_call(stack: LocalStack, tenant_factory: TenantFactory) -> None:
+    tenant_factory("acme")
+    payload = {"tenantId": "acme", "resourcePaths": ["charges", "customers"]}
+    assert provision(stack, payload, "first")["status"] == "SUCCEEDED"
+    before = creates(stack)
+
+    assert provision(stack, payload, "second")["status"] == "SUCCEEDED"
+
+    assert creates(stack) == before, "a second provisioning must create nothing"
+    assert_provisioned(stack, {"acme": ["charges", "customers"]})
+
+
+@pytest.mark.parametrize("operation", CREATE_OPERATIONS)
+def test_crash_after_create_before_dynamodb_write_leaves_no_duplicate(
+    stack: LocalStack, tenant_factory: TenantFactory, operation: str
+) -> None:
+    """Adobe creates the object, then the answer is lost (the Lambda never learns the ID): the state machine's
+    retry finds the object by its deterministic name instead of creating it again."""
+    tenant_factory("acme")
+    fault = stack.simulator.add_fault(Fault(operation=operation, kind="reset_after_commit", nth=1, times=1))
+
+    result = provision(stack, {"tenantId": "acme", "resourcePaths": ["charges", "customers"]}, "crash")
+
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    assert fault is not None
+    assert stack.simulator.calls[operation] >= 1
+    assert_provisioned(stack, {"acme": ["charges", "customers"]})
+
+
+def test_failed_execution_rerun_finishes_without_duplicates(
+    stack: LocalStack, tenant_factory: TenantFactory
+) -> None:
+    """An execution that gives up half-way (flows keep failing) is finished by a second one, reusing all."""
+    tenant_factory("acme")
+    payload = {"tenantId": "acme", "resourcePaths": ["charges", "refunds"]}
+    stack.simulator.add_fault(Fault(operation="createFlow", kind="error500", times=None))
+
+    first = provision(stack, payload, "gives-up", timeout_s=240)
+
+    assert first["status"] == "FAILED"
+    assert first["error"] == "UpstreamError"
+    tenant, _ = store_of(stack).tenant_items("acme")
+    assert tenant is not None and tenant["status"] == "FAILED"
+    assert "create_dataflow" in tenant["last_error"]["message"]
+    assert stack.simulator.objects("flows") == []
+    stack.simulator.clear_faults()
+    before = creates(stack)
+
+    second = provision(stack, payload, "finishes")
+
+    assert second["status"] == "SUCCEEDED"
+    made = creates(stack) - before
+    assert made == Counter({"createFlow": 2}), made
+    assert_provisioned(stack, {"acme": ["charges", "refunds"]})
+
+
+def test_throttling_and_5xx_on_creates_are_retried(stack: LocalStack, tenant_factory: TenantFactory) -> None:
+    tenant_factory("acme")
+    for operation in CREATE_OPERATIONS:
+        stack.simulator.add_fault(Fault(operation=operation, kind="throttle", nth=1, retry_after=1))
+        stack.simulator.add_fault(Fault(operation=operation, kind="error503", nth=2))
+
+    result = provision(stack, {"tenantId": "acme", "resourcePaths": ["charges", "customers"]}, "bumpy")
+
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    statuses = Counter(r.status for r in stack.simulator.requests)
+    assert statuses[429] >= len(CREATE_OPERATIONS) - 1 and statuses[503] >= 1
+    assert_provisioned(stack, {"acme": ["charges", "customers"]})
+
+
+def test_stripe_key_rejected_fails_with_a_clear_cause(stack: LocalStack, tenant_factory: TenantFactory) -> None:
+    tenant_factory("acme", "sk_test_revoked_key_00000000001")
+    stack.simulator.revoke_stripe_key("sk_test_revoked_key_00000000001")
+
+    result = provision(stack, {"tenantId": "acme", "resourcePaths": ["charges"]}, "bad-key")
+
+    assert result["status"] == "FAILED"
+    assert result["error"] == "StripeSourceRejectedError"
+    assert "explore_resource_path" in result["cause"] and "charges" in result["cause"]
+    tenant, items = store_of(stack).tenant_items("acme")
+    assert tenant is not None and tenant["status"] == "FAILED"
+    assert tenant["last_error"]["error"] == "StripeSourceRejectedError"
+    assert items[0]["last_error"]["step"] == "explore_resource_path"
+    assert "sk_test_revoked_key_00000000001" not in json.dumps([tenant, items, result], default=str)
+    # Nothing was created for the path after the failed explore.
+    assert stack.simulator.objects("sourceConnections") == []
+    assert stack.simulator.objects("flows") == []
+
+
+def _bad_console_inputs() -> list[Path]:
+    return sorted(
+        p
+        for p in (EVENTS / "bad").glob("bad-*.json")
+        if not p.name.startswith(("bad-event-", "bad-lifecycle-", "bad-deprovision-"))
+    )
+
+
+def _field_named_by(path: Path, payload: Any) -> str:
+    """The input field a bad example breaks, from its file name (bad-<field>-...)."""
+    stem = path.stem.removeprefix("bad-")
+    for prefix, field in (
+        ("tenant-id", "tenantId"),
+        ("missing-tenant-id", "tenantId"),
+        ("resource-path", "resourcePaths"),
+        ("schedule", "schedule"),
+        ("sandbox", "sandbox"),
+    ):
+        if stem.startswith(prefix):
+            return field
+    extra = [k for k in payload if k not in ("tenantId", "sandbox", "resourcePaths", "schedule")]
+    return extra[0]
+
+
+def test_bad_console_inputs_are_rejected_at_validation_naming_the_field(stack: LocalStack) -> None:
+    bad = _bad_console_inputs()
+    assert len(bad) >= 10
+    for index, path in enumerate(bad):
+        payload = json.loads(path.read_text())
+        result = provision(stack, payload, f"bad-{index}")
+        assert result["status"] == "FAILED", path.name
+        assert result["error"] == "InputValidationError", (path.name, result.get("error"))
+        field = _field_named_by(path, payload)
+        assert field in result["cause"], (path.name, result["cause"])
+        for value in ("sk_test_not_a_real_key_0000",):
+            assert value not in result["cause"]
+    assert sum(stack.simulator.calls.values()) == 0, "no Adobe call may be made for a bad input"
+
+
+def test_signup_event_delivered_twice_starts_one_execution(
+    stack: LocalStack, tenant_factory: TenantFactory
+) -> None:
+    tenant_factory("acme")
+    event = json.loads((EVENTS / "tenant-signed-up.json").read_text())
+    stack.publish_event(event["detail-type"], event["detail"])
+    stack.publish_event(event["detail-type"], event["detail"])
+
+    stack.drain_queue()
+
+    sfn = stack.client("stepfunctions")
+    executions = sfn.list_executions(stateMachineArn=stack.state_machine_arn("ProvisionStateMachine"))["executions"]
+    assert len(executions) == 1
+    assert stack.wait(executions[0]["executionArn"], timeout_s=120)["status"] == "SUCCEEDED"
+    assert_provisioned(stack, {"acme": event["detail"]["resourcePaths"]})
+    sqs = stack.client("sqs")
+    attrs = sqs.get_queue_attributes(QueueUrl=stack.signup_queue_url, AttributeNames=["All"])["Attributes"]
+    assert attrs["ApproximateNumberOfMessages"] == "0" and attrs["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_bad_events_start_nothing_and_stay_queued(stack: LocalStack) -> None:
+    """Malformed events reaching the queue are partial batch failures: no execution, no AEP call, and the
+    message returns to the queue (then to the dead-letter queue) rather than being lost."""
+    sqs = stack.client("sqs")
+    bad = sorted((EVENTS / "bad").glob("bad-event-*.json"))
+    for path in bad:
+        sqs.send_message(QueueUrl=stack.signup_queue_url, MessageBody=path.read_text())
+    sqs.send_message(QueueUrl=stack.signup_queue_url, MessageBody="not json at all")
+
+    answers = stack.drain_queue(max_batches=1)
+
+    failures = [f for answer in answers for f in answer.get("batchItemFailures", [])]
+    assert len(failures) == len(bad) + 1
+    for machine in ("ProvisionStateMachine", "DeprovisionStateMachine", "LifecycleStateMachine"):
+        listed = stack.client("stepfunctions").list_executions(stateMachineArn=stack.state_machine_arn(machine))
+        assert listed["executions"] == [], machine
+    assert sum(stack.simulator.calls.values()) == 0
+    attrs = sqs.get_queue_attributes(QueueUrl=stack.signup_queue_url, AttributeNames=["All"])["Attributes"]
+    assert int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"]) == len(
+        bad
+    ) + 1
