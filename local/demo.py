@@ -13,13 +13,14 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from stripe_aep.store import Store
 
+from local.cli.executions import history_line
 from local.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +29,7 @@ TENANTS: dict[str, list[str]] = {
     "globex": ["charges", "refunds", "customers"],
 }
 #: What the simulator does to three dataflows before the health check (tenant, path) -> what.
+HOURS_AGO = 3
 HEALTH_SCENARIO = {
     ("acme", "charges"): "failed runs",
     ("acme", "refunds"): "deleted",
@@ -52,7 +54,7 @@ ID_COLUMNS = (
     ("flow", "flow_id"),
 )
 
-console = Console(highlight=False)
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 
 def short(value: Any, width: int = 10) -> str:
@@ -77,13 +79,13 @@ def follow(stack: LocalStack, executions: dict[str, str], timeout_s: float = 60)
         for label, arn in executions.items():
             if label in status:
                 continue
+            state = sfn.describe_execution(executionArn=arn)["status"]
             events = stack.history(arn)
             for event in events[seen[label] :]:
                 line = describe(event)
                 if line:
                     console.print(f"  [dim]{time.monotonic() - started:6.2f}s[/] [bold]{label:<8}[/] {line}")
             seen[label] = len(events)
-            state = sfn.describe_execution(executionArn=arn)["status"]
             if state != "RUNNING":
                 status[label] = state
         time.sleep(0.1)
@@ -91,100 +93,97 @@ def follow(stack: LocalStack, executions: dict[str, str], timeout_s: float = 60)
 
 
 def describe(event: dict[str, Any]) -> str | None:
-    """One line for the history events a person follows: states exiting, tasks failing, the execution ending."""
-    kind = event["type"]
-    if kind.endswith("StateExited"):
-        name = event["stateExitedEventDetails"]["name"]
-        return f"[green]✓[/] {name}"
-    if kind == "TaskFailed":
-        details = event.get("taskFailedEventDetails", {})
-        return f"[red]✗ task failed[/] {details.get('error')}"
-    if kind == "ExecutionFailed":
-        details = event.get("executionFailedEventDetails", {})
-        return f"[red]execution failed[/] {details.get('error')}: {details.get('cause')}"
-    if kind == "ExecutionSucceeded":
-        return "[green]execution succeeded[/]"
-    return None
+    """One line for the history events a person follows (the CLI's ``history_line``), or ``None``."""
+    line = history_line(event)
+    if line is None:
+        return None
+    if line["kind"] == "state":
+        path = f" ({line['resourcePath']})" if line.get("resourcePath") else ""
+        return f"[green]✓[/] {line['state']}{path}"
+    if line["kind"] == "failed":
+        return f"[yellow]↻ task failed, retried or caught:[/] {line['error']}"
+    return f"[bold]{line['status']}[/]"
 
 
-def dataflow_table(stack: LocalStack, tenants: Iterable[str], health: bool = False) -> Table:
-    """Tenant x resource path -> IDs and status, read back from DynamoDB."""
-    from stripe_aep.store import Store
-
-    store = Store(stack.outputs["TableName"])
-    table = Table(title="DynamoDB: tenant x resource path")
-    for column in ("tenant", "resource path", "status", *(c for c, _ in ID_COLUMNS)):
-        table.add_column(column)
-    if health:
-        table.add_column("health")
-        table.add_column("reason")
-    for tenant_id in tenants:
+def ids_table(store: Store) -> Table:
+    """Tenant x resource path -> provisioning status and every Adobe ID, read back from DynamoDB."""
+    table = Table(title="DynamoDB after provisioning: tenant x resource path")
+    for column in ("tenant", "resource path", "status", "base conn", *(c for c, _ in ID_COLUMNS)):
+        table.add_column(column, no_wrap=True)
+    for tenant_id in TENANTS:
         tenant, dataflows = store.tenant_items(tenant_id)
-        base = (tenant or {}).get("base_connection_id")
-        table.add_row(
-            tenant_id,
-            "(base connection)",
-            (tenant or {}).get("status", "-"),
-            short(base),
-            *[""] * 4,
-            *([""] * 2 if health else []),
-        )
+        base = short((tenant or {}).get("base_connection_id"))
         for item in dataflows:
-            row = [tenant_id, item["resource_path"], item.get("status", "-")]
-            row += [short(item.get(attr)) for _, attr in ID_COLUMNS]
-            if health:
-                row += [item.get("health_status", "-"), short(item.get("health_reason"), 60)]
-            table.add_row(*row)
+            row = [tenant_id, item["resource_path"], item.get("status", "-"), base]
+            table.add_row(*row, *(short(item.get(attr)) for _, attr in ID_COLUMNS))
     return table
 
 
-def provision_by_events(stack: LocalStack) -> dict[str, str]:
+def health_table(store: Store) -> Table:
+    """Tenant x resource path -> health status and reason, read back from DynamoDB."""
+    table = Table(title="DynamoDB after the health check")
+    for column in ("tenant", "resource path", "flow", "health"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("reason")
+    colours = {"HEALTHY": "green", "PENDING": "cyan", "DISABLED": "dim"}
+    for tenant_id in TENANTS:
+        _, dataflows = store.tenant_items(tenant_id)
+        for item in dataflows:
+            status = str(item.get("health_status", "-"))
+            colour = colours.get(status, "red")
+            table.add_row(
+                tenant_id,
+                item["resource_path"],
+                short(item.get("flow_id")),
+                f"[{colour}]{status}[/]",
+                str(item.get("health_reason", "")),
+            )
+    return table
+
+
+def provision_by_events(stack: LocalStack, start_time: int) -> dict[str, str]:
     """Publish one signup event per tenant, let the starter drain the queue, follow the executions."""
     for tenant_id, paths in TENANTS.items():
-        stack.publish_event(
-            "Tenant Signed Up", {"tenantId": tenant_id, "sandbox": "prod", "resourcePaths": paths}
-        )
+        detail = {
+            "tenantId": tenant_id,
+            "sandbox": "prod",
+            "resourcePaths": paths,
+            "schedule": {"frequency": "hour", "interval": 1, "startTime": start_time},
+        }
+        stack.publish_event("Tenant Signed Up", detail)
     stack.drain_queue()
     sfn = stack.client("stepfunctions")
-    listed = sfn.list_executions(stateMachineArn=stack.state_machine_arn("ProvisionStateMachine"))[
-        "executions"
-    ]
+    listed = sfn.list_executions(stateMachineArn=stack.state_machine_arn("ProvisionStateMachine"))["executions"]
     executions = {e["name"].split("-")[1]: e["executionArn"] for e in listed}
     return follow(stack, executions)
 
 
-def simulate_health_scenario(stack: LocalStack) -> None:
-    """Three hours pass; every flow runs hourly except the scenario's three."""
-    from stripe_aep.store import Store
-
+def simulate_three_hours(stack: LocalStack, store: Store) -> None:
+    """The simulator's clock catches up with real time; every flow ran hourly, except the scenario's three."""
     sim = stack.simulator
-    store = Store(stack.outputs["TableName"])
-    sim.advance(3 * 3600)
+    sim.advance(HOURS_AGO * 3600)
     for tenant_id in TENANTS:
         _, dataflows = store.tenant_items(tenant_id)
         for item in dataflows:
             what = HEALTH_SCENARIO.get((tenant_id, item["resource_path"]))
             if what == "deleted":
                 sim.remove_flow(item["flow_id"])
-            elif what == "failed runs":
+            elif what == "no runs":
+                continue
+            else:
                 sim.generate_runs(flow_id=item["flow_id"])
+            if what == "failed runs":
                 sim.add_run(
                     item["flow_id"],
                     "failed",
                     failed_records=100,
-                    errors=[
-                        {"code": "CONNECTOR-2001-500", "message": "Stripe API answered 401: invalid API key"}
-                    ],
+                    errors=[{"code": "CONNECTOR-2001-500", "message": "Stripe answered 401: invalid API key"}],
                 )
-            elif what is None:
-                sim.generate_runs(flow_id=item["flow_id"])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--max-concurrency", type=int, default=None, help="the provision Map's MaxConcurrency"
-    )
+    parser.add_argument("--max-concurrency", type=int, default=None, help="the provision Map's MaxConcurrency")
     args = parser.parse_args(argv)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")  # the demo prints its own lines
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
@@ -192,21 +191,24 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {"MaxConcurrency": str(args.max_concurrency)} if args.max_concurrency else None
     with LocalStack(project_root=ROOT, parameter_overrides=overrides) as stack:
         console.print(f"[bold]moto[/] {stack.aws_endpoint}   [bold]AEP simulator[/] {stack.simulator.url}")
+        store = Store(stack.outputs["TableName"])
         for tenant_id in TENANTS:
             key = f"sk_test_demo_{tenant_id}_51NbX2fakefakefake"
             stack.put_tenant_secret(tenant_id, key)
             stack.simulator.register_stripe_key(key)
+        # The dataflows are created "three hours ago" on the simulator's clock, so that the health check (which
+        # runs on real time, as in Lambda) sees three hours of hourly runs.
+        stack.simulator.advance(-HOURS_AGO * 3600)
+        start_time = stack.simulator.now_ms() // 1000 + 60
 
         console.rule("1. tenant signup events -> EventBridge -> SQS -> starter -> provision state machine")
-        outcome = provision_by_events(stack)
+        outcome = provision_by_events(stack, start_time)
         console.print(f"executions: {outcome}")
-        console.print(dataflow_table(stack, TENANTS))
-        first_creates = creates(stack)
-        console.print(
-            f"Adobe create calls: {first_creates}; all Adobe calls: {sum(stack.simulator.calls.values())}"
-        )
+        console.print(ids_table(store))
+        calls = stack.simulator.calls
+        console.print(f"Adobe create calls: {creates(stack)}; all Adobe calls: {sum(calls.values())}")
 
-        console.rule("2. the same provisioning again, by hand from the 'console' (a new execution name)")
+        console.rule("2. the same provisioning again, by hand as from the console (a new execution name)")
         before = creates(stack)
         arn = stack.start_execution(
             "ProvisionStateMachine", {"tenantId": "acme", "sandbox": "prod"}, name="provision-acme-by-hand"
@@ -214,11 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         status = follow(stack, {"acme": arn})
         console.print(f"execution {status['acme']}; Adobe create calls this time: {creates(stack) - before}")
 
-        console.rule("3. health-check sweep (3 hours later; one flow failing, one deleted, one without runs)")
-        simulate_health_scenario(stack)
+        console.rule("3. health check, three hours later: one flow failing, one deleted, one without runs")
+        simulate_three_hours(stack, store)
         summary = stack.invoke("HealthCheckFunction", {})
         console.print(f"sweep: {summary}")
-        console.print(dataflow_table(stack, TENANTS, health=True))
+        console.print(health_table(store))
 
         ok = set(outcome.values()) == {"SUCCEEDED"} and status["acme"] == "SUCCEEDED"
     console.print(f"[bold]wall time[/] {time.monotonic() - wall:.1f} s")

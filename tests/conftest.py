@@ -53,9 +53,7 @@ def simulator() -> Iterator[Any]:
 
 @pytest.fixture
 def credential() -> ImsCredential:
-    return ImsCredential(
-        client_id=FAKE_CLIENT_ID, client_secret=SecretStr(FAKE_CLIENT_SECRET), ims_org=FAKE_IMS_ORG
-    )
+    return ImsCredential(client_id=FAKE_CLIENT_ID, client_secret=SecretStr(FAKE_CLIENT_SECRET), ims_org=FAKE_IMS_ORG)
 
 
 def fast_settings(url: str, **overrides: Any) -> PlatformSettings:

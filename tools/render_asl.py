@@ -71,10 +71,7 @@ def render(logical_id: str, template: Mapping[str, Any] | None = None, repo: Pat
     template = template if template is not None else load_template(repo / "template.yaml")
     properties = state_machines(template)[logical_id]
     text = (repo / properties["DefinitionUri"]).read_text(encoding="utf-8")
-    values = {
-        name: stand_in(value, template)
-        for name, value in properties.get("DefinitionSubstitutions", {}).items()
-    }
+    values = {name: stand_in(value, template) for name, value in properties.get("DefinitionSubstitutions", {}).items()}
     return PLACEHOLDER.sub(lambda match: values[match.group(1)], text)
 
 

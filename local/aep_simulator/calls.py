@@ -52,9 +52,7 @@ class Call:
         try:
             return json.loads(self.body or b"null")
         except ValueError as exc:
-            raise ApiError(
-                400, self.family, _bad_request_code(self.family), f"malformed JSON body: {exc}"
-            ) from None
+            raise ApiError(400, self.family, _bad_request_code(self.family), f"malformed JSON body: {exc}") from None
 
     def json_object(self) -> dict[str, Any]:
         body = self.json()
@@ -95,17 +93,13 @@ def _predicate(expr: str, family: str) -> Callable[[dict[str, Any]], bool]:
             name, value = expr.split(op, 1)
             name = name.strip()
 
-            def test(
-                obj: dict[str, Any], name: str = name, value: str = value, negate: bool = op == "!="
-            ) -> bool:
+            def test(obj: dict[str, Any], name: str = name, value: str = value, negate: bool = op == "!=") -> bool:
                 found = dotted(obj, name)
                 hit = value in [str(v) for v in found] if isinstance(found, list) else str(found) == value
                 return hit != negate
 
             return test
-    raise ApiError(
-        400, family, _bad_request_code(family), f"unsupported property filter {expr!r} (use == or !=)"
-    )
+    raise ApiError(400, family, _bad_request_code(family), f"unsupported property filter {expr!r} (use == or !=)")
 
 
 def _encode_token(offset: int) -> str:

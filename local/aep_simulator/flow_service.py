@@ -60,11 +60,7 @@ def _require_str(body: dict[str, Any], key: str) -> str:
 
 
 def _require_spec(value: Any, expected: dict[str, str], what: str) -> None:
-    if (
-        not isinstance(value, dict)
-        or value.get("id") != expected["id"]
-        or value.get("version") != expected["version"]
-    ):
+    if not isinstance(value, dict) or value.get("id") != expected["id"] or value.get("version") != expected["version"]:
         raise _bad(f"{what} must be {{'id': '{expected['id']}', 'version': '{expected['version']}'}}")
 
 
@@ -175,8 +171,7 @@ def explore(state: State, call: Call) -> Reply:
             400,
             "flow",
             STRIPE_REJECTED,
-            f"Stripe rejected the API key ending in {_mask_key(key)}: "
-            "401 Unauthorized (invalid API key provided)",
+            f"Stripe rejected the API key ending in {_mask_key(key)}: 401 Unauthorized (invalid API key provided)",
         )
     answer: dict[str, Any] = {"format": "hierarchical", "schema": explore_schema(path)}
     if preview == "true":
@@ -505,9 +500,7 @@ def delete_connection(state: State, call: Call) -> Reply:
         if s.get("baseConnectionId") == connection["id"]
     ]
     if users:
-        raise ApiError(
-            400, "flow", IN_USE, f"connection is in use by source connections {users}; delete them first"
-        )
+        raise ApiError(400, "flow", IN_USE, f"connection is in use by source connections {users}; delete them first")
     del _objects(state, call, "connections")[connection["id"]]
     state.connection_secrets.pop(connection["id"], None)
     return Reply(204)
@@ -519,9 +512,7 @@ def delete_source_connection(state: State, call: Call) -> Reply:
     obj = _get(state, call, "sourceConnections", "Source connection")
     users = _users(state, call, obj["id"], "sourceConnectionIds")
     if users:
-        raise ApiError(
-            400, "flow", IN_USE, f"source connection is in use by flows {users}; delete them first"
-        )
+        raise ApiError(400, "flow", IN_USE, f"source connection is in use by flows {users}; delete them first")
     del _objects(state, call, "sourceConnections")[obj["id"]]
     return Reply(204)
 
@@ -532,9 +523,7 @@ def delete_target_connection(state: State, call: Call) -> Reply:
     obj = _get(state, call, "targetConnections", "Target connection")
     users = _users(state, call, obj["id"], "targetConnectionIds")
     if users:
-        raise ApiError(
-            400, "flow", IN_USE, f"target connection is in use by flows {users}; delete them first"
-        )
+        raise ApiError(400, "flow", IN_USE, f"target connection is in use by flows {users}; delete them first")
     del _objects(state, call, "targetConnections")[obj["id"]]
     return Reply(204)
 

@@ -104,9 +104,7 @@ def _create_resource(state: State, call: Call, kind: str) -> Reply:
             raise _xdm_bad("description is required")
         refs = [r.get("$ref") for r in body.get("allOf") or [] if isinstance(r, dict)]
         custom = {c["$id"] for c in state.sandbox(call.sandbox)["classes"].values()}
-        classes = [
-            r for r in refs if isinstance(r, str) and (r.startswith("https://ns.adobe.com/xdm/") or r in custom)
-        ]
+        classes = [r for r in refs if isinstance(r, str) and (r.startswith("https://ns.adobe.com/xdm/") or r in custom)]
         if len(classes) != 1:
             raise _xdm_bad("allOf must reference exactly one XDM class")
         known = {fg["$id"] for fg in state.sandbox(call.sandbox)["fieldgroups"].values()}
@@ -261,9 +259,7 @@ def create_dataset(state: State, call: Call) -> Reply:
     schema_id = schema_ref.get("id") if isinstance(schema_ref, dict) else None
     sandbox = state.sandbox(call.sandbox)
     if not any(s["$id"] == schema_id for s in sandbox["schemas"].values()):
-        raise ApiError(
-            400, "catalog", "400", f"schemaRef.id '{schema_id}' is not an XDM schema of this sandbox"
-        )
+        raise ApiError(400, "catalog", "400", f"schemaRef.id '{schema_id}' is not an XDM schema of this sandbox")
     dataset_id = new_hex(12)
     now = state.now_ms()
     sandbox["dataSets"][dataset_id] = {
@@ -316,9 +312,7 @@ def delete_dataset(state: State, call: Call) -> Reply:
         if (t.get("params") or {}).get("dataSetId") == dataset["id"]
     ]
     if users:
-        raise ApiError(
-            409, "catalog", "409", f"dataset is used by target connections {users}", extra={"rows": users}
-        )
+        raise ApiError(409, "catalog", "409", f"dataset is used by target connections {users}", extra={"rows": users})
     del sandbox["dataSets"][dataset["id"]]
     return Reply(200, [f"@/dataSets/{dataset['id']}"])
 
@@ -380,9 +374,7 @@ def _checked_mapping_set(state: State, call: Call) -> dict[str, Any]:
         raise ApiError(400, "dataprep", MAPPER_BAD, "outputSchema.schemaRef.id is required")
     fields = schema_fields(state, call.sandbox, schema_id)
     if fields is None:
-        raise ApiError(
-            400, "dataprep", MAPPER_BAD, f"XDM schema '{schema_id}' does not exist in this sandbox"
-        )
+        raise ApiError(400, "dataprep", MAPPER_BAD, f"XDM schema '{schema_id}' does not exist in this sandbox")
     if not isinstance(mappings, list) or not mappings:
         raise ApiError(400, "dataprep", MAPPER_BAD, "mappings must be a non-empty list")
     problems: list[str] = []
@@ -413,9 +405,7 @@ def _checked_mapping_set(state: State, call: Call) -> dict[str, Any]:
 def validate_mapping_set(state: State, call: Call) -> Reply:
     """POST /conversion/mappingSets/validate (validateMappingSet) -> 200 {"validationResponse": [...]}."""
     checked = _checked_mapping_set(state, call)
-    return Reply(
-        200, {"validationResponse": [{"status": "SUCCESS", "errors": None} for _ in checked["mappings"]]}
-    )
+    return Reply(200, {"validationResponse": [{"status": "SUCCESS", "errors": None} for _ in checked["mappings"]]})
 
 
 def create_mapping_set(state: State, call: Call) -> Reply:
@@ -435,20 +425,17 @@ def create_mapping_set(state: State, call: Call) -> Reply:
         "mappings": [{**copy.deepcopy(m), "id": new_hex(16)} for m in checked["mappings"]],
     }
     state.sandbox(call.sandbox)["mappingSets"][mapping_id] = stored
-    summary = {
-        k: stored[k] for k in ("id", "version", "createdDate", "modifiedDate", "createdBy", "modifiedBy")
-    }
+    summary = {k: stored[k] for k in ("id", "version", "createdDate", "modifiedDate", "createdBy", "modifiedBy")}
     return Reply(200, summary)
 
 
 def list_mapping_sets(state: State, call: Call) -> Reply:
     """GET /conversion/mappingSets (listMappingSets) with `name`, `start` (offset) and `limit` ->
     MapperSetPage `{"data": [...], "_page": {...}, "_links": {}}`, newest first."""
-    stored = sorted(
-        state.sandbox(call.sandbox)["mappingSets"].values(), key=lambda m: m["createdDate"], reverse=True
-    )
-    name = (call.query.get("name") or [None])[0]
-    if name is not None:
+    stored = sorted(state.sandbox(call.sandbox)["mappingSets"].values(), key=lambda m: m["createdDate"], reverse=True)
+    names = call.query.get("name") or []
+    if names:
+        name = names[0]
         stored = [m for m in stored if m.get("name") == name]
     try:
         start = int((call.query.get("start") or ["0"])[0])

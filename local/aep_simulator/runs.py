@@ -33,9 +33,7 @@ def make_run(
     if status not in RUN_STATUSES:
         raise ValueError(f"unknown run status {status!r}; expected one of {sorted(RUN_STATUSES)}")
     if errors is None and status in ("failed", "partialSuccess"):
-        errors = [
-            {"code": "CONNECTOR-2001-500", "message": "Stripe returned an error while reading the resource"}
-        ]
+        errors = [{"code": "CONNECTOR-2001-500", "message": "Stripe returned an error while reading the resource"}]
     duration: dict[str, int] = {"startedAtUTC": started_at_ms}
     if status != "inProgress" and completed_at_ms is not None:
         duration["completedAtUTC"] = completed_at_ms

@@ -74,13 +74,9 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", f"{FLOW}/connections/{_ID}", "retrieveConnection", "flow", fs.get_connection),
     _route("PATCH", f"{FLOW}/connections/{_ID}", "patchConnection", "flow", fs.patch_connection),
     _route("DELETE", f"{FLOW}/connections/{_ID}", "deleteConnection", "flow", fs.delete_connection),
-    _route(
-        "POST", f"{FLOW}/sourceConnections", "createSourceConnection", "flow", fs.create_source_connection
-    ),
+    _route("POST", f"{FLOW}/sourceConnections", "createSourceConnection", "flow", fs.create_source_connection),
     _route("GET", f"{FLOW}/sourceConnections", "getSourceConnections", "flow", fs.list_source_connections),
-    _route(
-        "GET", f"{FLOW}/sourceConnections/{_ID}", "retrieveSourceConnection", "flow", fs.get_source_connection
-    ),
+    _route("GET", f"{FLOW}/sourceConnections/{_ID}", "retrieveSourceConnection", "flow", fs.get_source_connection),
     _route(
         "PATCH",
         f"{FLOW}/sourceConnections/{_ID}",
@@ -95,13 +91,9 @@ ROUTES: tuple[Route, ...] = (
         "flow",
         fs.delete_source_connection,
     ),
-    _route(
-        "POST", f"{FLOW}/targetConnections", "createTargetConnection", "flow", fs.create_target_connection
-    ),
+    _route("POST", f"{FLOW}/targetConnections", "createTargetConnection", "flow", fs.create_target_connection),
     _route("GET", f"{FLOW}/targetConnections", "getTargetConnections", "flow", fs.list_target_connections),
-    _route(
-        "GET", f"{FLOW}/targetConnections/{_ID}", "retrieveTargetConnection", "flow", fs.get_target_connection
-    ),
+    _route("GET", f"{FLOW}/targetConnections/{_ID}", "retrieveTargetConnection", "flow", fs.get_target_connection),
     _route(
         "PATCH",
         f"{FLOW}/targetConnections/{_ID}",
@@ -214,9 +206,7 @@ class AepSimulator:
 
         server = _Server((self._host, self._port), _Handler)
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name="aep-simulator", daemon=True
-        )
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="aep-simulator", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -377,9 +367,7 @@ class AepSimulator:
             self._state.runs.setdefault(flow_id, []).append(run)
             return copy.deepcopy(run)
 
-    def generate_runs(
-        self, flow_id: str | None = None, until_ms: int | None = None, status: str = "success"
-    ) -> int:
+    def generate_runs(self, flow_id: str | None = None, until_ms: int | None = None, status: str = "success") -> int:
         """Add the runs each enabled flow's schedule calls for up to `until_ms` (default now); returns how
         many."""
         created = 0
@@ -470,9 +458,7 @@ class AepSimulator:
             if self._bucket is not None:
                 wait = self._bucket.take()
                 if wait is not None:
-                    raise ApiError(
-                        429, "gateway", "429001", "Too many requests", headers={"Retry-After": str(wait)}
-                    )
+                    raise ApiError(429, "gateway", "429001", "Too many requests", headers={"Retry-After": str(wait)})
             self._authenticate(call)
             with self._state.lock:
                 return route.handler(self._state, call)

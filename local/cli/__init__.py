@@ -91,9 +91,7 @@ StackNameOpt = Annotated[
     str | None, typer.Option("--stack-name", help="Deployed stack [default: samconfig.toml's stack_name].")
 ]
 RegionOpt = Annotated[str | None, typer.Option("--region", help="AWS region [default: samconfig.toml's].")]
-JsonOpt = Annotated[
-    bool | None, typer.Option("--json", help="Machine-readable JSON on stdout.", show_default=False)
-]
+JsonOpt = Annotated[bool | None, typer.Option("--json", help="Machine-readable JSON on stdout.", show_default=False)]
 TenantArg = Annotated[str, typer.Argument(help="Tenant id: 3-40 lowercase letters, digits, inner hyphens.")]
 PathOpt = Annotated[
     list[str] | None,
@@ -101,9 +99,7 @@ PathOpt = Annotated[
 ]
 WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the execution until it ends.")]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to follow before giving up.", min=1)]
-AgainOpt = Annotated[
-    bool, typer.Option("--again", help="Start anew even if this exact request already SUCCEEDED.")
-]
+AgainOpt = Annotated[bool, typer.Option("--again", help="Start anew even if this exact request already SUCCEEDED.")]
 
 
 @app.callback()
@@ -207,9 +203,7 @@ def _run(
     sfn = backend.client("stepfunctions")
     console = _console()
     try:
-        execution = start_or_attach(
-            sfn, backend.state_machine_arn(kind), operation, tenant_id, payload, again
-        )
+        execution = start_or_attach(sfn, backend.state_machine_arn(kind), operation, tenant_id, payload, again)
     except (ClientError, BotoCoreError, RuntimeError) as exc:
         _fail(options, f"cannot start {operation} for {tenant_id}: {exc}")
     if not options.json:
@@ -294,9 +288,7 @@ def _fail(options: Options, message: str) -> Any:
 def provision(
     ctx: typer.Context,
     tenant: TenantArg,
-    sandbox: Annotated[
-        str | None, typer.Option(help="AEP sandbox [default: the stack's DefaultSandbox].")
-    ] = None,
+    sandbox: Annotated[str | None, typer.Option(help="AEP sandbox [default: the stack's DefaultSandbox].")] = None,
     path: PathOpt = None,
     frequency: Annotated[str | None, typer.Option(help="once, minute, hour, day or week.")] = None,
     interval: Annotated[int | None, typer.Option(help="Frequency units between runs.")] = None,
@@ -491,9 +483,7 @@ def _rows(backend: Backend, tenant_id: str | None) -> list[dict[str, Any]]:
         tenant, dataflows = store.tenant_items(tid)
         if tenant is None and not dataflows:
             continue
-        rows.append(
-            {"tenantId": tid, "tenant": _public(tenant), "dataflows": [_public(d) for d in dataflows]}
-        )
+        rows.append({"tenantId": tid, "tenant": _public(tenant), "dataflows": [_public(d) for d in dataflows]})
     return rows
 
 
@@ -565,9 +555,7 @@ def status(
 @app.command(epilog=EPILOG)
 def health(
     ctx: typer.Context,
-    tenant: Annotated[
-        str | None, typer.Argument(help="Tenant id (every ACTIVE dataflow when omitted).")
-    ] = None,
+    tenant: Annotated[str | None, typer.Argument(help="Tenant id (every ACTIVE dataflow when omitted).")] = None,
     wide: Annotated[bool, typer.Option("--wide", help="Every Adobe ID and the health reason.")] = False,
     local: LocalOpt = None,
     stack_file: StackFileOpt = None,
@@ -613,9 +601,7 @@ def health(
         if rows:
             console.print(_status_table(rows, "health of tenant x resource path", wide))
         console.print(
-            f"[red]{len(unhealthy)} unhealthy dataflow(s)[/]"
-            if unhealthy
-            else "[green]no unhealthy dataflow[/]"
+            f"[red]{len(unhealthy)} unhealthy dataflow(s)[/]" if unhealthy else "[green]no unhealthy dataflow[/]"
         )
     if unhealthy:
         raise typer.Exit(ExitCode.UNHEALTHY)

@@ -95,9 +95,7 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BackendError(
-            f"{path} does not exist: start the local stack with `stripe-aep local up`"
-        ) from None
+        raise BackendError(f"{path} does not exist: start the local stack with `stripe-aep local up`") from None
     except (OSError, ValueError) as exc:
         raise BackendError(f"{path} cannot be read: {type(exc).__name__}") from None
     return data
@@ -108,9 +106,7 @@ def local_backend(stack_file: Path) -> Backend:
     data = read_stack_file(stack_file)
     pid = data.get("pid")
     if isinstance(pid, int) and not process_alive(pid):
-        raise BackendError(
-            f"the local stack of {stack_file} (pid {pid}) is not running: `stripe-aep local up`"
-        )
+        raise BackendError(f"the local stack of {stack_file} (pid {pid}) is not running: `stripe-aep local up`")
     return Backend(
         outputs={k: str(v) for k, v in data["outputs"].items()},
         region=str(data.get("region") or "us-east-1"),
@@ -133,9 +129,7 @@ def samconfig_defaults(path: Path = Path("samconfig.toml")) -> dict[str, str]:
     return found
 
 
-def aws_backend(
-    stack_name: str | None, region: str | None, samconfig: Path = Path("samconfig.toml")
-) -> Backend:
+def aws_backend(stack_name: str | None, region: str | None, samconfig: Path = Path("samconfig.toml")) -> Backend:
     """A backend over a deployed stack (CloudFormation DescribeStacks Outputs), standard credential chain.
 
     ``stack_name``/``region`` default to samconfig.toml's. Raises ``BackendError``.

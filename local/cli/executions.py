@@ -83,9 +83,7 @@ def start_or_attach(
                 return Execution(name=name, arn=arn, started=False, status=status)
             continue
         try:
-            answer = sfn.start_execution(
-                stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload)
-            )
+            answer = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
                 return Execution(name=name, arn=arn, started=False)  # a concurrent start won the name

@@ -128,9 +128,7 @@ class AdobeCredential(dict[str, Any]):
     """
 
     def __repr__(self) -> str:
-        return (
-            f"AdobeCredential(client_id={self['client_id']!r}, ims_org={self['ims_org']!r}, client_secret=**)"
-        )
+        return f"AdobeCredential(client_id={self['client_id']!r}, ims_org={self['ims_org']!r}, client_secret=**)"
 
 
 def _fake_adobe_credential() -> AdobeCredential:
@@ -208,6 +206,8 @@ def _deliver_account_field() -> Callable[[], None]:
 # Stacks started one after another in a process reuse moto's port, so that boto3 clients that a cached module
 # created during an earlier stack still reach moto.
 _last_moto_port: int | None = None
+#: Variables the starting process may set to quieten the in-process handlers (the demo sets them).
+LOCAL_ENV_OVERRIDES = ("POWERTOOLS_LOG_LEVEL", "POWERTOOLS_METRICS_DISABLED")
 _active: LocalStack | None = None
 
 
@@ -246,9 +246,7 @@ class LocalStack:
         self.start_seconds = 0.0
         self._attrs: dict[str, dict[str, Any]] = {}
         self._types: dict[str, str] = {}
-        self._sqs_sources: list[
-            tuple[str, str, int]
-        ] = []  # (function logical id, queue logical id, batch size)
+        self._sqs_sources: list[tuple[str, str, int]] = []  # (function logical id, queue logical id, batch size)
         self._runtime = LambdaRuntime({})
         self._clients: dict[str, BaseClient] = {}
         self._server: ThreadedMotoServer | None = None
@@ -436,9 +434,7 @@ class LocalStack:
         self._global_env = {
             k: str(v)
             for k, v in resolver.resolve(
-                ((template.get("Globals") or {}).get("Function") or {})
-                .get("Environment", {})
-                .get("Variables", {})
+                ((template.get("Globals") or {}).get("Function") or {}).get("Environment", {}).get("Variables", {})
             ).items()
         }
         self._global_env.update(self._simulator_env())
@@ -524,9 +520,7 @@ class LocalStack:
                 sm_arn = f"arn:aws:states:{arn}:stateMachine:{name}"
                 self._attrs[logical_id] = {"Ref": sm_arn, "Arn": sm_arn, "Name": name}
             elif kind == "AWS::SecretsManager::Secret":
-                self._attrs[logical_id] = {
-                    "Name": self._name(logical_id, props, "Name", 512)
-                }  # Ref: after create
+                self._attrs[logical_id] = {"Name": self._name(logical_id, props, "Name", 512)}  # Ref: after create
             else:
                 name = f"{STACK_NAME}-{logical_id}"
                 self._attrs[logical_id] = {"Ref": name, "Arn": f"arn:aws:local:{arn}:{logical_id}"}
@@ -557,9 +551,7 @@ class LocalStack:
                 }
             ],
         }
-        role = self.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))[
-            "Role"
-        ]
+        role = self.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
         self._attrs["__role__"] = {"Ref": name, "Arn": role["Arn"]}
 
     def _skip_role(self, logical_id: str, properties: dict[str, Any]) -> None:
@@ -610,9 +602,7 @@ class LocalStack:
                 args[key] = p[key]
         if "GlobalSecondaryIndexes" in p:
             keep = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput")
-            args["GlobalSecondaryIndexes"] = [
-                {k: g[k] for k in keep if k in g} for g in p["GlobalSecondaryIndexes"]
-            ]
+            args["GlobalSecondaryIndexes"] = [{k: g[k] for k in keep if k in g} for g in p["GlobalSecondaryIndexes"]]
         if "StreamSpecification" in p:
             args["StreamSpecification"] = {"StreamEnabled": True, **p["StreamSpecification"]}
         if "SSESpecification" in p:
@@ -640,13 +630,11 @@ class LocalStack:
         for key in ("RedrivePolicy", "RedriveAllowPolicy"):
             if key in p:
                 attributes[key] = p[key] if isinstance(p[key], str) else json.dumps(p[key])
-        url = self.client("sqs").create_queue(
-            QueueName=self._attrs[logical_id]["QueueName"], Attributes=attributes
-        )["QueueUrl"]
+        url = self.client("sqs").create_queue(QueueName=self._attrs[logical_id]["QueueName"], Attributes=attributes)[
+            "QueueUrl"
+        ]
         if url != self._attrs[logical_id]["QueueUrl"]:
-            raise StackError(
-                f"moto named queue {logical_id} {url}, expected {self._attrs[logical_id]['QueueUrl']}"
-            )
+            raise StackError(f"moto named queue {logical_id} {url}, expected {self._attrs[logical_id]['QueueUrl']}")
 
     def _create_event_bus(self, logical_id: str, p: dict[str, Any]) -> None:
         self.client("events").create_event_bus(Name=self._attrs[logical_id]["Name"])
@@ -671,8 +659,16 @@ class LocalStack:
                 raise StackError(f"rule {logical_id}: targets refused: {answer['FailedEntries']}")
 
     def _simulator_env(self) -> dict[str, str]:
+        """What every local function's environment gets on top of the template's: the simulator's URLs, and the
+        logging/metrics switches (`LOCAL_ENV_OVERRIDES`) when the process that starts the stack sets them."""
         url = str(self.simulator.url).rstrip("/")
-        return {"PLATFORM_URL": url, "IMS_URL": str(getattr(self.simulator, "ims_url", url)).rstrip("/")}
+        before = self._saved_environ or {}
+        overrides = {k: before[k] for k in LOCAL_ENV_OVERRIDES if k in before}
+        return {
+            "PLATFORM_URL": url,
+            "IMS_URL": str(getattr(self.simulator, "ims_url", url)).rstrip("/"),
+            **overrides,
+        }
 
     def _create_function(
         self, logical_id: str, resource: Mapping[str, Any], template: Mapping[str, Any], resolver: Resolver
@@ -713,13 +709,9 @@ class LocalStack:
             if event.get("Type") == "SQS":
                 queue_id = self._logical_id_of(event_props["Queue"])
                 self._sqs_sources.append((logical_id, queue_id, int(event_props.get("BatchSize", 10))))
-                self.skipped[f"{logical_id}.{event_id}"] = (
-                    "SQS event source mapping (use LocalStack.drain_queue)"
-                )
+                self.skipped[f"{logical_id}.{event_id}"] = "SQS event source mapping (use LocalStack.drain_queue)"
             else:
-                self.skipped[f"{logical_id}.{event_id}"] = (
-                    f"{event.get('Type')} event (invoke the function directly)"
-                )
+                self.skipped[f"{logical_id}.{event_id}"] = f"{event.get('Type')} event (invoke the function directly)"
 
     def _logical_id_of(self, physical: Any) -> str:
         for logical_id, attrs in self._attrs.items():
@@ -803,9 +795,7 @@ class LocalStack:
 
     def state_machine_arn(self, logical_id_or_arn: str) -> str:
         """The ARN of a template state machine by logical id (an ARN is returned as is)."""
-        return self._physical(
-            logical_id_or_arn, ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
-        )
+        return self._physical(logical_id_or_arn, ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"))
 
     def start_execution(self, state_machine_logical_id: str, input: Mapping[str, Any], name: str) -> str:
         """StartExecution of a state machine (logical id or ARN) with `input`; returns the execution ARN.
@@ -836,11 +826,7 @@ class LocalStack:
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         """GetExecutionHistory of the execution, all pages, oldest event first."""
-        pages = (
-            self.client("stepfunctions")
-            .get_paginator("get_execution_history")
-            .paginate(executionArn=execution_arn)
-        )
+        pages = self.client("stepfunctions").get_paginator("get_execution_history").paginate(executionArn=execution_arn)
         return [event for page in pages for event in page["events"]]
 
     def invoke(self, function_logical_id_or_name: str, payload: Mapping[str, Any]) -> dict[str, Any]:

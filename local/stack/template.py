@@ -110,9 +110,7 @@ class Resolver:
         if key == "Condition":
             return self.condition(str(arg))
         if key == "Fn::GetAtt":
-            logical_id, attribute = (
-                arg.split(".", 1) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
-            )
+            logical_id, attribute = arg.split(".", 1) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
             return self._get_att(str(logical_id), str(attribute))
         if key == "Fn::Sub":
             return self._sub(arg)

@@ -190,16 +190,12 @@ def _body_bytes(body: Any) -> bytes | None:
 Rewrite = Callable[[str, list[tuple[str, str]], Any], tuple[list[tuple[str, str]], Any]]
 
 
-def _explore_object_type(
-    op: str, query: list[tuple[str, str]], body: Any
-) -> tuple[list[tuple[str, str]], Any]:
+def _explore_object_type(op: str, query: list[tuple[str, str]], body: Any) -> tuple[list[tuple[str, str]], Any]:
     # Tutorial: objectType=rest; spec enum: ROOT, TABLE, FILE, FOLDER, REST.
     return [(k, "REST" if k == "objectType" and v == "rest" else v) for k, v in query], body
 
 
-def _flow_mapping_version(
-    op: str, query: list[tuple[str, str]], body: Any
-) -> tuple[list[tuple[str, str]], Any]:
+def _flow_mapping_version(op: str, query: list[tuple[str, str]], body: Any) -> tuple[list[tuple[str, str]], Any]:
     # Tutorial: transformations[].params.mappingVersion integer 0; spec: string.
     if isinstance(body, dict):
         for transformation in body.get("transformations") or []:
@@ -217,15 +213,11 @@ def _flow_interval(op: str, query: list[tuple[str, str]], body: Any) -> tuple[li
     return query, body
 
 
-def _state_transition_sub_op(
-    op: str, query: list[tuple[str, str]], body: Any
-) -> tuple[list[tuple[str, str]], Any]:
+def _state_transition_sub_op(op: str, query: list[tuple[str, str]], body: Any) -> tuple[list[tuple[str, str]], Any]:
     # EN update-dataflows.md / the tutorial's docs enable and disable with ?op=ENABLE|DISABLE only; the spec
     # marks
     # the FINALIZE_UPDATE companion `subOp` required for every op. Not in aep-api-notes' table: found here.
-    if not any(k == "subOp" for k, _ in query) and any(
-        k == "op" and v in ("ENABLE", "DISABLE") for k, v in query
-    ):
+    if not any(k == "subOp" for k, _ in query) and any(k == "op" and v in ("ENABLE", "DISABLE") for k, v in query):
         return [*query, ("subOp", "APPLY")], body
     return query, body
 
@@ -248,9 +240,7 @@ def _patch_value_type(op: str, query: list[tuple[str, str]], body: Any) -> tuple
     return query, body
 
 
-def _patch_connection_array(
-    op: str, query: list[tuple[str, str]], body: Any
-) -> tuple[list[tuple[str, str]], Any]:
+def _patch_connection_array(op: str, query: list[tuple[str, str]], body: Any) -> tuple[list[tuple[str, str]], Any]:
     # EN update.md sends a JSON Patch array to PATCH /connections/{id}; the spec's body is one
     # PatchInstruction.
     # The first operation is validated (the client sends one per rotation).

@@ -40,9 +40,7 @@ def _flow_body(mapping_version: Any = "0", interval: Any = "1", start: Any = 176
         "flowSpec": {"id": "6499120c-0b15-42dc-936e-847ea3c24d72", "version": "1.0"},
         "sourceConnectionIds": ["s"],
         "targetConnectionIds": ["t"],
-        "transformations": [
-            {"name": "Mapping", "params": {"mappingId": "m", "mappingVersion": mapping_version}}
-        ],
+        "transformations": [{"name": "Mapping", "params": {"mappingId": "m", "mappingVersion": mapping_version}}],
         "scheduleParams": {"startTime": start, "frequency": "hour", "interval": interval},
     }
 
@@ -57,9 +55,7 @@ def _raw_errors(req: dict[str, Any], op_id: str) -> list[str]:
 
 
 def test_explore_object_type_rest() -> None:
-    req = _req(
-        "GET", f"{FLOW}/connections/abc/explore", "objectType=rest&object=json&fileType=json&preview=false"
-    )
+    req = _req("GET", f"{FLOW}/connections/abc/explore", "objectType=rest&object=json&fileType=json&preview=false")
     assert any("objectType" in e for e in _raw_errors(req, "getByConnectionId"))
     assert oc.validate_request(req) == []
 

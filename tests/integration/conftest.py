@@ -59,9 +59,7 @@ def check_contract(simulator: Any) -> None:
     """`check_requests(simulator.requests)` when the contract module and Adobe's specs are present."""
     contract = _optional_module("tests.contract.openapi_contract")
     if contract is None:
-        pytest.skip(
-            "tests/contract/openapi_contract.py does not exist yet: requests not checked against specs"
-        )
+        pytest.skip("tests/contract/openapi_contract.py does not exist yet: requests not checked against specs")
     if not contract.specs_available():
         pytest.skip(contract.SKIP_REASON)
     contract.check_requests(simulator.requests)

@@ -64,9 +64,7 @@ def test_tenant_id_is_read_once(platform_client: PlatformClient, simulator: Any)
     assert simulator.calls["retrieveStats"] == 1
 
 
-def test_base_connection_create_get_find_patch_delete(
-    platform_client: PlatformClient, simulator: Any
-) -> None:
+def test_base_connection_create_get_find_patch_delete(platform_client: PlatformClient, simulator: Any) -> None:
     created = platform_client.create_base_connection("stripe-aep/acme/base", SecretStr(FAKE_STRIPE_KEY), "d")
     stored = _only(simulator, "connections")
     assert stored["id"] == created.id
@@ -249,9 +247,7 @@ def test_requests_carry_platform_headers(platform_client: PlatformClient, simula
             assert headers["content-type"] == "application/json"
 
 
-def test_request_models_reject_bad_input_before_sending(
-    platform_client: PlatformClient, simulator: Any
-) -> None:
+def test_request_models_reject_bad_input_before_sending(platform_client: PlatformClient, simulator: Any) -> None:
     with pytest.raises(ValidationError):
         platform_client.create_source_connection("n", "base-id", "Charges; DROP")
     with pytest.raises(ValidationError):

@@ -103,9 +103,7 @@ def test_schedule_rules_are_checked_before_sending() -> None:
 
 
 def test_403_bad_api_key_is_authentication_error(simulator: Any, credential: ImsCredential) -> None:
-    other = ImsCredential(
-        client_id="other-client", client_secret=SecretStr("other-secret"), ims_org="X@AdobeOrg"
-    )
+    other = ImsCredential(client_id="other-client", client_secret=SecretStr("other-secret"), ims_org="X@AdobeOrg")
     simulator.register_client("other-client", "other-secret", "X@AdobeOrg")
     client = PlatformClient(fast_settings(simulator.url), other)
     # A token of one client used with another's API key: the gateway answers 403003. The client never sends
@@ -155,9 +153,7 @@ def test_token_shared_by_threads(platform_client: PlatformClient, simulator: Any
     assert simulator.calls["imsToken"] == 1 and simulator.calls["listFlows"] == 8
 
 
-def test_expired_token_refreshed_once_and_call_repeated(
-    platform_client: PlatformClient, simulator: Any
-) -> None:
+def test_expired_token_refreshed_once_and_call_repeated(platform_client: PlatformClient, simulator: Any) -> None:
     base = _base(platform_client)
     simulator.expire_tokens()
     created = platform_client.create_source_connection("stripe-aep/acme/charges/source", base, "charges")
@@ -176,9 +172,7 @@ def test_401_after_refresh_is_authentication_error(platform_client: PlatformClie
 
 
 def test_bad_client_secret_is_authentication_error(simulator: Any) -> None:
-    wrong = ImsCredential(
-        client_id="stripe-aep-test-client", client_secret=SecretStr("wrong"), ims_org="O@AdobeOrg"
-    )
+    wrong = ImsCredential(client_id="stripe-aep-test-client", client_secret=SecretStr("wrong"), ims_org="O@AdobeOrg")
     client = PlatformClient(fast_settings(simulator.url), wrong)
     with pytest.raises(AuthenticationError) as caught:
         client.get_tenant_id()
@@ -222,9 +216,7 @@ def test_throttled_get_honours_retry_after_then_raises(simulator: Any, credentia
 
 def test_total_wait_cap_stops_retries(simulator: Any, credential: ImsCredential) -> None:
     # Retry-After 1 s each time, total wait budget 1 s: one wait, then the 429 is raised.
-    client = PlatformClient(
-        fast_settings(simulator.url, retry_attempts=10, retry_total_wait_max_s=1.0), credential
-    )
+    client = PlatformClient(fast_settings(simulator.url, retry_attempts=10, retry_total_wait_max_s=1.0), credential)
     simulator.add_fault(Fault(operation="listFlows", kind="throttle", times=None, retry_after=1))
     with pytest.raises(ThrottledError):
         client.find_flow("x")

@@ -193,9 +193,7 @@ def test_provision_status_health_disable(running: Running) -> None:
     assert verdict["result"]["checked"] >= 1
     checked = running.item("PATH#charges", "acme")
     assert checked is not None and "health_status" in checked
-    assert (health.returncode == 3) == (
-        checked["health_status"]["S"] in {"FAILED", "STALE", "MISSING", "DEGRADED"}
-    )
+    assert (health.returncode == 3) == (checked["health_status"]["S"] in {"FAILED", "STALE", "MISSING", "DEGRADED"})
 
     # disable: the flow is disabled in AEP and DynamoDB says so
     disable = cli(running, "disable", "acme")

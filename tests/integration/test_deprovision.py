@@ -109,9 +109,7 @@ def test_purge_deletes_the_datasets_but_not_the_shared_schemas(
     provision(stack, tenant)
     provision(stack, other, ["charges"])
 
-    described = run(
-        stack, "DeprovisionStateMachine", {"tenantId": tenant, "purge": True}, "deprovision-acme-p"
-    )
+    described = run(stack, "DeprovisionStateMachine", {"tenantId": tenant, "purge": True}, "deprovision-acme-p")
 
     assert described["status"] == "SUCCEEDED", described.get("cause")
     names = {d["name"] for d in stack.simulator.objects("dataSets")}
@@ -176,9 +174,7 @@ def test_deprovision_after_a_provisioning_that_failed_half_way(
     assert "flow_intent" not in (store.get(dataflow_key(tenant, "charges")) or {})
 
 
-def test_deprovision_of_a_tenant_whose_key_stripe_rejected(
-    stack: LocalStack, tenant_factory: TenantFactory
-) -> None:
+def test_deprovision_of_a_tenant_whose_key_stripe_rejected(stack: LocalStack, tenant_factory: TenantFactory) -> None:
     """Provisioning stopped at explore: only the base connection exists; paths without IDs are skipped."""
     tenant = "acme"
     stack.put_tenant_secret(tenant, "sk_test_unknown_to_stripe_0000")

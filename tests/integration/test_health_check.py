@@ -123,9 +123,7 @@ def alert_queue(stack: LocalStack) -> Callable[[], list[dict[str, Any]]]:
     def drain() -> list[dict[str, Any]]:
         notices: list[dict[str, Any]] = []
         while True:
-            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
-                "Messages", []
-            )
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
             if not messages:
                 return notices
             for message in messages:
@@ -223,9 +221,7 @@ def test_alert_published_once_per_transition_and_recovery_notice(stack: LocalSta
     drain = alert_queue(stack)
     charges, refunds = seed(runtime, ["acme"], ("charges", "refunds"))
     now = sim.now_ms()
-    errors = [
-        {"code": "CONNECTOR-2001-500", "message": "Stripe returned an error while reading the resource"}
-    ]
+    errors = [{"code": "CONNECTOR-2001-500", "message": "Stripe returned an error while reading the resource"}]
     sim.add_run(charges.flow_id, "failed", started_at_ms=now - 120_000, failed_records=100, errors=errors)
     sim.add_run(refunds.flow_id, "success", started_at_ms=now - 120_000)
 
@@ -278,9 +274,7 @@ def test_interrupted_sweep_resumes_from_its_cursor_each_flow_once_per_cycle(
     for s in seeded:  # a failed run each: every check costs exactly one listFlowRuns call, by flow id
         sim.add_run(s.flow_id, "failed", started_at_ms=sim.now_ms() - 60_000)
     sim.requests.clear()
-    checker = HealthChecker(
-        runtime.store, runtime.platform, None, concurrency=4, batch_size=10, reserve_ms=1000
-    )
+    checker = HealthChecker(runtime.store, runtime.platform, None, concurrency=4, batch_size=10, reserve_ms=1000)
 
     # Budget: enough for the lease and two batches, then under the reserve.
     budget = iter([120_000, 120_000, 120_000, 500])
@@ -345,9 +339,7 @@ def test_tenant_check_failed_missing_and_stale_with_reasons(stack: LocalStack, r
     assert result["complete"] is True
     failed = health_of(runtime.store, charges)
     assert failed["health_status"] == "FAILED"
-    assert failed["health_errors"] == [
-        {"code": "CONNECTOR-2001-500", "message": "Stripe error CONNECTOR-2001-500"}
-    ]
+    assert failed["health_errors"] == [{"code": "CONNECTOR-2001-500", "message": "Stripe error CONNECTOR-2001-500"}]
     assert failed["last_run_failed_records"] == 40
     assert "CONNECTOR-2001-500" in failed["health_reason"]
     assert failed["last_run_started_at_ms"] == now - 90 * 60_000  # Adobe's epoch milliseconds, kept as is

@@ -211,9 +211,7 @@ def test_a_start_time_already_passed_is_left_alone() -> None:
 
 
 def test_operation_on_an_unknown_tenant_fails_with_tenant_not_found(stack: LocalStack) -> None:
-    described = run(
-        stack, "LifecycleStateMachine", {"operation": "disable", "tenantId": "nobody"}, "disable-x"
-    )
+    described = run(stack, "LifecycleStateMachine", {"operation": "disable", "tenantId": "nobody"}, "disable-x")
 
     assert described["status"] == "FAILED"
     assert described["error"] == "TenantNotFoundError"
@@ -231,9 +229,7 @@ def _history_text(stack: LocalStack, arn: str) -> str:
     return json.dumps(stack.history(arn), default=str)
 
 
-def test_rotation_gives_the_base_connection_the_new_key(
-    stack: LocalStack, tenant_factory: TenantFactory
-) -> None:
+def test_rotation_gives_the_base_connection_the_new_key(stack: LocalStack, tenant_factory: TenantFactory) -> None:
     tenant = tenant_factory("acme")
     provision(stack, tenant)
     store = store_of(stack)
@@ -241,9 +237,7 @@ def test_rotation_gives_the_base_connection_the_new_key(
     assert stack.simulator.stripe_key_of(base_id) == DEFAULT_STRIPE_KEY
     tenant_factory(tenant, stripe_key=NEW_KEY)  # the tenant's secret gets a new value; Stripe knows it
 
-    arn = stack.start_execution(
-        "LifecycleStateMachine", {"operation": "rotate_key", "tenantId": tenant}, "rot-1"
-    )
+    arn = stack.start_execution("LifecycleStateMachine", {"operation": "rotate_key", "tenantId": tenant}, "rot-1")
     described = stack.wait(arn, timeout_s=120)
 
     assert described["status"] == "SUCCEEDED", described.get("cause")
@@ -281,9 +275,7 @@ def test_rotation_to_a_key_stripe_rejects_fails_and_keeps_the_old_key(
     base_before = next(c for c in stack.simulator.objects("connections") if c["id"] == base_id)
     stack.put_tenant_secret(tenant, REJECTED_KEY)  # not registered: Stripe rejects it
 
-    arn = stack.start_execution(
-        "LifecycleStateMachine", {"operation": "rotate_key", "tenantId": tenant}, "rot-bad"
-    )
+    arn = stack.start_execution("LifecycleStateMachine", {"operation": "rotate_key", "tenantId": tenant}, "rot-bad")
     described = stack.wait(arn, timeout_s=120)
 
     assert described["status"] == "FAILED"

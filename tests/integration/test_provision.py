@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from local.aep_simulator import Fault
-from local.stack import LocalStack
 from stripe_aep.resources import RESOURCES
 from stripe_aep.store import Store
 
+from local.aep_simulator import Fault
+from local.stack import LocalStack
 from tests.integration.conftest import TenantFactory
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -146,9 +145,7 @@ def test_crash_after_create_before_dynamodb_write_leaves_no_duplicate(
     assert_provisioned(stack, {"acme": ["charges", "customers"]})
 
 
-def test_failed_execution_rerun_finishes_without_duplicates(
-    stack: LocalStack, tenant_factory: TenantFactory
-) -> None:
+def test_failed_execution_rerun_finishes_without_duplicates(stack: LocalStack, tenant_factory: TenantFactory) -> None:
     """An execution that gives up half-way (flows keep failing) is finished by a second one, reusing all."""
     tenant_factory("acme")
     payload = {"tenantId": "acme", "resourcePaths": ["charges", "refunds"]}
@@ -245,9 +242,7 @@ def test_bad_console_inputs_are_rejected_at_validation_naming_the_field(stack: L
     assert sum(stack.simulator.calls.values()) == 0, "no Adobe call may be made for a bad input"
 
 
-def test_signup_event_delivered_twice_starts_one_execution(
-    stack: LocalStack, tenant_factory: TenantFactory
-) -> None:
+def test_signup_event_delivered_twice_starts_one_execution(stack: LocalStack, tenant_factory: TenantFactory) -> None:
     tenant_factory("acme")
     event = json.loads((EVENTS / "tenant-signed-up.json").read_text())
     stack.publish_event(event["detail-type"], event["detail"])
@@ -283,6 +278,6 @@ def test_bad_events_start_nothing_and_stay_queued(stack: LocalStack) -> None:
         assert listed["executions"] == [], machine
     assert sum(stack.simulator.calls.values()) == 0
     attrs = sqs.get_queue_attributes(QueueUrl=stack.signup_queue_url, AttributeNames=["All"])["Attributes"]
-    assert int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"]) == len(
-        bad
-    ) + 1
+    assert (
+        int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"]) == len(bad) + 1
+    )

@@ -338,9 +338,7 @@ def test_template_resources_exist_on_moto(mini: LocalStack) -> None:
     sqs = mini.client("sqs")
     attributes = sqs.get_queue_attributes(QueueUrl=mini.resources["SignupQueue"], AttributeNames=["All"])
     redrive = json.loads(attributes["Attributes"]["RedrivePolicy"])
-    dlq_arn = sqs.get_queue_attributes(
-        QueueUrl=mini.resources["DeadLetterQueue"], AttributeNames=["QueueArn"]
-    )
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=mini.resources["DeadLetterQueue"], AttributeNames=["QueueArn"])
     assert redrive["deadLetterTargetArn"] == dlq_arn["Attributes"]["QueueArn"]
     assert int(redrive["maxReceiveCount"]) == 3
     assert attributes["Attributes"]["VisibilityTimeout"] == "120"
@@ -367,9 +365,7 @@ def test_template_resources_exist_on_moto(mini: LocalStack) -> None:
 
     topics = mini.client("sns").list_topics()["Topics"]
     assert [t["TopicArn"] for t in topics] == [mini.resources["Topic"]]
-    assert (
-        "ProdOnlyTopic" not in mini.resources and "condition IsProd is false" in mini.skipped["ProdOnlyTopic"]
-    )
+    assert "ProdOnlyTopic" not in mini.resources and "condition IsProd is false" in mini.skipped["ProdOnlyTopic"]
     assert "Alarm" in mini.skipped and "MiniLayer" in mini.skipped
     assert "StarterFunction.Nightly" in mini.skipped
     assert mini.outputs == {
@@ -386,9 +382,7 @@ def test_functions_get_globals_and_their_own_environment(mini: LocalStack) -> No
     variables = echo["Environment"]["Variables"]
     assert variables["TABLE_NAME"] == mini.resources["Table"]
     assert variables["ADOBE_CREDENTIAL_SECRET"] == mini.resources["AdobeCredential"]
-    assert variables["ADOBE_CREDENTIAL_SECRET"].startswith(
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
-    )
+    assert variables["ADOBE_CREDENTIAL_SECRET"].startswith("arn:aws:secretsmanager:us-east-1:123456789012:secret:")
     assert variables["TOPIC"] == mini.resources["Topic"]
     assert variables["SHARED"] == "shared-local"
     # The Adobe URLs point at the simulator whatever the template says.
@@ -397,9 +391,7 @@ def test_functions_get_globals_and_their_own_environment(mini: LocalStack) -> No
 
 
 def test_state_machine_definition_is_substituted(mini: LocalStack) -> None:
-    described = mini.client("stepfunctions").describe_state_machine(
-        stateMachineArn=mini.resources["MiniStateMachine"]
-    )
+    described = mini.client("stepfunctions").describe_state_machine(stateMachineArn=mini.resources["MiniStateMachine"])
     definition = json.loads(described["definition"])
     assert "${" not in described["definition"]
     assert definition["States"]["Fan"]["MaxConcurrency"] == 3  # max_concurrency=3 overrides the default 1
@@ -446,9 +438,7 @@ def test_a_raised_exception_is_lambdas_error_document(mini: LocalStack) -> None:
 
 def test_state_machine_runs_map_branches_in_parallel_through_the_hook(mini: LocalStack) -> None:
     # Three items, MaxConcurrency 3, and a barrier of three parties: succeeds only if the calls overlap.
-    arn = mini.start_execution(
-        "MiniStateMachine", {"items": ["a", "b", "c"], "parties": 3}, name="parallel-1"
-    )
+    arn = mini.start_execution("MiniStateMachine", {"items": ["a", "b", "c"], "parties": 3}, name="parallel-1")
     described = mini.wait(arn)
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"])["met"] == [{"item": "a"}, {"item": "b"}, {"item": "c"}]
@@ -458,9 +448,7 @@ def test_state_machine_runs_map_branches_in_parallel_through_the_hook(mini: Loca
 
 
 def test_handler_error_surfaces_as_the_class_name_in_step_functions(mini: LocalStack) -> None:
-    arn = mini.start_execution(
-        "MiniStateMachine", {"items": ["x"], "parties": 1, "fail": True}, name="fails-1"
-    )
+    arn = mini.start_execution("MiniStateMachine", {"items": ["x"], "parties": 1, "fail": True}, name="fails-1")
     described = mini.wait(arn)
     assert described["status"] == "FAILED"
     assert described["error"] == "BoomError"
@@ -498,9 +486,7 @@ def test_a_tiny_state_machine_of_the_test_invokes_a_template_function(mini: Loca
     described = mini.wait(arn)
     assert (described["status"], described["error"]) == ("FAILED", "BoomError")
     succeeded = [e for e in mini.history(arn) if e["type"] == "TaskSucceeded"]
-    assert json.loads(succeeded[0]["taskSucceededEventDetails"]["output"])["Payload"]["event"] == {
-        "name": "tiny-1"
-    }
+    assert json.loads(succeeded[0]["taskSucceededEventDetails"]["output"])["Payload"]["event"] == {"name": "tiny-1"}
 
 
 def test_each_function_imports_with_its_own_environment(mini: LocalStack) -> None:
@@ -587,9 +573,7 @@ def test_stop_restores_the_process_and_a_second_stack_starts_clean(mini_root: Pa
 
     with LocalStack(mini_root, RecordingSimulator()) as second:
         secrets = second.client("secretsmanager").list_secrets()["SecretList"]
-        assert [s["Name"] for s in secrets] == [
-            "stripe-aep-local/adobe"
-        ]  # acme's secret was not carried over
+        assert [s["Name"] for s in secrets] == ["stripe-aep-local/adobe"]  # acme's secret was not carried over
         assert second.invoke("EchoFunction", {})["layer"] == "mini-layer"
         assert second.lambda_invocations["stripe-aep-local-EchoFunction"] == 1
 
@@ -617,9 +601,7 @@ def test_repository_template_resources_exist_on_moto(app_stack: LocalStack) -> N
     assert "gsi1" in [g["IndexName"] for g in table.get("GlobalSecondaryIndexes", [])]
 
     queues = app_stack.client("sqs").list_queues().get("QueueUrls", [])
-    assert sorted(queues) == sorted(
-        app_stack.resources[lid] for lid, k in types.items() if k == "AWS::SQS::Queue"
-    )
+    assert sorted(queues) == sorted(app_stack.resources[lid] for lid, k in types.items() if k == "AWS::SQS::Queue")
     assert app_stack.signup_queue_url in queues
 
     buses = [b["Name"] for b in app_stack.client("events").list_event_buses()["EventBuses"]]
@@ -630,9 +612,7 @@ def test_repository_template_resources_exist_on_moto(app_stack: LocalStack) -> N
     assert len(machines) >= 3
     function_arns = {spec.function_arn for spec in app_stack.functions.values()}
     for lid in machines:
-        described = app_stack.client("stepfunctions").describe_state_machine(
-            stateMachineArn=app_stack.resources[lid]
-        )
+        described = app_stack.client("stepfunctions").describe_state_machine(stateMachineArn=app_stack.resources[lid])
         assert "${" not in described["definition"], lid
         used = set(_function_names(json.loads(described["definition"])))
         assert used and used <= function_arns, (lid, used - function_arns)
@@ -663,9 +643,9 @@ def test_signup_event_reaches_start_execution_through_the_queue(app_stack: Local
     started = [
         execution["name"]
         for lid in machines
-        for execution in app_stack.client("stepfunctions").list_executions(
-            stateMachineArn=app_stack.resources[lid]
-        )["executions"]
+        for execution in app_stack.client("stepfunctions").list_executions(stateMachineArn=app_stack.resources[lid])[
+            "executions"
+        ]
     ]
     assert len(started) == 1 and started[0].startswith("provision-acme-"), started
     assert app_stack.lambda_invocations[starters[0].function_name] == 1
@@ -674,9 +654,7 @@ def test_signup_event_reaches_start_execution_through_the_queue(app_stack: Local
 def test_provision_runs_on_the_stack_against_the_simulator(stack: LocalStack, tenant_factory: Any) -> None:
     # The machinery end to end: console input -> moto's ASL -> in-process handlers -> simulator over HTTP.
     tenant_factory("acme")
-    arn = stack.start_execution(
-        "ProvisionStateMachine", {"tenantId": "acme", "resourcePaths": ["charges"]}, "p-1"
-    )
+    arn = stack.start_execution("ProvisionStateMachine", {"tenantId": "acme", "resourcePaths": ["charges"]}, "p-1")
 
     described = stack.wait(arn, timeout_s=120)
 

@@ -216,9 +216,7 @@ class Api:
             "flowSpec": FLOW_SPEC,
             "sourceConnectionIds": [source_id],
             "targetConnectionIds": [target_id],
-            "transformations": [
-                {"name": "Mapping", "params": {"mappingId": mapping_id, "mappingVersion": "0"}}
-            ],
+            "transformations": [{"name": "Mapping", "params": {"mappingId": mapping_id, "mappingVersion": "0"}}],
             "scheduleParams": schedule or {"startTime": 1767225600, "frequency": "hour", "interval": 1},
         }
 
@@ -230,9 +228,7 @@ class Api:
         dataset_id = self.dataset(xdm["schema"]["$id"])
         target = self.target_connection(xdm["schema"]["$id"], dataset_id)
         mapping = self.mapping_set(xdm["schema"]["$id"])
-        response = self.call(
-            "POST", f"{FLOW}/flows", self.flow_body(name, source["id"], target["id"], mapping["id"])
-        )
+        response = self.call("POST", f"{FLOW}/flows", self.flow_body(name, source["id"], target["id"], mapping["id"]))
         assert response.status_code == 201, response.text
         return {
             "base": base["id"],
@@ -252,9 +248,7 @@ def api(sim: AepSimulator) -> Api:
 
 
 def source_params(path: str) -> str:
-    return quote(
-        base64.b64encode(json.dumps({"resourcePath": path}, separators=(",", ":")).encode()).decode(), safe=""
-    )
+    return quote(base64.b64encode(json.dumps({"resourcePath": path}, separators=(",", ":")).encode()).decode(), safe="")
 
 
 # --- IMS and the gateway ------------------------------------------------------------------------------------
@@ -307,9 +301,7 @@ def test_expired_tokens_and_ttl(sim: AepSimulator, api: Api) -> None:
 
 
 def test_body_without_json_content_type_is_refused(api: Api) -> None:
-    response = api.call(
-        "POST", f"{CATALOG}/dataSets", headers={"Content-Type": "text/plain"}, data=b'{"name": "x"}'
-    )
+    response = api.call("POST", f"{CATALOG}/dataSets", headers={"Content-Type": "text/plain"}, data=b'{"name": "x"}')
     assert response.status_code == 415
     assert api.sim.objects("dataSets") == []
 
@@ -442,9 +434,7 @@ def test_patch_base_connection_rotates_the_key(sim: AepSimulator, api: Api) -> N
     created = api.base_connection()
     new_key = "sk_test_rotated_key_9876"
     ops = [{"op": "replace", "path": "/auth/params", "value": {"accessToken": new_key}}]
-    response = api.call(
-        "PATCH", f"{FLOW}/connections/{created['id']}", ops, headers={"If-Match": created["etag"]}
-    )
+    response = api.call("PATCH", f"{FLOW}/connections/{created['id']}", ops, headers={"If-Match": created["etag"]})
     assert response.status_code == 200
     assert sim.stripe_key_of(created["id"]) == new_key
     assert new_key not in api.call("GET", f"{FLOW}/connections/{created['id']}").text
@@ -554,9 +544,7 @@ def test_schema_registry_lookups_and_rules(api: Api) -> None:
         {"title": "Stripe charges", "description": "d", "allOf": [{"$ref": EXPERIENCE_EVENT}]},
     )
     assert duplicate.status_code == 409
-    no_description = api.call(
-        "POST", f"{XDM}/tenant/schemas", {"title": "t2", "allOf": [{"$ref": EXPERIENCE_EVENT}]}
-    )
+    no_description = api.call("POST", f"{XDM}/tenant/schemas", {"title": "t2", "allOf": [{"$ref": EXPERIENCE_EVENT}]})
     assert no_description.status_code == 400
     outside_tenant = api.call(
         "POST",
@@ -581,9 +569,7 @@ def test_catalog_datasets(api: Api) -> None:
         api.call("GET", f"{CATALOG}/dataSets/{dataset_id}").json()[dataset_id]["schemaRef"]["id"]
         == xdm["schema"]["$id"]
     )
-    bad = api.call(
-        "POST", f"{CATALOG}/dataSets", {"name": "x", "schemaRef": {"id": "https://ns.adobe.com/none"}}
-    )
+    bad = api.call("POST", f"{CATALOG}/dataSets", {"name": "x", "schemaRef": {"id": "https://ns.adobe.com/none"}})
     assert bad.status_code == 400
     assert "description" in bad.json() and "code" in bad.json()
     assert api.call("GET", f"{CATALOG}/dataSets/nope").status_code == 404
@@ -620,9 +606,7 @@ def test_flow_list_filters_and_paginates_over_three_pages(api: Api) -> None:
         body = api.flow_body(f"flow-{i}", ids["source"], ids["target"], mapping)
         assert api.call("POST", f"{FLOW}/flows", body).status_code == 201
     seen: list[str] = []
-    url: str | None = (
-        f"{api.sim.url}{FLOW}/flows?property=flowSpec.id=={FLOW_SPEC['id']}&orderby=-name&limit=3"
-    )
+    url: str | None = f"{api.sim.url}{FLOW}/flows?property=flowSpec.id=={FLOW_SPEC['id']}&orderby=-name&limit=3"
     pages = 0
     while url:
         page = api.session.get(url, headers=api.headers, timeout=5).json()
@@ -633,9 +617,7 @@ def test_flow_list_filters_and_paginates_over_three_pages(api: Api) -> None:
     assert seen == [f"flow-{i}" for i in range(6, -1, -1)]
     counted = api.call("GET", f"{FLOW}/flows", params={"count": "true"})
     assert counted.json()["count"] == 7
-    both = api.call(
-        "GET", f"{FLOW}/flows", params=[("property", "name!=flow-1"), ("property", "name!=flow-2")]
-    )
+    both = api.call("GET", f"{FLOW}/flows", params=[("property", "name!=flow-1"), ("property", "name!=flow-2")])
     assert len(both.json()["items"]) == 5
 
 
@@ -768,9 +750,7 @@ def test_sandbox_isolation(sim: AepSimulator, api: Api) -> None:
     created = api.base_connection(name="shared-name")
     dev = Api(sim, sandbox="dev")
     assert dev.call("GET", f"{FLOW}/connections/{created['id']}").status_code == 404
-    assert (
-        dev.call("GET", f"{FLOW}/connections", params={"property": "name==shared-name"}).json()["items"] == []
-    )
+    assert dev.call("GET", f"{FLOW}/connections", params={"property": "name==shared-name"}).json()["items"] == []
     assert dev.call("DELETE", f"{FLOW}/connections/{created['id']}").status_code == 404
     assert len(sim.objects("connections", sandbox=SANDBOX)) == 1
     assert sim.objects("connections", sandbox="dev") == []

@@ -104,9 +104,7 @@ def _registry() -> Registry[Any]:
 
 def _validator(schema_name: str) -> Draft202012Validator:
     schema = _load(SCHEMAS / f"{schema_name}.schema.json")
-    return Draft202012Validator(
-        schema, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
+    return Draft202012Validator(schema, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def _flatten(errors: Iterator[ValidationError]) -> Iterator[ValidationError]:
@@ -148,16 +146,12 @@ def test_bad_sample_fails_on_the_named_field(name: str) -> None:
     schema_name, field = BAD[name]
     errors = list(_flatten(_validator(schema_name).iter_errors(_load(EVENTS / "bad" / name))))
     assert errors, f"{name} validates against {schema_name}"
-    assert any(_names(e, field) for e in errors), [
-        ("/".join(map(str, e.absolute_path)), e.message) for e in errors
-    ]
+    assert any(_names(e, field) for e in errors), [("/".join(map(str, e.absolute_path)), e.message) for e in errors]
 
 
 @pytest.mark.parametrize("name", sorted(n for n, s in GOOD.items() if s in MODELS))
 def test_good_console_input_is_accepted_by_the_library(name: str) -> None:
-    parsed: ProvisionInput | DeprovisionInput | LifecycleInput = parse_input(
-        MODELS[GOOD[name]], _load(EVENTS / name)
-    )
+    parsed: ProvisionInput | DeprovisionInput | LifecycleInput = parse_input(MODELS[GOOD[name]], _load(EVENTS / name))
     assert parsed.tenantId == "acme"
 
 

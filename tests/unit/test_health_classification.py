@@ -82,9 +82,7 @@ def run(
     )
 
 
-def last_run(
-    state: str, started_ms: int, completed_ms: int | None = None, run_id: str = "run-1"
-) -> dict[str, Any]:
+def last_run(state: str, started_ms: int, completed_ms: int | None = None, run_id: str = "run-1") -> dict[str, Any]:
     details: dict[str, Any] = {"id": run_id, "state": state, "startedAtUTC": started_ms}
     if completed_ms is not None:
         details["completedAtUTC"] = completed_ms

@@ -113,9 +113,7 @@ def _as_list(value: Any) -> list[Any]:
 
 def test_every_function_folder_has_a_function_and_vice_versa() -> None:
     folders = {p.name for p in (REPO / "functions").iterdir() if (p / "app.py").is_file()}
-    code_uris = {
-        props["Properties"]["CodeUri"].strip("/").removeprefix("functions/") for props in FUNCTIONS.values()
-    }
+    code_uris = {props["Properties"]["CodeUri"].strip("/").removeprefix("functions/") for props in FUNCTIONS.values()}
     assert folders, "functions/ holds no function folder yet"
     assert code_uris == folders
 
@@ -304,9 +302,7 @@ def test_event_queue_has_a_dead_letter_queue_and_only_the_rules_may_send() -> No
     assert redrive["maxReceiveCount"] == 5
     assert RESOURCES[redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]["Type"] == "AWS::SQS::Queue"
     allow = next(
-        s
-        for s in RESOURCES["EventQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
-        if s["Effect"] == "Allow"
+        s for s in RESOURCES["EventQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"
     )
     sources = allow["Condition"]["ArnEquals"]["aws:SourceArn"]
     rules = {s["Fn::GetAtt"][0] for s in sources}

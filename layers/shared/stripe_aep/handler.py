@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, get_type_hints
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -48,10 +48,13 @@ def error_details(exc: BaseException) -> dict[str, Any]:
 
 
 def emit_metric(name: str, value: float, unit: MetricUnit = MetricUnit.Count, **dimensions: str) -> None:
-    """Emit one CloudWatch metric (EMF) on its own: safe from concurrent handlers in one process."""
-    with single_metric(name=name, unit=unit, value=value) as metric:
-        for key, dim in dimensions.items():
-            metric.add_dimension(name=key, value=dim)
+    """Emit one CloudWatch metric (EMF) from its own ``EphemeralMetrics``: safe from concurrent handlers in one
+    process, and silent when ``POWERTOOLS_METRICS_DISABLED`` is set."""
+    metrics = EphemeralMetrics()
+    for key, dim in dimensions.items():
+        metrics.add_dimension(name=key, value=dim)
+    metrics.add_metric(name=name, unit=unit, value=value)
+    metrics.flush_metrics()
 
 
 def step_handler(step: Step[Any]) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
@@ -81,9 +84,7 @@ def step_handler(step: Step[Any]) -> Callable[[dict[str, Any], LambdaContext], d
             emit_metric("StepFailed", 1, step=name)
             _record_failure(runtime, request, name, details)
             raise
-        emit_metric(
-            "StepDuration", (time.perf_counter() - started) * 1000, MetricUnit.Milliseconds, step=name
-        )
+        emit_metric("StepDuration", (time.perf_counter() - started) * 1000, MetricUnit.Milliseconds, step=name)
         logger.info("step done", extra={"result": result})
         return result
 

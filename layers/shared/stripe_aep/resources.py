@@ -58,7 +58,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal, overload
+from typing import Any, Literal
 
 __all__ = [
     "DATE_TIME_FORMAT",
@@ -213,28 +213,20 @@ class StripeResource:
             "allOf": [{"$ref": f"#/definitions/{self.group}"}],
         }
 
-    @overload
-    def schema_body(self, field_group_id: str, /, *, class_id: str | None = None) -> dict[str, Any]: ...
-    @overload
-    def schema_body(
-        self, tenant_id: str, field_group_id: str, /, *, class_id: str | None = None
-    ) -> dict[str, Any]: ...
-    def schema_body(self, *ids: str, class_id: str | None = None) -> dict[str, Any]:
+    def schema_body(self, field_group_id: str, class_id: str | None = None) -> dict[str, Any]:
         """Body of ``POST /schemaregistry/tenant/schemas`` (operationId ``createSchema``): title, description,
         ``type: object`` and ``allOf`` [class ``$ref``, field group ``$ref``].
 
-        Called as ``schema_body(field_group_id)`` or, as architecture.md writes it,
-        ``schema_body(tenant_id, field_group_id)`` (the tenant id is not needed in a schema body).
-        ``field_group_id`` is the field group's ``$id``. ``class_id`` as for ``field_group_body``.
-        Raises ``ValueError`` on a wrong number of ids or a missing ``class_id``.
+        ``field_group_id`` is the field group's ``$id``; ``class_id`` as for ``field_group_body``.
+        Raises ``ValueError`` on an empty field group id or a missing ``class_id``.
         """
-        if len(ids) not in (1, 2) or not ids[-1]:
-            raise ValueError("schema_body takes (field_group_id) or (tenant_id, field_group_id)")
+        if not field_group_id:
+            raise ValueError("schema_body needs the field group's $id")
         return {
             "type": "object",
             "title": self.schema_title,
             "description": f"Stripe {self.path} ingested by the Stripe source ({_VERSION_TAG}).",
-            "allOf": [{"$ref": self._class_id(class_id)}, {"$ref": ids[-1]}],
+            "allOf": [{"$ref": self._class_id(class_id)}, {"$ref": field_group_id}],
         }
 
     def mapping_set_body(self, tenant_id: str, schema_id: str) -> dict[str, Any]:
@@ -299,9 +291,7 @@ def _mapping(field: MappedField, destination: str) -> dict[str, str]:
 
 
 def _f(xdm_type: XdmType, stripe_field: str, description: str = "") -> MappedField:
-    return MappedField(
-        stripe_field=stripe_field, xdm_path=stripe_field, xdm_type=xdm_type, description=description
-    )
+    return MappedField(stripe_field=stripe_field, xdm_path=stripe_field, xdm_type=xdm_type, description=description)
 
 
 def _s(name: str, description: str = "") -> MappedField:
@@ -544,6 +534,4 @@ def get_resource(path: str) -> StripeResource:
     try:
         return RESOURCES[path]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown Stripe resource path {path!r}; allowed: {', '.join(RESOURCE_PATHS)}"
-        ) from None
+        raise ValueError(f"unknown Stripe resource path {path!r}; allowed: {', '.join(RESOURCE_PATHS)}") from None

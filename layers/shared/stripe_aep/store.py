@@ -52,6 +52,11 @@ def schema_key(sandbox: str, resource_path: str) -> ItemKey:
     return (f"SANDBOX#{sandbox}", f"SCHEMA#{resource_path}")
 
 
+def record_class_key(sandbox: str) -> ItemKey:
+    """Key of the item holding a sandbox's custom XDM record class."""
+    return (f"SANDBOX#{sandbox}", "CLASS#record")
+
+
 def _plain(value: Any) -> Any:
     """DynamoDB numbers come back as Decimal; give plain ints/floats back."""
     if isinstance(value, Decimal):
@@ -112,9 +117,7 @@ class Store:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def active_dataflows(
-        self, start_after: str | None = None, page_size: int = 200
-    ) -> Iterator[dict[str, Any]]:
+    def active_dataflows(self, start_after: str | None = None, page_size: int = 200) -> Iterator[dict[str, Any]]:
         """Every ACTIVE dataflow item, in ``gsi1sk`` order (``{tenant}#{path}``), via the sparse index.
 
         ``start_after`` resumes after that ``gsi1sk`` (a health-check cursor). Index reads are eventually
@@ -242,6 +245,31 @@ class Store:
             condition_names={"#intent": f"{kind}_intent", "#owner": f"{kind}_intent_owner"},
             condition_values={":owner": owner, ":stale": now - lease_s},
         )
+
+    def expire_intents(self, key: ItemKey, owner: str) -> list[str]:
+        """Mark every create intent that ``owner`` (an execution name) left on the item as expired (time 0).
+
+        Called when that execution failed: the next execution still looks each object up by name before creating
+        it (the failed attempt may have created it), but is not held off by the lease. Returns the kinds expired.
+        """
+        item = self.get(key) or {}
+        kinds = [
+            attr.removesuffix("_intent_owner")
+            for attr, value in item.items()
+            if attr.endswith("_intent_owner") and value == owner
+        ]
+        for kind in kinds:
+            try:
+                self.update(
+                    key,
+                    {f"{kind}_intent": 0},
+                    condition="#owner = :owner",
+                    condition_names={"#owner": f"{kind}_intent_owner"},
+                    condition_values={":owner": owner},
+                )
+            except ConcurrentModificationError:
+                continue  # another execution claimed it meanwhile
+        return kinds
 
     def record_object(
         self,

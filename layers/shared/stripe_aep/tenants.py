@@ -32,9 +32,7 @@ _InputT = TypeVar("_InputT", bound=BaseModel)
 def validate_tenant_id(value: str) -> str:
     """Return ``value`` when it is a valid tenant id; raise ``ValueError`` naming the rule otherwise."""
     if not isinstance(value, str) or not TENANT_ID_PATTERN.fullmatch(value):
-        raise ValueError(
-            "tenant id must be 3-40 characters of lowercase ASCII letters, digits and inner hyphens"
-        )
+        raise ValueError("tenant id must be 3-40 characters of lowercase ASCII letters, digits and inner hyphens")
     return value
 
 
@@ -117,9 +115,7 @@ def parse_input(model: type[_InputT], data: Any) -> _InputT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}" for err in exc.errors())
         raise InputValidationError(f"invalid {model.__name__}: {problems}") from None
 
 

@@ -175,9 +175,7 @@ class ImsTokenProvider:
                 "IMS answer has no access_token/expires_in", status=response.status_code, operation=operation
             ) from None
         if not value or expires_in <= 0:
-            raise AepError(
-                "IMS returned an empty or expired token", status=response.status_code, operation=operation
-            )
+            raise AepError("IMS returned an empty or expired token", status=response.status_code, operation=operation)
         lifetime = min(expires_in, _MAX_TOKEN_LIFETIME_S)
         margin = min(self._refresh_margin_s, lifetime / 4)
         logger.debug("IMS token fetched for client %s, expires in %.0f s", cred.client_id, expires_in)

@@ -368,9 +368,7 @@ class PlatformClient:
         """POST /flowservice/sourceConnections (createSourceConnection; tutorial "Create a source
         connection"):
         data.format ``json``, params.resourcePath. Returns ``Created(id, etag)``."""
-        req = SourceConnectionRequest(
-            name=name, base_connection_id=base_connection_id, resource_path=resource_path
-        )
+        req = SourceConnectionRequest(name=name, base_connection_id=base_connection_id, resource_path=resource_path)
         return self._create("createSourceConnection", f"{FLOW_SERVICE}/sourceConnections", req.to_body())
 
     def get_source_connection(self, id: str) -> Connection:
@@ -379,9 +377,7 @@ class PlatformClient:
 
     def find_source_connection(self, name: str) -> Connection | None:
         """GET /flowservice/sourceConnections?property=name==X (getSourceConnections), or ``None``."""
-        return self._find_by_name(
-            Connection, "getSourceConnections", f"{FLOW_SERVICE}/sourceConnections", name
-        )
+        return self._find_by_name(Connection, "getSourceConnections", f"{FLOW_SERVICE}/sourceConnections", name)
 
     def delete_source_connection(self, id: str) -> None:
         """DELETE /flowservice/sourceConnections/{id} (deleteSourceConnection) -> 204. Raises
@@ -402,9 +398,7 @@ class PlatformClient:
 
     def find_target_connection(self, name: str) -> Connection | None:
         """GET /flowservice/targetConnections?property=name==X (getTargetConnections), or ``None``."""
-        return self._find_by_name(
-            Connection, "getTargetConnections", f"{FLOW_SERVICE}/targetConnections", name
-        )
+        return self._find_by_name(Connection, "getTargetConnections", f"{FLOW_SERVICE}/targetConnections", name)
 
     def delete_target_connection(self, id: str) -> None:
         """DELETE /flowservice/targetConnections/{id} (deleteTargetConnection) -> 204. Raises
@@ -490,9 +484,7 @@ class PlatformClient:
         for item in self._pages("listFlows", f"{FLOW_SERVICE}/flows", params):
             yield self._parse(Flow, item, "listFlows")
 
-    def list_flow_runs(
-        self, flow_id: str, orderby: str = "-createdAt", limit: int | None = None
-    ) -> Iterator[FlowRun]:
+    def list_flow_runs(self, flow_id: str, orderby: str = "-createdAt", limit: int | None = None) -> Iterator[FlowRun]:
         """GET /flowservice/runs?property=flowId==X (listFlowRuns; EN monitor.md), newest first by default;
         ``limit`` is the page size. Lazily follows ``_links.next.href``. Run times are epoch milliseconds."""
         params: list[tuple[str, Any]] = [("property", f"flowId=={flow_id}")]
@@ -560,9 +552,7 @@ class PlatformClient:
 
     def _create_xdm(self, operation: str, kind: str, body: Mapping[str, Any]) -> XdmResource:
         checked = XdmBody.model_validate(dict(body)).model_dump(by_alias=True)
-        response = self._send(
-            operation, "POST", self._url(f"{SCHEMA_REGISTRY}/tenant/{kind}"), json_body=checked
-        )
+        response = self._send(operation, "POST", self._url(f"{SCHEMA_REGISTRY}/tenant/{kind}"), json_body=checked)
         return self._parse(XdmResource, self._json(operation, response), operation, response.status_code)
 
     def _find_xdm(self, operation: str, kind: str, title: str) -> XdmResource | None:
@@ -584,9 +574,7 @@ class PlatformClient:
         """POST /catalog/dataSets (createDataset) with ``{name, schemaRef{id, contentType}}`` -> 201
         ``["@/dataSets/{id}"]``. Returns the dataset id."""
         req = DatasetRequest(name=name, schema_id=schema_id)
-        response = self._send(
-            "createDataset", "POST", self._url(f"{CATALOG}/dataSets"), json_body=req.to_body()
-        )
+        response = self._send("createDataset", "POST", self._url(f"{CATALOG}/dataSets"), json_body=req.to_body())
         data = self._json("createDataset", response)
         ref = data[0] if isinstance(data, list) and data else None
         if not isinstance(ref, str) or not ref.startswith("@/dataSets/") or len(ref) <= len("@/dataSets/"):
@@ -619,16 +607,12 @@ class PlatformClient:
         """POST /conversion/mappingSets/validate (validateMappingSet). Raises ``AepValidationError`` (with
         Adobe's message in ``detail``) when the mapping is invalid."""
         checked = MappingSetBody.model_validate(dict(body)).model_dump()
-        self._send(
-            "validateMappingSet", "POST", self._url(f"{DATA_PREP}/mappingSets/validate"), json_body=checked
-        )
+        self._send("validateMappingSet", "POST", self._url(f"{DATA_PREP}/mappingSets/validate"), json_body=checked)
 
     def create_mapping_set(self, body: Mapping[str, Any]) -> MappingSet:
         """POST /conversion/mappingSets (createMappingSet) -> ``{id, version, createdDate…}``."""
         checked = MappingSetBody.model_validate(dict(body)).model_dump()
-        response = self._send(
-            "createMappingSet", "POST", self._url(f"{DATA_PREP}/mappingSets"), json_body=checked
-        )
+        response = self._send("createMappingSet", "POST", self._url(f"{DATA_PREP}/mappingSets"), json_body=checked)
         return self._parse(MappingSet, self._json("createMappingSet", response), "createMappingSet")
 
     def find_mapping_set(self, name: str) -> MappingSet | None:

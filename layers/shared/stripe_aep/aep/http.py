@@ -103,9 +103,7 @@ class PlatformRetry(Retry):
         wait = max(0.0, min(wait, self.total_wait_max - self.waited))
         self.waited += wait
         if wait > 0:
-            logger.debug(
-                "retrying in %.2f s (waited %.2f s of %.2f s)", wait, self.waited, self.total_wait_max
-            )
+            logger.debug("retrying in %.2f s (waited %.2f s of %.2f s)", wait, self.waited, self.total_wait_max)
             time.sleep(wait)
 
 
@@ -170,9 +168,7 @@ def check_url(url: str) -> str:
         return url.rstrip("/")
     if parts.scheme == "http" and _is_loopback(host):
         return url.rstrip("/")
-    raise ValueError(
-        f"refusing {parts.scheme}:// to {host}: only https (or http to a loopback host) is allowed"
-    )
+    raise ValueError(f"refusing {parts.scheme}:// to {host}: only https (or http to a loopback host) is allowed")
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -260,9 +256,7 @@ def error_from_response(operation: str, response: requests.Response) -> AepError
     if status == 409 or (status == 400 and _in_use(code, text)):
         return ConflictError(text, **common)
     if status == 429:
-        return ThrottledError(
-            text, retry_after=parse_retry_after(response.headers.get("Retry-After")), **common
-        )
+        return ThrottledError(text, retry_after=parse_retry_after(response.headers.get("Retry-After")), **common)
     if 400 <= status < 500:
         return AepValidationError(text, **common)
     if status >= 500:

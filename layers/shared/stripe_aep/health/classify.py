@@ -246,9 +246,7 @@ def _runs_of(flow: Flow, runs: Sequence[FlowRun], policy: HealthPolicy) -> list[
     return reduced
 
 
-def needs_runs(
-    item: Mapping[str, Any], flow: Flow | None, now_ms: int, policy: HealthPolicy = DEFAULT_POLICY
-) -> bool:
+def needs_runs(item: Mapping[str, Any], flow: Flow | None, now_ms: int, policy: HealthPolicy = DEFAULT_POLICY) -> bool:
     """Whether the flow's ``lastRunDetails`` leave a question only ``GET /runs`` answers.
 
     True when the last run failed or partly succeeded (error codes, failed record counts) or is still running
@@ -307,8 +305,7 @@ def classify(
     if flow is None:
         return Health(
             HealthStatus.MISSING,
-            f"flow {flow_id} is not in AEP (sandbox {item.get('sandbox', '?')}) "
-            "although DynamoDB says it exists",
+            f"flow {flow_id} is not in AEP (sandbox {item.get('sandbox', '?')}) although DynamoDB says it exists",
         )
     reduced = _runs_of(flow, runs, policy)
     latest = _latest(reduced)
@@ -375,9 +372,7 @@ def classify(
             **done_fields,
         )
     if once:
-        return Health(
-            HealthStatus.HEALTHY, f"once-only flow: its run {last_done.id} succeeded", **done_fields
-        )
+        return Health(HealthStatus.HEALTHY, f"once-only flow: its run {last_done.id} succeeded", **done_fields)
     window_ms = (2 * (period_s or 0) + policy.grace_s) * 1000
     if now_ms - when > window_ms:
         return Health(

@@ -227,9 +227,7 @@ class HealthChecker:
         listings: Mapping[str, dict[str, Flow] | None],
         summary: SweepSummary,
     ) -> None:
-        outcomes = pool.map(
-            lambda item: self._check(item, listings.get(str(item.get("sandbox") or ""))), items
-        )
+        outcomes = pool.map(lambda item: self._check(item, listings.get(str(item.get("sandbox") or ""))), items)
         for outcome in outcomes:
             if outcome.status is None:
                 continue
@@ -242,9 +240,7 @@ class HealthChecker:
         is then read with retrieveFlow)."""
         try:
             client = self.platform(sandbox)
-            flows = client.list_flows(
-                properties=[f"flowSpec.id=={STRIPE_FLOW_SPEC_ID}"], limit=self.flow_page_size
-            )
+            flows = client.list_flows(properties=[f"flowSpec.id=={STRIPE_FLOW_SPEC_ID}"], limit=self.flow_page_size)
             return {flow.id: flow for flow in flows}
         except Exception as exc:  # one sandbox's trouble must not stop the sweep
             logger.warning("listFlows failed in sandbox %s: %s", sandbox, error_details(exc))
@@ -288,6 +284,14 @@ class HealthChecker:
         publish when the status moved into or out of UNHEALTHY. The write claims the transition, so a notice
         is sent once even when two checks race."""
         previous: str | None = item.get("health_status")
+        if (previous, item.get("last_run_id"), item.get("last_run_state")) == (
+            health.status.value,
+            health.last_run_id,
+            health.last_run_state,
+        ):
+            # Same verdict on the same run: nothing to write (a healthy fleet costs no DynamoDB write per sweep;
+            # ``health_checked_at`` is when the verdict last changed or a new run was seen).
+            return _Outcome(health.status.value)
         for attempt in (1, 2):
             try:
                 self._write(key, health, previous)

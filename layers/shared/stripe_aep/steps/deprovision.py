@@ -195,9 +195,7 @@ def purge_dataset(request: DeprovisionPathStep, runtime: Runtime) -> dict[str, A
     """
     key, client = _path_context(runtime, request)
     name = dataset_name(request.tenantId, request.resourcePath)
-    deleted = delete_recorded(
-        runtime, key, "dataset", client.delete_dataset, lambda: _id_of(client.find_dataset(name))
-    )
+    deleted = delete_recorded(runtime, key, "dataset", client.delete_dataset, lambda: _id_of(client.find_dataset(name)))
     if deleted:
         runtime.store.update(key, {"dataset_purged_at": now_s()})
     return {"resourcePath": request.resourcePath, "deleted": deleted}

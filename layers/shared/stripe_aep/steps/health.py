@@ -46,9 +46,7 @@ def metric_name(status: str) -> str:
 def _emit(summary: SweepSummary) -> None:
     metrics = EphemeralMetrics()
     for status in HealthStatus:
-        metrics.add_metric(
-            metric_name(status.value), MetricUnit.Count, summary.by_status.get(status.value, 0)
-        )
+        metrics.add_metric(metric_name(status.value), MetricUnit.Count, summary.by_status.get(status.value, 0))
     metrics.add_metric("DataflowsChecked", MetricUnit.Count, summary.checked)
     metrics.add_metric("HealthCheckErrors", MetricUnit.Count, summary.by_status.get(ERROR, 0))
     metrics.add_metric("HealthAlerts", MetricUnit.Count, summary.alerts)

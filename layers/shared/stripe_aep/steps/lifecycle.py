@@ -190,23 +190,16 @@ def validate_lifecycle_input(request: RawInput, runtime: Runtime) -> dict[str, A
     if data.operation != "update_schedule":
         extra = [f for f in ("schedule", "name") if getattr(data, f) is not None]
         if extra:
-            raise InputValidationError(
-                f"invalid LifecycleInput: {', '.join(extra)}: only update_schedule takes it"
-            )
+            raise InputValidationError(f"invalid LifecycleInput: {', '.join(extra)}: only update_schedule takes it")
         if data.operation != "rotate_key" and not paths:
             raise InputValidationError(
-                f"invalid LifecycleInput: tenantId: tenant {data.tenantId} has no dataflow to "
-                f"{data.operation}"
+                f"invalid LifecycleInput: tenantId: tenant {data.tenantId} has no dataflow to {data.operation}"
             )
         return out
     if data.schedule is None and data.name is None:
-        raise InputValidationError(
-            "invalid LifecycleInput: schedule: update_schedule needs a schedule or a name"
-        )
+        raise InputValidationError("invalid LifecycleInput: schedule: update_schedule needs a schedule or a name")
     if not paths:
-        raise InputValidationError(
-            f"invalid LifecycleInput: tenantId: tenant {data.tenantId} has no dataflow"
-        )
+        raise InputValidationError(f"invalid LifecycleInput: tenantId: tenant {data.tenantId} has no dataflow")
     if data.schedule is not None:
         if data.schedule.startTime is not None and data.schedule.startTime <= now_s():
             raise InputValidationError(
@@ -270,9 +263,7 @@ def _schedule_ops(
         result |= {"frequency": schedule.frequency, "interval": schedule.interval}
         now = now_s()
         if schedule.startTime is not None and result["startTime"] is not None and result["startTime"] > now:
-            ops.append(
-                PatchOperation(op="replace", path="/scheduleParams/startTime", value=schedule.startTime)
-            )
+            ops.append(PatchOperation(op="replace", path="/scheduleParams/startTime", value=schedule.startTime))
             result["startTime"] = schedule.startTime
     if name is not None:
         ops.append(PatchOperation(op="replace", path="/name", value=name))
@@ -360,9 +351,7 @@ def rotate_stripe_key(request: TenantStep, runtime: Runtime) -> dict[str, Any]:
         raise TenantNotFoundError(f"tenant {request.tenantId} is deprovisioned")
     base_id = tenant.get("base_connection_id")
     if not base_id:
-        raise InputValidationError(
-            f"tenantId: tenant {request.tenantId} has no base connection yet: nothing to rotate"
-        )
+        raise InputValidationError(f"tenantId: tenant {request.tenantId} has no base connection yet: nothing to rotate")
     base_id = str(base_id)
     _, dataflows = runtime.store.tenant_items(request.tenantId)
     paths = [str(i["resource_path"]) for i in _live_dataflows(dataflows)] or [RESOURCE_PATHS[0]]
@@ -389,9 +378,7 @@ def rotate_stripe_key(request: TenantStep, runtime: Runtime) -> dict[str, Any]:
         )
 
     # 2. apply it to the tenant's base connection.
-    ops = [
-        PatchOperation(op="replace", path="/auth/params", value={"accessToken": new_key.get_secret_value()})
-    ]
+    ops = [PatchOperation(op="replace", path="/auth/params", value={"accessToken": new_key.get_secret_value()})]
 
     def reread() -> tuple[str, list[PatchOperation]]:
         connection = client.get_base_connection(base_id)

@@ -28,6 +28,7 @@ from stripe_aep.store import (
     ACTIVE,
     FAILED,
     dataflow_key,
+    record_class_key,
     schema_key,
     tenant_key,
 )
@@ -72,10 +73,8 @@ def validate_input(request: RawInput, runtime: Runtime) -> dict[str, Any]:
     sandbox = data.sandbox or settings.default_sandbox
     paths = list(data.resourcePaths or RESOURCE_PATHS)
     requested = data.schedule or ScheduleInput(
-        frequency=settings.default_schedule_frequency,  # type: ignore[arg-type]
-        interval=None
-        if settings.default_schedule_frequency == "once"
-        else settings.default_schedule_interval,
+        frequency=settings.default_schedule_frequency,
+        interval=None if settings.default_schedule_frequency == "once" else settings.default_schedule_interval,
     )
     schedule = to_schedule(requested, default_start=now_s() + DEFAULT_START_DELAY_S)
     schedule_out = {
@@ -102,12 +101,10 @@ def create_base_connection(request: SandboxStep, runtime: Runtime) -> dict[str, 
         return AepObject(found.id, found.etag) if found else None
 
     def create() -> AepObject:
-        created = client.create_base_connection(name, runtime.stripe_key(request.tenantId))
+        created = client.create_base_connection(name, runtime.stripe_key(request.tenantId, fresh=True))
         return AepObject(created.id, created.etag)
 
-    item = ensure(
-        runtime, tenant_key(request.tenantId), "base_connection", request.executionName, find, create
-    )
+    item = ensure(runtime, tenant_key(request.tenantId), "base_connection", request.executionName, find, create)
     return {"baseConnectionId": item["base_connection_id"]}
 
 
@@ -139,7 +136,10 @@ def explore_resource_path(request: ExploreStep, runtime: Runtime) -> dict[str, A
 
 
 def create_source_connection(request: ExploreStep, runtime: Runtime) -> dict[str, Any]:
-    """Ensure the source connection of the resource path (``POST /sourceConnections``). Out: ``{sourceConnectionId}``."""
+    """Ensure the source connection of the resource path (``POST /sourceConnections``).
+
+    Out: ``{sourceConnectionId}``.
+    """
     client = runtime.platform(request.sandbox)
     name = source_connection_name(request.tenantId, request.resourcePath)
 
@@ -180,7 +180,7 @@ def ensure_record_class(runtime: Runtime, request: PathStep) -> str:
         created = client.create_class(record_class_body())
         return AepObject(created.id, None, {"class_alt_id": created.alt_id})
 
-    key = (f"SANDBOX#{request.sandbox}", "CLASS#record")
+    key = record_class_key(request.sandbox)
     return str(ensure(runtime, key, "class", request.executionName, find, create)["class_id"])
 
 
@@ -387,8 +387,7 @@ def record_failure(request: FailureInput, runtime: Runtime) -> dict[str, Any]:
         recorded = [
             {**i["last_error"], "resource_path": i.get("resource_path")}
             for i in [*(dataflows), tenant or {}]
-            if isinstance(i.get("last_error"), dict)
-            and i["last_error"].get("execution") == request.executionName
+            if isinstance(i.get("last_error"), dict) and i["last_error"].get("execution") == request.executionName
         ]
         latest = max(recorded, key=lambda e: e.get("at", 0), default=None)
         if latest:
@@ -401,6 +400,14 @@ def record_failure(request: FailureInput, runtime: Runtime) -> dict[str, Any]:
             cause = f"step {latest.get('step')}{where} failed: {latest.get('message', message)}" + (
                 f" [{extras}]" if extras else ""
             )
+        # The failed execution's create intents no longer hold the next execution off (it still looks up first).
+        sandbox = (tenant or {}).get("sandbox")
+        keys = [tenant_key(tenant_id), *(dataflow_key(tenant_id, str(i["resource_path"])) for i in dataflows)]
+        if sandbox:
+            keys += [schema_key(sandbox, str(i["resource_path"])) for i in dataflows]
+            keys.append(record_class_key(sandbox))
+        for key in keys:
+            runtime.store.expire_intents(key, request.executionName)
         last_error = {
             "error": error,
             "message": cause[:1000],

@@ -59,7 +59,8 @@ class TriggerSettings(BaseModel):
 
 
 SETTINGS = TriggerSettings.model_validate({k.lower(): v for k, v in os.environ.items()})
-processor = BatchProcessor(event_type=EventType.SQS)
+# Report every failed record, even when all of a batch fail, rather than failing the invocation as a whole.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def plan_start(event: EventBridgeModel, settings: TriggerSettings) -> tuple[str, str, dict[str, Any]]:
@@ -83,20 +84,19 @@ def plan_start(event: EventBridgeModel, settings: TriggerSettings) -> tuple[str,
         name = execution_name("deprovision", deprovision.tenantId, detail)
         return settings.deprovision_state_machine_arn, name, detail
     if event.source == SECRETS_SOURCE:
-        params = event.detail.get("requestParameters") or {}
-        if event.detail.get("eventName") not in SECRET_CHANGES:
+        change_detail: dict[str, Any] = event.detail if isinstance(event.detail, dict) else {}
+        params = change_detail.get("requestParameters") or {}
+        if change_detail.get("eventName") not in SECRET_CHANGES:
             raise InputValidationError(f"detail.eventName: only {', '.join(SECRET_CHANGES)} start a key rotation")
         if any(field in params for field in ("secretString", "secretBinary")):
             raise InputValidationError("detail.requestParameters: an event must not carry a secret value")
-        secret_id = str(
-            params.get("secretId") or (event.detail.get("additionalEventData") or {}).get("SecretId", "")
-        )
+        secret_id = str(params.get("secretId") or (change_detail.get("additionalEventData") or {}).get("SecretId", ""))
         secret_name = _ARN_SUFFIX.sub("", secret_id.split(":secret:", 1)[-1])
         tenant_id = tenant_from_secret_name(settings.tenant_secret_prefix, secret_name)
         if tenant_id is None:
             raise InputValidationError("detail.requestParameters.secretId: not a tenant secret")
         lifecycle = {"operation": "rotate_key", "tenantId": tenant_id}
-        change = {**lifecycle, "eventID": event.detail.get("eventID") or event.id}
+        change = {**lifecycle, "eventID": change_detail.get("eventID") or event.id}
         return (
             settings.lifecycle_state_machine_arn,
             execution_name("rotate-key", tenant_id, change),
