@@ -1,0 +1,1 @@
+"""Benchmark harness: `python -m bench.run [--quick]` (see docs/benchmarks.md)."""

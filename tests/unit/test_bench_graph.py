@@ -1,0 +1,37 @@
+"""The benchmark's declared call graph: the chain lengths and minimum call counts the report divides by."""
+
+from __future__ import annotations
+
+from bench.graph import CREATE_OPERATIONS, provision_graph
+from stripe_aep.resources import RESOURCE_PATHS
+
+
+def test_first_tenant_of_a_sandbox_has_a_ten_call_chain() -> None:
+    graph = provision_graph(RESOURCE_PATHS, fresh_sandbox=True, cold_token=True)
+
+    chain = graph.longest_chain()
+
+    assert len(chain) == 10, chain
+    assert chain[0] == "imsToken" and chain[-1].startswith("createFlow[")
+    counts = graph.operation_counts()
+    assert counts["createClass"] == 1
+    assert sum(counts.values()) - counts["imsToken"] == 57
+
+
+def test_warm_tenant_in_a_known_sandbox_has_a_five_call_chain() -> None:
+    graph = provision_graph(RESOURCE_PATHS, fresh_sandbox=False, cold_token=False)
+
+    chain = graph.longest_chain()
+
+    assert len(chain) == 5, chain
+    counts = graph.operation_counts()
+    assert sum(counts.values()) == 43
+    assert {"createClass", "createFieldGroup", "createSchema"}.isdisjoint(counts)
+    assert {op for op in counts if op in CREATE_OPERATIONS} == {
+        "createConnection",
+        "createSourceConnection",
+        "createDataset",
+        "createTargetConnection",
+        "createMappingSet",
+        "createFlow",
+    }
