@@ -181,7 +181,10 @@ def ensure_record_class(runtime: Runtime, request: PathStep) -> str:
         return AepObject(created.id, None, {"class_alt_id": created.alt_id})
 
     key = record_class_key(request.sandbox)
-    return str(ensure(runtime, key, "class", request.executionName, find, create)["class_id"])
+    # Three Map iterations of one execution may need the class at once: each claims the intent under its own
+    # name, so only one creates it and the others retry (ConcurrentModificationError) until its ID is stored.
+    owner = f"{request.executionName}/{request.resourcePath}"
+    return str(ensure(runtime, key, "class", owner, find, create)["class_id"])
 
 
 def ensure_target_schema(request: PathStep, runtime: Runtime) -> dict[str, Any]:
@@ -370,12 +373,16 @@ def record_failure(request: FailureInput, runtime: Runtime) -> dict[str, Any]:
     resource path that failed, Adobe's error code and request id when DynamoDB recorded them. A tenant id
     that does not validate is not written anywhere.
     """
-    error = str(request.error.get("Error", "States.TaskFailed"))
+    original = str(request.error.get("Error", "States.TaskFailed"))
+    # A Fail state's Error may not use the reserved "States." prefix: States.Timeout becomes StatesTimeout.
+    error = original.replace("States.", "States", 1) if original.startswith("States.") else original
     raw_cause = str(request.error.get("Cause", ""))
     try:
         message = str(json.loads(raw_cause).get("errorMessage", raw_cause))
     except (ValueError, AttributeError):
         message = raw_cause
+    if error != original:
+        message = f"{original}: {message}"
     tenant_id = request.input.get("tenantId") if isinstance(request.input, dict) else None
     try:
         tenant_id = validate_tenant_id(tenant_id) if tenant_id else None
