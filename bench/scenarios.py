@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
-from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings, Schedule, clear_token_cache
-from stripe_aep.resources import RESOURCE_PATHS, get_resource
-from stripe_aep.store import ACTIVE, ACTIVE_PARTITION, Store, tenant_key
-from stripe_aep.tenants import dataflow_name
 
 from bench.graph import CREATE_OPERATIONS, provision_graph
 from bench.sequential import replay
 from local.stack import LocalStack
+from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings, Schedule, clear_token_cache
+from stripe_aep.resources import RESOURCE_PATHS, get_resource
+from stripe_aep.store import ACTIVE, ACTIVE_PARTITION, Store, tenant_key
+from stripe_aep.tenants import dataflow_name
 
 ROOT = Path(__file__).resolve().parents[1]
 SANDBOX = "prod"
@@ -273,6 +273,7 @@ def measure_many_tenants(
 def measure_health(flows: int, latency_s: float, cap_rps: float, max_concurrency: int, say: Say) -> dict[str, Any]:
     """Measurement 4: a health sweep over ``flows`` dataflows (1 in 20 with a failed last run)."""
     from aws_lambda_powertools.utilities import parameters
+
     from stripe_aep.health.sweep import HealthChecker, HealthSettings
     from stripe_aep.runtime import Runtime, Settings
 

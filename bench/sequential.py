@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import SecretStr
+
 from stripe_aep.aep import AepError, PlatformClient, Schedule
 from stripe_aep.resources import RECORD_CLASS_TITLE, get_resource, record_class_body
 from stripe_aep.tenants import (

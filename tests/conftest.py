@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings, clear_token_cache
 
+from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings, clear_token_cache
 from tests.contract import openapi_contract
 
 # Recognisable fake secrets: tests grep logs and error texts for them.

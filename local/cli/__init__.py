@@ -23,6 +23,10 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from local.cli import local_stack
+from local.cli.backend import DEFAULT_STACK_FILE, Backend, BackendError, aws_backend, local_backend
+from local.cli.executions import Execution, follow, last_error, start_or_attach
 from stripe_aep.errors import InputValidationError
 from stripe_aep.tenants import (
     DeprovisionInput,
@@ -31,10 +35,6 @@ from stripe_aep.tenants import (
     parse_input,
     validate_tenant_id,
 )
-
-from local.cli import local_stack
-from local.cli.backend import DEFAULT_STACK_FILE, Backend, BackendError, aws_backend, local_backend
-from local.cli.executions import Execution, follow, last_error, start_or_attach
 
 
 class ExitCode(IntEnum):

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
 from stripe_aep.store import Store
 
 #: Default place of the file ``stripe-aep local up`` writes (relative to the working directory).

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
+
 from stripe_aep.store import Store
 from stripe_aep.tenants import execution_name
 

@@ -9,9 +9,9 @@ from urllib.parse import parse_qs
 
 import pytest
 from pydantic import SecretStr, ValidationError
+
 from stripe_aep.aep import NotFoundError, PatchOperation, PlatformClient, Schedule
 from stripe_aep.aep.models import DATA_LAKE_CONNECTION_SPEC_ID, STRIPE_CONNECTION_SPEC_ID, STRIPE_FLOW_SPEC_ID
-
 from tests.conftest import FAKE_STRIPE_KEY, SANDBOX
 from tests.integration.aep_bodies import field_group_body, mapping_set_body, schema_body
 

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 import requests
 from pydantic import SecretStr
+
+from local.aep_simulator import AepSimulator, Fault
 from stripe_aep.aep import (
     AepConnectionError,
     AepValidationError,
@@ -23,8 +25,6 @@ from stripe_aep.aep import (
     UpstreamError,
 )
 from stripe_aep.aep.http import error_from_response
-
-from local.aep_simulator import AepSimulator, Fault
 from tests.conftest import FAKE_STRIPE_KEY, fast_settings
 from tests.integration.aep_bodies import field_group_body, mapping_set_body
 from tests.integration.test_aep_client import START, _provision

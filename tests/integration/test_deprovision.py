@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from stripe_aep.store import DEPROVISIONED, dataflow_key, tenant_key
-from stripe_aep.tenants import dataflow_name, dataset_name
-
 from local.aep_simulator import Fault
 from local.stack import LocalStack
+from stripe_aep.store import DEPROVISIONED, dataflow_key, tenant_key
+from stripe_aep.tenants import dataflow_name, dataset_name
 from tests.integration.conftest import TenantFactory
 from tests.integration.test_lifecycle import PATHS, provision, run, store_of
 

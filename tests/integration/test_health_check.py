@@ -19,14 +19,14 @@ from urllib.parse import parse_qs
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from pydantic import SecretStr
+
+from local.stack import LocalStack
 from stripe_aep.aep import PlatformClient, Schedule
 from stripe_aep.health.sweep import CURSOR_KEY, HealthChecker, HealthSettings, checker_for
 from stripe_aep.resources import get_resource
 from stripe_aep.runtime import Runtime, Settings
 from stripe_aep.store import ACTIVE, Store, dataflow_key
 from stripe_aep.tenants import dataflow_name
-
-from local.stack import LocalStack
 
 PATHS = ("charges", "subscriptions", "refunds", "balance_transactions", "customers", "prices")
 SANDBOX = "prod"

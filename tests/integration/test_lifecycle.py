@@ -12,12 +12,12 @@ from typing import Any
 import boto3
 import pytest
 from pydantic import SecretStr
+
+from local.stack import LocalStack
 from stripe_aep.aep import AepValidationError, ImsCredential, PatchOperation, PlatformClient, PlatformSettings
 from stripe_aep.steps.lifecycle import _schedule_ops, rotation_check_name
 from stripe_aep.store import Store, dataflow_key, tenant_key
 from stripe_aep.tenants import ScheduleInput, dataflow_name
-
-from local.stack import LocalStack
 from tests.integration.conftest import DEFAULT_STRIPE_KEY, TenantFactory
 
 PATHS = ["charges", "refunds"]

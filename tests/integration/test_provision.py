@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stripe_aep.resources import RESOURCES
-from stripe_aep.store import Store
 
 from local.aep_simulator import Fault
 from local.stack import LocalStack
+from stripe_aep.resources import RESOURCES
+from stripe_aep.store import Store
 from tests.integration.conftest import TenantFactory
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

@@ -16,6 +16,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
+
 from stripe_aep.tenants import (
     DeprovisionInput,
     LifecycleInput,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from stripe_aep.aep import Flow, FlowRun
 from stripe_aep.health import UNHEALTHY, HealthPolicy, HealthStatus, classify, needs_runs, schedule_period_s
 from stripe_aep.health.classify import redact

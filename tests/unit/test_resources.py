@@ -17,6 +17,7 @@ import yaml
 from openapi_schema_validator import OAS30Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
+
 from stripe_aep.resources import (
     EXPERIENCE_EVENT_CLASS,
     RECORD_CLASS_TITLE,

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from stripe_aep.aep import AepError, ImsCredential, PatchOperation, PlatformClient
-from stripe_aep.aep.auth import _CACHE
 
 from local.aep_simulator import Fault
+from stripe_aep.aep import AepError, ImsCredential, PatchOperation, PlatformClient
+from stripe_aep.aep.auth import _CACHE
 from tests.conftest import FAKE_CLIENT_SECRET, FAKE_STRIPE_KEY, fast_settings
 
 

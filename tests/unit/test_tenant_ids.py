@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+
 from stripe_aep.errors import InputValidationError
 from stripe_aep.steps.common import PathStep, SandboxStep, TenantStep
 from stripe_aep.tenants import (
