@@ -19,12 +19,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar, get_type_hints
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from stripe_aep.aep import AepError
 from stripe_aep.errors import StepError
+from stripe_aep.metrics import emit_metric
 from stripe_aep.runtime import Runtime, Settings, runtime_for
 from stripe_aep.store import dataflow_key, tenant_key
 from stripe_aep.tenants import now_s, parse_input
@@ -47,16 +48,6 @@ def error_details(exc: BaseException) -> dict[str, Any]:
     return {k: v for k, v in details.items() if v is not None}
 
 
-def emit_metric(name: str, value: float, unit: MetricUnit = MetricUnit.Count, **dimensions: str) -> None:
-    """Emit one CloudWatch metric (EMF) from its own ``EphemeralMetrics``: safe from concurrent handlers in one
-    process, and silent when ``POWERTOOLS_METRICS_DISABLED`` is set."""
-    metrics = EphemeralMetrics()
-    for key, dim in dimensions.items():
-        metrics.add_dimension(name=key, value=dim)
-    metrics.add_metric(name=name, unit=unit, value=value)
-    metrics.flush_metrics()
-
-
 def step_handler(step: Step[Any]) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     """Wrap ``step(request, runtime) -> dict`` as a Lambda handler (see the module docstring)."""
     hints = get_type_hints(step)
@@ -73,7 +64,9 @@ def step_handler(step: Step[Any]) -> Callable[[dict[str, Any], LambdaContext], d
             "resource_path": getattr(request, "resourcePath", None),
             "execution": getattr(request, "executionName", None),
         }
-        logger.append_keys(**{k: v for k, v in keys.items() if v})
+        # Thread-local keys: Lambda runs one invocation per process, the local stack runs Map branches in threads.
+        logger.thread_safe_clear_keys()
+        logger.thread_safe_append_keys(**{k: v for k, v in keys.items() if v})
         started = time.perf_counter()
         runtime = runtime_for(settings)
         try:

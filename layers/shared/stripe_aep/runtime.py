@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings
 from stripe_aep.errors import TenantNotFoundError
+from stripe_aep.metrics import record_adobe_call
 from stripe_aep.store import Store
 from stripe_aep.tenants import tenant_secret_name
 
@@ -71,6 +72,7 @@ class Runtime:
                         sandbox=sandbox,
                     ),
                     self.adobe_credential(),
+                    observer=record_adobe_call,
                 )
                 self._clients[sandbox] = client
             return client

@@ -15,7 +15,7 @@ import base64
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
@@ -56,6 +56,10 @@ SCHEMA_REGISTRY = "/data/foundation/schemaregistry"
 CATALOG = "/data/foundation/catalog"
 DATA_PREP = "/data/foundation/conversion"
 XDM_ID_LIST = "application/vnd.adobe.xed-id+json"
+
+
+#: ``observer(operation, final HTTP status or 0, 429 answers met)``: see ``PlatformClient``.
+CallObserver = Callable[[str, int, int], None]
 
 
 class PlatformSettings(BaseModel):
@@ -101,7 +105,9 @@ class PlatformClient:
     """Adobe Experience Platform API client (thread-safe; share one per process and credential).
 
     ``session`` defaults to one built with the retry policy of ``settings``; a caller-supplied session is used
-    as is (mount your own adapters for retries).
+    as is (mount your own adapters for retries). ``observer(operation, status, throttled)`` is told of every
+    Platform call once it ended: the final HTTP status (0 when no answer came) and how many 429 answers it met,
+    retries included (the Lambdas turn this into the AdobeCalls / AdobeThrottles metrics).
     """
 
     def __init__(
@@ -109,8 +115,10 @@ class PlatformClient:
         settings: PlatformSettings,
         credential: ImsCredential,
         session: requests.Session | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
         self.settings = settings
+        self._observer = observer
         self._credential = credential
         if session is None:
             retry = make_retry(
@@ -196,6 +204,7 @@ class PlatformClient:
                 )
             except requests.RequestException as exc:
                 logger.debug("%s %s: %s", operation, method, type(exc).__name__)
+                self._observe(operation, 0, None)
                 raise AepConnectionError(
                     f"{method} {urlsplit(url).path}: {type(exc).__name__}", operation=operation
                 ) from None
@@ -213,9 +222,18 @@ class PlatformClient:
             break
         if response is None:  # unreachable: the loop always sends at least once
             raise AepConnectionError("no response", operation=operation)
+        self._observe(operation, response.status_code, response)
         if response.status_code not in ok:
             raise error_from_response(operation, response)
         return response
+
+    def _observe(self, operation: str, status: int, response: requests.Response | None) -> None:
+        if self._observer is None:
+            return
+        retries = getattr(getattr(response, "raw", None), "retries", None)
+        history = getattr(retries, "history", ()) or ()
+        throttled = sum(1 for attempt in history if attempt.status == 429) + (status == 429)
+        self._observer(operation, status, throttled)
 
     def _json(self, operation: str, response: requests.Response) -> Any:
         try:

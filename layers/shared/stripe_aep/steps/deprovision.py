@@ -23,7 +23,7 @@ from typing import Any
 
 from stripe_aep.aep import NotFoundError, PlatformClient
 from stripe_aep.errors import TenantNotFoundError
-from stripe_aep.handler import emit_metric
+from stripe_aep.metrics import emit_metric
 from stripe_aep.runtime import Runtime
 from stripe_aep.steps.common import RawInput, TenantStep
 from stripe_aep.steps.lifecycle import load_tenant, remove_rotation_check, sandbox_of

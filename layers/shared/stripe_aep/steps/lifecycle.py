@@ -35,7 +35,8 @@ from stripe_aep.errors import (
     StripeSourceRejectedError,
     TenantNotFoundError,
 )
-from stripe_aep.handler import emit_metric, error_details
+from stripe_aep.handler import error_details
+from stripe_aep.metrics import emit_metric
 from stripe_aep.resources import RESOURCE_PATHS
 from stripe_aep.runtime import Runtime
 from stripe_aep.steps.common import RawInput, TenantStep

@@ -20,7 +20,8 @@ from stripe_aep.aep import (
     Schedule,
 )
 from stripe_aep.errors import InputValidationError, StripeSourceRejectedError
-from stripe_aep.handler import emit_metric, error_details
+from stripe_aep.handler import error_details
+from stripe_aep.metrics import emit_metric
 from stripe_aep.resources import RECORD_CLASS_TITLE, RESOURCE_PATHS, get_resource, record_class_body
 from stripe_aep.runtime import Runtime
 from stripe_aep.steps.common import AepObject, PathStep, RawInput, SandboxStep, StepInput, ensure

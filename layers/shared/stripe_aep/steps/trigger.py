@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from stripe_aep.errors import InputValidationError
-from stripe_aep.handler import emit_metric
+from stripe_aep.metrics import emit_metric
 from stripe_aep.tenants import (
     DeprovisionInput,
     ProvisionInput,
