@@ -58,7 +58,7 @@ console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 
 def short(value: Any, width: int = 10) -> str:
-    """An ID shortened for the table (the full IDs are in DynamoDB and ``stripe-aep status --json``)."""
+    """An ID shortened for the table (the full IDs are in DynamoDB and ``stripe-aep --json status``)."""
     text = "" if value is None else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
@@ -68,10 +68,10 @@ local_app = typer.Typer(
 app.add_typer(local_app, name="local")
 
 
-# ---- options shared by every command (accepted before or after the command name) ---------------------------
-@dataclass
+# ---- global options: `stripe-aep [OPTIONS] COMMAND ...`, given before the command name --------------------
+@dataclass(frozen=True)
 class Options:
-    """Where to send calls and how to print; set by the app callback, overridable per command."""
+    """Where to send calls and how to print: the global options, stored in ``ctx.obj`` by the app callback."""
 
     local: bool = False
     stack_file: Path = DEFAULT_STACK_FILE
@@ -80,62 +80,51 @@ class Options:
     json: bool = False
 
 
-LocalOpt = Annotated[
-    bool | None,
-    typer.Option("--local", help="Use the local stack (`stripe-aep local up`).", show_default=False),
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    local: Annotated[
+        bool, typer.Option("--local", help="Use the local stack (`stripe-aep local up`).", show_default=False)
+    ] = False,
+    stack_file: Annotated[
+        Path, typer.Option("--stack-file", help="Stack file that `local up` writes and --local reads.")
+    ] = DEFAULT_STACK_FILE,
+    stack_name: Annotated[
+        str | None, typer.Option("--stack-name", help="Deployed stack [default: samconfig.toml's stack_name].")
+    ] = None,
+    region: Annotated[str | None, typer.Option("--region", help="AWS region [default: samconfig.toml's].")] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Machine-readable JSON on stdout.", show_default=False)
+    ] = False,
+) -> None:
+    """The global options, given before the command name."""
+    ctx.obj = Options(local, stack_file, stack_name, region, json_output)
+
+
+def _tenant(value: str | None) -> str | None:
+    """The TENANT argument's callback: the layer's tenant id rule, a usage error (exit 2) otherwise."""
+    if value is None:
+        return None
+    try:
+        return validate_tenant_id(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="TENANT") from None
+
+
+# ---- the commands' own options -----------------------------------------------------------------------------
+TenantArg = Annotated[
+    str, typer.Argument(help="Tenant id: 3-40 lowercase letters, digits, inner hyphens.", callback=_tenant)
 ]
-StackFileOpt = Annotated[
-    Path | None, typer.Option("--stack-file", help="Stack file of `local up` [default: .local/stack.json].")
-]
-StackNameOpt = Annotated[
-    str | None, typer.Option("--stack-name", help="Deployed stack [default: samconfig.toml's stack_name].")
-]
-RegionOpt = Annotated[str | None, typer.Option("--region", help="AWS region [default: samconfig.toml's].")]
-JsonOpt = Annotated[bool | None, typer.Option("--json", help="Machine-readable JSON on stdout.", show_default=False)]
-TenantArg = Annotated[str, typer.Argument(help="Tenant id: 3-40 lowercase letters, digits, inner hyphens.")]
 PathOpt = Annotated[
     list[str] | None,
     typer.Option("--path", help="Stripe resource path (repeatable): charges, refunds, subscriptions, ..."),
 ]
+FREQUENCY_HELP = "once, minute, hour, day or week."
+IntervalOpt = Annotated[int | None, typer.Option(help="Frequency units between runs.")]
 WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the execution until it ends.")]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to follow before giving up.", min=1)]
 AgainOpt = Annotated[bool, typer.Option("--again", help="Start anew even if this exact request already SUCCEEDED.")]
-
-
-@app.callback()
-def _options(
-    ctx: typer.Context,
-    local: LocalOpt = None,
-    stack_file: StackFileOpt = None,
-    stack_name: StackNameOpt = None,
-    region: RegionOpt = None,
-    json_output: JsonOpt = None,
-) -> None:
-    ctx.obj = Options(
-        local=bool(local),
-        stack_file=stack_file or DEFAULT_STACK_FILE,
-        stack_name=stack_name,
-        region=region,
-        json=bool(json_output),
-    )
-
-
-def _merge(
-    ctx: typer.Context,
-    local: bool | None,
-    stack_file: Path | None,
-    stack_name: str | None,
-    region: str | None,
-    json_output: bool | None,
-) -> Options:
-    base: Options = ctx.obj if isinstance(ctx.obj, Options) else Options()
-    return Options(
-        local=base.local or bool(local),
-        stack_file=stack_file or base.stack_file,
-        stack_name=stack_name or base.stack_name,
-        region=region or base.region,
-        json=base.json or bool(json_output),
-    )
+WideOpt = Annotated[bool, typer.Option("--wide", help="Every Adobe ID and the health reason.")]
 
 
 def _backend(options: Options) -> Backend:
@@ -157,11 +146,12 @@ def _emit_json(document: Any) -> None:
     sys.stdout.flush()
 
 
-def _tenant(value: str) -> str:
-    try:
-        return validate_tenant_id(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="TENANT") from None
+def _fail(options: Options, message: str) -> NoReturn:
+    if options.json:
+        _emit_json({"error": message})
+    else:
+        Console(stderr=True, highlight=False).print(f"[red]error:[/] {escape(message)}")
+    raise typer.Exit(ExitCode.FAILED)
 
 
 def _validated(model: type[BaseModel], payload: dict[str, Any]) -> dict[str, Any]:
@@ -187,23 +177,36 @@ def _epoch_seconds(value: str | None) -> int | None:
     return int(moment.timestamp())
 
 
+def _schedule(frequency: str | None, interval: int | None, start_time: int | None = None) -> dict[str, Any] | None:
+    """The input's ``schedule`` from the options given (None when none is)."""
+    given = {"frequency": frequency, "interval": interval, "startTime": start_time}
+    return {key: value for key, value in given.items() if value is not None} or None
+
+
 # ---- the operations ----------------------------------------------------------------------------------------
 def _run(
-    options: Options,
+    ctx: typer.Context,
     kind: str,
-    operation: str,
-    tenant_id: str,
+    model: type[BaseModel],
     payload: dict[str, Any],
     wait: bool,
     timeout: float,
     again: bool,
 ) -> None:
-    """Start (or attach to) the execution, follow it, print the outcome; exits with the ExitCode."""
+    """Validate the input, start (or attach to) the execution, follow it, print the outcome; exits with the ExitCode.
+
+    ``kind`` is the state machine (provision, deprovision, lifecycle); the execution name starts with the
+    lifecycle input's ``operation`` (``update_schedule`` as ``update-schedule``), otherwise with ``kind``.
+    """
+    options = ctx.ensure_object(Options)
+    detail = _validated(model, payload)
+    tenant_id = str(detail["tenantId"])
+    operation = str(detail.get("operation", kind)).replace("_", "-")
     backend = _backend(options)
     sfn = backend.client("stepfunctions")
     console = _console()
     try:
-        execution = start_or_attach(sfn, backend.state_machine_arn(kind), operation, tenant_id, payload, again)
+        execution = start_or_attach(sfn, backend.state_machine_arn(kind), operation, tenant_id, detail, again)
     except (ClientError, BotoCoreError, RuntimeError) as exc:
         _fail(options, f"cannot start {operation} for {tenant_id}: {exc}")
     if not options.json:
@@ -276,47 +279,25 @@ def _report(
         raise typer.Exit(ExitCode.FAILED)
 
 
-def _fail(options: Options, message: str) -> Any:
-    if options.json:
-        _emit_json({"error": message})
-    else:
-        Console(stderr=True, highlight=False).print(f"[red]error:[/] {escape(message)}")
-    raise typer.Exit(ExitCode.FAILED)
-
-
 @app.command(epilog=EPILOG)
 def provision(
     ctx: typer.Context,
     tenant: TenantArg,
     sandbox: Annotated[str | None, typer.Option(help="AEP sandbox [default: the stack's DefaultSandbox].")] = None,
     path: PathOpt = None,
-    frequency: Annotated[str | None, typer.Option(help="once, minute, hour, day or week.")] = None,
-    interval: Annotated[int | None, typer.Option(help="Frequency units between runs.")] = None,
+    frequency: Annotated[str | None, typer.Option(help=FREQUENCY_HELP)] = None,
+    interval: IntervalOpt = None,
     start_time: Annotated[
         str | None, typer.Option("--start-time", help="First run: epoch seconds or ISO 8601 with offset.")
     ] = None,
     wait: WaitOpt = True,
     timeout: TimeoutOpt = 900,
     again: AgainOpt = False,
-    local: LocalOpt = None,
-    stack_file: StackFileOpt = None,
-    stack_name: StackNameOpt = None,
-    region: RegionOpt = None,
-    json_output: JsonOpt = None,
 ) -> None:
     """Provision a tenant: base connection, then per resource path the source, target and dataflow."""
-    options = _merge(ctx, local, stack_file, stack_name, region, json_output)
-    tenant_id = _tenant(tenant)
-    payload: dict[str, Any] = {"tenantId": tenant_id, "sandbox": sandbox, "resourcePaths": path or None}
-    if frequency is not None or interval is not None or start_time is not None:
-        payload["schedule"] = {
-            "frequency": frequency,
-            "interval": interval,
-            "startTime": _epoch_seconds(start_time),
-        }
-        payload["schedule"] = {k: v for k, v in payload["schedule"].items() if v is not None}
-    detail = _validated(ProvisionInput, payload)
-    _run(options, "provision", "provision", tenant_id, detail, wait, timeout, again)
+    schedule = _schedule(frequency, interval, _epoch_seconds(start_time))
+    payload = {"tenantId": tenant, "sandbox": sandbox, "resourcePaths": path or None, "schedule": schedule}
+    _run(ctx, "provision", ProvisionInput, payload, wait, timeout, again)
 
 
 @app.command(epilog=EPILOG)
@@ -327,63 +308,32 @@ def deprovision(
     wait: WaitOpt = True,
     timeout: TimeoutOpt = 900,
     again: AgainOpt = False,
-    local: LocalOpt = None,
-    stack_file: StackFileOpt = None,
-    stack_name: StackNameOpt = None,
-    region: RegionOpt = None,
-    json_output: JsonOpt = None,
 ) -> None:
     """Deprovision a tenant: delete its dataflows, connections and base connection (datasets with --purge)."""
-    options = _merge(ctx, local, stack_file, stack_name, region, json_output)
-    tenant_id = _tenant(tenant)
-    detail = parse_input(DeprovisionInput, {"tenantId": tenant_id, "purge": purge}).model_dump()
-    _run(options, "deprovision", "deprovision", tenant_id, detail, wait, timeout, again)
-
-
-def _lifecycle(
-    ctx: typer.Context,
-    operation: str,
-    tenant: str,
-    extra: dict[str, Any],
-    wait: bool,
-    timeout: float,
-    again: bool,
-    local: bool | None,
-    stack_file: Path | None,
-    stack_name: str | None,
-    region: str | None,
-    json_output: bool | None,
-) -> None:
-    options = _merge(ctx, local, stack_file, stack_name, region, json_output)
-    tenant_id = _tenant(tenant)
-    detail = _validated(LifecycleInput, {"operation": operation, "tenantId": tenant_id, **extra})
-    _run(options, "lifecycle", operation.replace("_", "-"), tenant_id, detail, wait, timeout, again)
+    _run(ctx, "deprovision", DeprovisionInput, {"tenantId": tenant, "purge": purge}, wait, timeout, again)
 
 
 @app.command("update-schedule", epilog=EPILOG)
 def update_schedule(
     ctx: typer.Context,
     tenant: TenantArg,
-    frequency: Annotated[str, typer.Option(help="once, minute, hour, day or week.")],
-    interval: Annotated[int | None, typer.Option(help="Frequency units between runs.")] = None,
+    frequency: Annotated[str, typer.Option(help=FREQUENCY_HELP)],
+    interval: IntervalOpt = None,
     path: PathOpt = None,
     name: Annotated[str | None, typer.Option(help="New dataflow name.")] = None,
     wait: WaitOpt = True,
     timeout: TimeoutOpt = 900,
     again: AgainOpt = False,
-    local: LocalOpt = None,
-    stack_file: StackFileOpt = None,
-    stack_name: StackNameOpt = None,
-    region: RegionOpt = None,
-    json_output: JsonOpt = None,
 ) -> None:
     """Change the schedule of a tenant's dataflows (all, or the --path ones)."""
-    schedule = {k: v for k, v in {"frequency": frequency, "interval": interval}.items() if v is not None}
-    extra = {"schedule": schedule, "resourcePaths": path or None, "name": name}
-    _lifecycle(
-        ctx, "update_schedule", tenant, extra, wait, timeout, again, local, stack_file, stack_name, region,
-        json_output,
-    )  # fmt: skip
+    payload = {
+        "operation": "update_schedule",
+        "tenantId": tenant,
+        "schedule": _schedule(frequency, interval),
+        "resourcePaths": path or None,
+        "name": name,
+    }
+    _run(ctx, "lifecycle", LifecycleInput, payload, wait, timeout, again)
 
 
 @app.command("rotate-key", epilog=EPILOG)
@@ -393,69 +343,31 @@ def rotate_key(
     wait: WaitOpt = True,
     timeout: TimeoutOpt = 900,
     again: AgainOpt = False,
-    local: LocalOpt = None,
-    stack_file: StackFileOpt = None,
-    stack_name: StackNameOpt = None,
-    region: RegionOpt = None,
-    json_output: JsonOpt = None,
 ) -> None:
     """Point the tenant's base connection at the Stripe key now in its secret (verified by explore)."""
-    _lifecycle(
-        ctx,
-        "rotate_key",
-        tenant,
-        {},
-        wait,
-        timeout,
-        again,
-        local,
-        stack_file,
-        stack_name,
-        region,
-        json_output,
-    )
+    _run(ctx, "lifecycle", LifecycleInput, {"operation": "rotate_key", "tenantId": tenant}, wait, timeout, again)
 
 
-@app.command(epilog=EPILOG)
-def disable(
-    ctx: typer.Context,
-    tenant: TenantArg,
-    path: PathOpt = None,
-    wait: WaitOpt = True,
-    timeout: TimeoutOpt = 900,
-    again: AgainOpt = False,
-    local: LocalOpt = None,
-    stack_file: StackFileOpt = None,
-    stack_name: StackNameOpt = None,
-    region: RegionOpt = None,
-    json_output: JsonOpt = None,
-) -> None:
-    """Disable a tenant's dataflows (e.g. a suspended tenant); health checks then report DISABLED."""
-    _lifecycle(
-        ctx, "disable", tenant, {"resourcePaths": path or None}, wait, timeout, again, local, stack_file,
-        stack_name, region, json_output,
-    )  # fmt: skip
+def _flow_state_command(operation: str, help_text: str) -> None:
+    """``disable`` and ``enable``: the lifecycle operation on the tenant's dataflows (all, or the --path ones)."""
+
+    @app.command(operation, help=help_text, epilog=EPILOG)
+    def command(
+        ctx: typer.Context,
+        tenant: TenantArg,
+        path: PathOpt = None,
+        wait: WaitOpt = True,
+        timeout: TimeoutOpt = 900,
+        again: AgainOpt = False,
+    ) -> None:
+        payload = {"operation": operation, "tenantId": tenant, "resourcePaths": path or None}
+        _run(ctx, "lifecycle", LifecycleInput, payload, wait, timeout, again)
 
 
-@app.command(epilog=EPILOG)
-def enable(
-    ctx: typer.Context,
-    tenant: TenantArg,
-    path: PathOpt = None,
-    wait: WaitOpt = True,
-    timeout: TimeoutOpt = 900,
-    again: AgainOpt = False,
-    local: LocalOpt = None,
-    stack_file: StackFileOpt = None,
-    stack_name: StackNameOpt = None,
-    region: RegionOpt = None,
-    json_output: JsonOpt = None,
-) -> None:
-    """Enable a tenant's dataflows again."""
-    _lifecycle(
-        ctx, "enable", tenant, {"resourcePaths": path or None}, wait, timeout, again, local, stack_file,
-        stack_name, region, json_output,
-    )  # fmt: skip
+_flow_state_command(
+    "disable", "Disable a tenant's dataflows (e.g. a suspended tenant); health checks then report DISABLED."
+)
+_flow_state_command("enable", "Enable a tenant's dataflows again.")
 
 
 # ---- reading state -----------------------------------------------------------------------------------------
@@ -526,20 +438,16 @@ def _status_table(rows: list[dict[str, Any]], title: str, wide: bool) -> Table:
 @app.command(epilog=EPILOG)
 def status(
     ctx: typer.Context,
-    tenant: Annotated[str | None, typer.Argument(help="Tenant id (all tenants when omitted).")] = None,
-    wide: Annotated[bool, typer.Option("--wide", help="Every Adobe ID and the health reason.")] = False,
-    local: LocalOpt = None,
-    stack_file: StackFileOpt = None,
-    stack_name: StackNameOpt = None,
-    region: RegionOpt = None,
-    json_output: JsonOpt = None,
+    tenant: Annotated[
+        str | None, typer.Argument(help="Tenant id (all tenants when omitted).", callback=_tenant)
+    ] = None,
+    wide: WideOpt = False,
 ) -> None:
     """Tenants x resource paths: Adobe IDs, provisioning status, health status and last error (DynamoDB)."""
-    options = _merge(ctx, local, stack_file, stack_name, region, json_output)
-    tenant_id = _tenant(tenant) if tenant is not None else None
+    options = ctx.ensure_object(Options)
     backend = _backend(options)
     try:
-        rows = _rows(backend, tenant_id)
+        rows = _rows(backend, tenant)
     except (ClientError, BotoCoreError) as exc:
         _fail(options, f"cannot read {backend.outputs['TableName']}: {exc}")
     if options.json:
@@ -547,36 +455,32 @@ def status(
     elif rows:
         _console().print(_status_table(rows, f"{backend.outputs['TableName']}: tenant x resource path", wide))
     else:
-        _console().print(f"no tenant {tenant_id}" if tenant_id else "no tenants")
-    if tenant_id and not rows:
+        _console().print(f"no tenant {tenant}" if tenant else "no tenants")
+    if tenant and not rows:
         raise typer.Exit(ExitCode.FAILED)
 
 
 @app.command(epilog=EPILOG)
 def health(
     ctx: typer.Context,
-    tenant: Annotated[str | None, typer.Argument(help="Tenant id (every ACTIVE dataflow when omitted).")] = None,
-    wide: Annotated[bool, typer.Option("--wide", help="Every Adobe ID and the health reason.")] = False,
-    local: LocalOpt = None,
-    stack_file: StackFileOpt = None,
-    stack_name: StackNameOpt = None,
-    region: RegionOpt = None,
-    json_output: JsonOpt = None,
+    tenant: Annotated[
+        str | None, typer.Argument(help="Tenant id (every ACTIVE dataflow when omitted).", callback=_tenant)
+    ] = None,
+    wide: WideOpt = False,
 ) -> None:
     """Run a health check now (invokes the health-check function) and show each dataflow's health.
 
     Exits 3 when a dataflow is FAILED, STALE, MISSING or DEGRADED.
     """
-    options = _merge(ctx, local, stack_file, stack_name, region, json_output)
-    tenant_id = _tenant(tenant) if tenant is not None else None
+    options = ctx.ensure_object(Options)
     backend = _backend(options)
-    payload = {"tenantId": tenant_id} if tenant_id else {}
+    payload = {"tenantId": tenant} if tenant else {}
     try:
         answer = backend.client("lambda").invoke(
             FunctionName=backend.health_function, Payload=json.dumps(payload).encode()
         )
         result = json.loads(answer["Payload"].read() or b"null")
-        rows = _rows(backend, tenant_id)
+        rows = _rows(backend, tenant)
     except (ClientError, BotoCoreError, ValueError) as exc:
         _fail(options, f"health check failed: {exc}")
     if answer.get("FunctionError"):
@@ -610,9 +514,7 @@ def health(
 # ---- local up / down ---------------------------------------------------------------------------------------
 @local_app.command("up", epilog=EPILOG)
 def local_up(
-    stack_file: Annotated[Path, typer.Option("--stack-file", help="Where to write the endpoints.")] = (
-        DEFAULT_STACK_FILE
-    ),
+    ctx: typer.Context,
     background: Annotated[
         bool, typer.Option("--background", "-d", help="Run detached; logs in .local/stack.log.")
     ] = False,
@@ -621,6 +523,7 @@ def local_up(
     ] = False,
 ) -> None:
     """Start moto + the AEP simulator with the template's resources; write the endpoints to the stack file."""
+    stack_file = ctx.ensure_object(Options).stack_file
     console = _console()
 
     def announce(document: dict[str, Any]) -> None:
@@ -643,16 +546,13 @@ def local_up(
 
 
 @local_app.command("down", epilog=EPILOG)
-def local_down(
-    stack_file: Annotated[Path, typer.Option("--stack-file", help="The stack file of `local up`.")] = (
-        DEFAULT_STACK_FILE
-    ),
-) -> None:
+def local_down(ctx: typer.Context) -> None:
     """Stop the local stack that serves the stack file."""
+    options = ctx.ensure_object(Options)
     try:
-        pid = local_stack.stop(stack_file)
+        pid = local_stack.stop(options.stack_file)
     except BackendError as exc:
-        _fail(Options(), str(exc))
+        _fail(options, str(exc))
     _console().print(f"local stack (pid {pid}) stopped" if pid else "no local stack was running")
 
 

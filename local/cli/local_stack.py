@@ -106,7 +106,7 @@ def start_background(stack_file: Path, seed: bool, log_file: Path, timeout_s: fl
     _refuse_if_running(stack_file)
     stack_file.unlink(missing_ok=True)
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "local.cli", "local", "up", "--stack-file", str(stack_file.resolve())]
+    command = [sys.executable, "-m", "local.cli", "--stack-file", str(stack_file.resolve()), "local", "up"]
     if seed:
         command.append("--seed-demo")
     with log_file.open("ab") as log:

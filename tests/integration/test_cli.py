@@ -106,11 +106,11 @@ def as_json(result: subprocess.CompletedProcess[str]) -> Any:
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    """`stripe-aep local up --background --seed-demo` for the module; `local down` afterwards (checked)."""
+    """`stripe-aep --stack-file F local up --background --seed-demo` for the module; `local down` after (checked)."""
     require_app()
     stack_file = tmp_path_factory.mktemp("local") / "stack.json"
     up = subprocess.run(  # noqa: S603
-        [*CLI, "local", "up", "--background", "--seed-demo", "--stack-file", str(stack_file)],
+        [*CLI, "--stack-file", str(stack_file), "local", "up", "--background", "--seed-demo"],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -123,7 +123,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         yield started
     finally:
         down = subprocess.run(  # noqa: S603
-            [*CLI, "local", "down", "--stack-file", str(stack_file)],
+            [*CLI, "--stack-file", str(stack_file), "local", "down"],
             capture_output=True,
             text=True,
             cwd=REPO,
@@ -178,7 +178,7 @@ def test_provision_status_health_disable(running: Running) -> None:
     )
 
     # status: the table's IDs are DynamoDB's
-    status = cli(running, "status", "acme", "--json")
+    status = cli(running, "--json", "status", "acme")
     assert status.returncode == 0
     (row,) = as_json(status)["tenants"]
     assert row["tenant"]["status"] == "ACTIVE"
@@ -187,7 +187,7 @@ def test_provision_status_health_disable(running: Running) -> None:
     assert human.returncode == 0 and flow_id in human.stdout and "acme" in human.stdout
 
     # health: the health-check function ran and wrote its verdict on the dataflow item
-    health = cli(running, "health", "acme", "--json")
+    health = cli(running, "--json", "health", "acme")
     assert health.returncode in (0, 3), health.stdout + health.stderr
     verdict = as_json(health)
     assert verdict["result"]["checked"] >= 1
@@ -235,3 +235,16 @@ def test_no_stack_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "local up" in result.stderr
+
+
+def test_global_options_go_before_the_command(tmp_path: Path) -> None:
+    result = subprocess.run(  # noqa: S603
+        [*CLI, "status", "--local", "--stack-file", str(tmp_path / "none.json"), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "No such option: --local" in result.stderr
