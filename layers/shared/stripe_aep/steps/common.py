@@ -12,7 +12,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from stripe_aep.aep import ConflictError
+from stripe_aep.aep import (
+    AepValidationError,
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PlatformClient,
+)
+from stripe_aep.errors import StripeSourceRejectedError
+from stripe_aep.handler import error_details
 from stripe_aep.runtime import Runtime
 from stripe_aep.store import ItemKey
 from stripe_aep.tenants import ResourcePath, Sandbox, TenantId
@@ -93,3 +101,26 @@ def ensure(
             raise
         created = found
     return runtime.store.record_object(key, kind, created.id, created.etag, created.extra)
+
+
+def explore_or_reject(client: PlatformClient, base_connection_id: str, resource_path: str, what: str = "") -> int:
+    """Explore ``resource_path`` through a base connection (``GET /connections/{id}/explore``, getByConnectionId,
+    preview off); return how many Stripe fields Adobe sees under ``data.``.
+
+    Raises ``StripeSourceRejectedError`` when Adobe answers 4xx (Stripe rejected the key, or the path cannot be
+    read) or shows no field; throttling and 5xx propagate for the state machine's retry. The message holds
+    Adobe's code and message (which masks the key), never the key; ``what`` prefixes it.
+    """
+    prefix = f"{what}: " if what else ""
+    try:
+        result = client.explore(base_connection_id, resource_path, preview=False)
+    except (AepValidationError, AuthenticationError, NotFoundError) as exc:
+        details = error_details(exc)
+        raise StripeSourceRejectedError(
+            f"{prefix}explore of {resource_path} failed: "
+            f"{details.get('adobe_error_code', details['error'])}: {details['message']}"
+        ) from None
+    fields = (result.schema_ or {}).get("properties", {}).get("data", {}).get("properties", {})
+    if not fields:
+        raise StripeSourceRejectedError(f"{prefix}explore of {resource_path} returned no fields under data.")
+    return len(fields)

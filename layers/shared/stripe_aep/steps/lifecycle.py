@@ -21,8 +21,6 @@ from typing import Any
 from pydantic import SecretStr
 
 from stripe_aep.aep import (
-    AepValidationError,
-    AuthenticationError,
     Created,
     NotFoundError,
     PatchOperation,
@@ -32,14 +30,12 @@ from stripe_aep.aep import (
 from stripe_aep.errors import (
     ConcurrentModificationError,
     InputValidationError,
-    StripeSourceRejectedError,
     TenantNotFoundError,
 )
-from stripe_aep.handler import error_details
 from stripe_aep.metrics import emit_metric
 from stripe_aep.resources import RESOURCE_PATHS
 from stripe_aep.runtime import Runtime
-from stripe_aep.steps.common import RawInput, TenantStep
+from stripe_aep.steps.common import RawInput, TenantStep, explore_or_reject
 from stripe_aep.steps.provision import DEFAULT_START_DELAY_S, to_schedule
 from stripe_aep.store import DEPROVISIONED, ItemKey, dataflow_key, tenant_key
 from stripe_aep.tenants import (
@@ -104,27 +100,6 @@ def remove_rotation_check(runtime: Runtime, client: PlatformClient, tenant_id: s
             client.delete_base_connection(connection_id)
     runtime.store.forget_object(key, ROTATION_CHECK)
     return bool(ids)
-
-
-def explore_or_reject(client: PlatformClient, base_connection_id: str, resource_path: str, what: str) -> None:
-    """Explore ``resource_path`` through the connection (``GET /connections/{id}/explore``,
-    getByConnectionId).
-
-    Raises ``StripeSourceRejectedError`` when Adobe answers 4xx (Stripe rejected the key, or the path cannot
-    be read) or Stripe shows no field under ``data.``; throttling and 5xx propagate for the state machine's
-    retry. The message holds Adobe's code and message (which masks the key), never the key.
-    """
-    try:
-        result = client.explore(base_connection_id, resource_path, preview=False)
-    except (AepValidationError, AuthenticationError, NotFoundError) as exc:
-        details = error_details(exc)
-        raise StripeSourceRejectedError(
-            f"{what}: explore of {resource_path} failed: "
-            f"{details.get('adobe_error_code', details['error'])}: {details['message']}"
-        ) from None
-    fields = (result.schema_ or {}).get("properties", {}).get("data", {}).get("properties", {})
-    if not fields:
-        raise StripeSourceRejectedError(f"{what}: explore of {resource_path} returned no fields under data.")
 
 
 def patch_with_retry(

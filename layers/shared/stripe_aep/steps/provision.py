@@ -14,17 +14,21 @@ from typing import Any
 from pydantic import ValidationError
 
 from stripe_aep.aep import (
-    AepValidationError,
-    AuthenticationError,
-    NotFoundError,
     Schedule,
 )
-from stripe_aep.errors import InputValidationError, StripeSourceRejectedError
-from stripe_aep.handler import error_details
+from stripe_aep.errors import InputValidationError
 from stripe_aep.metrics import emit_metric
 from stripe_aep.resources import RECORD_CLASS_TITLE, RESOURCE_PATHS, get_resource, record_class_body
 from stripe_aep.runtime import Runtime
-from stripe_aep.steps.common import AepObject, PathStep, RawInput, SandboxStep, StepInput, ensure
+from stripe_aep.steps.common import (
+    AepObject,
+    PathStep,
+    RawInput,
+    SandboxStep,
+    StepInput,
+    ensure,
+    explore_or_reject,
+)
 from stripe_aep.store import (
     ACTIVE,
     FAILED,
@@ -122,18 +126,8 @@ def explore_resource_path(request: ExploreStep, runtime: Runtime) -> dict[str, A
     retry.
     """
     client = runtime.platform(request.sandbox)
-    try:
-        result = client.explore(request.baseConnectionId, request.resourcePath, preview=False)
-    except (AepValidationError, AuthenticationError, NotFoundError) as exc:
-        details = error_details(exc)
-        raise StripeSourceRejectedError(
-            f"explore of {request.resourcePath} failed: {details.get('adobe_error_code', details['error'])}: "
-            f"{details['message']}"
-        ) from None
-    fields = (result.schema_ or {}).get("properties", {}).get("data", {}).get("properties", {})
-    if not fields:
-        raise StripeSourceRejectedError(f"explore of {request.resourcePath} returned no fields under data.")
-    return {"resourcePath": request.resourcePath, "fieldCount": len(fields)}
+    field_count = explore_or_reject(client, request.baseConnectionId, request.resourcePath)
+    return {"resourcePath": request.resourcePath, "fieldCount": field_count}
 
 
 def create_source_connection(request: ExploreStep, runtime: Runtime) -> dict[str, Any]:
