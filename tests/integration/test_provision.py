@@ -281,3 +281,29 @@ def test_bad_events_start_nothing_and_stay_queued(stack: LocalStack) -> None:
     assert (
         int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"]) == len(bad) + 1
     )
+
+
+def test_rerun_after_a_failed_execution_that_did_create_finds_the_object(
+    stack: LocalStack, tenant_factory: TenantFactory
+) -> None:
+    """The worst case: the flow was created in AEP, the answer was lost, and the execution then failed before
+    it could look the flow up. The next execution must find that flow by name, not create a second one."""
+    tenant_factory("acme")
+    payload = {"tenantId": "acme", "resourcePaths": ["charges"]}
+    stack.simulator.add_fault(Fault(operation="createFlow", kind="reset_after_commit", nth=1, times=1))
+    stack.simulator.add_fault(Fault(operation="listFlows", kind="token_expired", times=None))
+
+    first = provision(stack, payload, "created-then-failed")
+
+    assert first["status"] == "FAILED"
+    assert first["error"] == "AuthenticationError"
+    assert len(stack.simulator.objects("flows")) == 1, "the lost create did reach AEP"
+    _, items = store_of(stack).tenant_items("acme")
+    assert "flow_id" not in items[0] and "flow_intent" in items[0]
+    stack.simulator.clear_faults()
+
+    second = provision(stack, payload, "finds-it")
+
+    assert second["status"] == "SUCCEEDED", second.get("cause")
+    assert stack.simulator.calls["createFlow"] == 1
+    assert_provisioned(stack, {"acme": ["charges"]})

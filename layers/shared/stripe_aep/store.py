@@ -57,6 +57,12 @@ def record_class_key(sandbox: str) -> ItemKey:
     return (f"SANDBOX#{sandbox}", "CLASS#record")
 
 
+def has_intent(item: Mapping[str, Any], kind: str) -> bool:
+    """Whether a create of ``kind`` was started on the item and not finished: its intent is recorded (an expired
+    intent, time 0, still counts: the object may exist in AEP and must be looked up by name)."""
+    return f"{kind}_intent" in item
+
+
 def _plain(value: Any) -> Any:
     """DynamoDB numbers come back as Decimal; give plain ints/floats back."""
     if isinstance(value, Decimal):

@@ -22,7 +22,7 @@ from stripe_aep.aep import (
 from stripe_aep.errors import StripeSourceRejectedError
 from stripe_aep.handler import error_details
 from stripe_aep.runtime import Runtime
-from stripe_aep.store import ItemKey
+from stripe_aep.store import ItemKey, has_intent
 from stripe_aep.tenants import ResourcePath, Sandbox, TenantId
 
 
@@ -88,7 +88,7 @@ def ensure(
     item = runtime.store.get(key) or {}
     if item.get(f"{kind}_id"):
         return item
-    if item.get(f"{kind}_intent"):
+    if has_intent(item, kind):
         found = find()
         if found is not None:
             return runtime.store.record_object(key, kind, found.id, found.etag, found.extra)

@@ -27,7 +27,7 @@ from stripe_aep.metrics import emit_metric
 from stripe_aep.runtime import Runtime
 from stripe_aep.steps.common import RawInput, TenantStep
 from stripe_aep.steps.lifecycle import load_tenant, remove_rotation_check, sandbox_of
-from stripe_aep.store import DEPROVISIONED, DEPROVISIONING, ItemKey, dataflow_key, tenant_key
+from stripe_aep.store import DEPROVISIONED, DEPROVISIONING, ItemKey, dataflow_key, has_intent, tenant_key
 from stripe_aep.tenants import (
     DeprovisionInput,
     ResourcePath,
@@ -68,7 +68,7 @@ def delete_recorded(
         with contextlib.suppress(NotFoundError):
             delete(object_id)
         deleted.append(object_id)
-    elif item.get(f"{kind}_intent"):
+    elif has_intent(item, kind):
         for _ in range(MAX_NAMESAKES):
             found = find()
             if found is None or found in deleted:

@@ -37,7 +37,7 @@ from stripe_aep.resources import RESOURCE_PATHS
 from stripe_aep.runtime import Runtime
 from stripe_aep.steps.common import RawInput, TenantStep, explore_or_reject
 from stripe_aep.steps.provision import DEFAULT_START_DELAY_S, to_schedule
-from stripe_aep.store import DEPROVISIONED, ItemKey, dataflow_key, tenant_key
+from stripe_aep.store import DEPROVISIONED, ItemKey, dataflow_key, has_intent, tenant_key
 from stripe_aep.tenants import (
     LifecycleInput,
     ResourcePath,
@@ -89,7 +89,7 @@ def remove_rotation_check(runtime: Runtime, client: PlatformClient, tenant_id: s
     ids: list[str] = []
     if item.get(f"{ROTATION_CHECK}_id"):
         ids.append(str(item[f"{ROTATION_CHECK}_id"]))
-    elif item.get(f"{ROTATION_CHECK}_intent"):
+    elif has_intent(item, ROTATION_CHECK):
         found = client.find_base_connection(rotation_check_name(tenant_id))
         if found is not None:
             ids.append(found.id)
