@@ -123,7 +123,6 @@ FREQUENCY_HELP = "once, minute, hour, day or week."
 IntervalOpt = Annotated[int | None, typer.Option(help="Frequency units between runs.")]
 WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the execution until it ends.")]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to follow before giving up.", min=1)]
-AgainOpt = Annotated[bool, typer.Option("--again", help="Start anew even if this exact request already SUCCEEDED.")]
 WideOpt = Annotated[bool, typer.Option("--wide", help="Every Adobe ID and the health reason.")]
 
 
@@ -191,7 +190,6 @@ def _run(
     payload: dict[str, Any],
     wait: bool,
     timeout: float,
-    again: bool,
 ) -> None:
     """Validate the input, start (or attach to) the execution, follow it, print the outcome; exits with the ExitCode.
 
@@ -206,7 +204,7 @@ def _run(
     sfn = backend.client("stepfunctions")
     console = _console()
     try:
-        execution = start_or_attach(sfn, backend.state_machine_arn(kind), operation, tenant_id, detail, again)
+        execution = start_or_attach(sfn, backend.state_machine_arn(kind), operation, tenant_id, detail)
     except (ClientError, BotoCoreError, RuntimeError) as exc:
         _fail(options, f"cannot start {operation} for {tenant_id}: {exc}")
     if not options.json:
@@ -292,12 +290,11 @@ def provision(
     ] = None,
     wait: WaitOpt = True,
     timeout: TimeoutOpt = 900,
-    again: AgainOpt = False,
 ) -> None:
     """Provision a tenant: base connection, then per resource path the source, target and dataflow."""
     schedule = _schedule(frequency, interval, _epoch_seconds(start_time))
     payload = {"tenantId": tenant, "sandbox": sandbox, "resourcePaths": path or None, "schedule": schedule}
-    _run(ctx, "provision", ProvisionInput, payload, wait, timeout, again)
+    _run(ctx, "provision", ProvisionInput, payload, wait, timeout)
 
 
 @app.command(epilog=EPILOG)
@@ -307,10 +304,9 @@ def deprovision(
     purge: Annotated[bool, typer.Option("--purge", help="Also delete the tenant's datasets.")] = False,
     wait: WaitOpt = True,
     timeout: TimeoutOpt = 900,
-    again: AgainOpt = False,
 ) -> None:
     """Deprovision a tenant: delete its dataflows, connections and base connection (datasets with --purge)."""
-    _run(ctx, "deprovision", DeprovisionInput, {"tenantId": tenant, "purge": purge}, wait, timeout, again)
+    _run(ctx, "deprovision", DeprovisionInput, {"tenantId": tenant, "purge": purge}, wait, timeout)
 
 
 @app.command("update-schedule", epilog=EPILOG)
@@ -323,7 +319,6 @@ def update_schedule(
     name: Annotated[str | None, typer.Option(help="New dataflow name.")] = None,
     wait: WaitOpt = True,
     timeout: TimeoutOpt = 900,
-    again: AgainOpt = False,
 ) -> None:
     """Change the schedule of a tenant's dataflows (all, or the --path ones)."""
     payload = {
@@ -333,7 +328,7 @@ def update_schedule(
         "resourcePaths": path or None,
         "name": name,
     }
-    _run(ctx, "lifecycle", LifecycleInput, payload, wait, timeout, again)
+    _run(ctx, "lifecycle", LifecycleInput, payload, wait, timeout)
 
 
 @app.command("rotate-key", epilog=EPILOG)
@@ -342,10 +337,9 @@ def rotate_key(
     tenant: TenantArg,
     wait: WaitOpt = True,
     timeout: TimeoutOpt = 900,
-    again: AgainOpt = False,
 ) -> None:
     """Point the tenant's base connection at the Stripe key now in its secret (verified by explore)."""
-    _run(ctx, "lifecycle", LifecycleInput, {"operation": "rotate_key", "tenantId": tenant}, wait, timeout, again)
+    _run(ctx, "lifecycle", LifecycleInput, {"operation": "rotate_key", "tenantId": tenant}, wait, timeout)
 
 
 def _flow_state_command(operation: str, help_text: str) -> None:
@@ -358,10 +352,9 @@ def _flow_state_command(operation: str, help_text: str) -> None:
         path: PathOpt = None,
         wait: WaitOpt = True,
         timeout: TimeoutOpt = 900,
-        again: AgainOpt = False,
     ) -> None:
         payload = {"operation": operation, "tenantId": tenant, "resourcePaths": path or None}
-        _run(ctx, "lifecycle", LifecycleInput, payload, wait, timeout, again)
+        _run(ctx, "lifecycle", LifecycleInput, payload, wait, timeout)
 
 
 _flow_state_command(

@@ -1,9 +1,9 @@
 """Start a state machine execution under its deterministic name, follow it, and explain its outcome.
 
-Names come from ``stripe_aep.tenants.execution_name(operation, tenant, input)``, so the same request run twice
-meets the execution it already started: RUNNING or SUCCEEDED ones are followed/reported, not started again; a
-FAILED (or TIMED_OUT, ABORTED) one is retried under ``{name}-r1``, ``{name}-r2``... (Step Functions never
-reuses a name within 90 days of an execution's end). ``again=True`` also starts anew after a SUCCEEDED one.
+Names come from ``stripe_aep.tenants.execution_name(operation, tenant, input)``: while an execution of the same
+request is RUNNING, the same command follows it instead of starting a second one; once it ended (whatever its
+outcome), the command is a new request and starts ``{name}-r1``, ``{name}-r2``... (Step Functions never reuses
+a name within 90 days of an execution's end), so disable, enable, disable really disables.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from stripe_aep.store import Store
 from stripe_aep.tenants import execution_name
 
 #: An execution in one of these is attached to rather than started again.
-ATTACH = frozenset({"RUNNING", "SUCCEEDED"})
+ATTACH = frozenset({"RUNNING"})
 MAX_RETRIES = 99
 
 
@@ -62,7 +62,6 @@ def start_or_attach(
     operation: str,
     tenant_id: str,
     payload: Mapping[str, Any],
-    again: bool = False,
 ) -> Execution:
     """StartExecution under the deterministic name, or attach to the execution that already holds it.
 
@@ -80,7 +79,7 @@ def start_or_attach(
                 raise
         else:
             status = str(described["status"])
-            if status in ATTACH and not (again and status == "SUCCEEDED"):
+            if status in ATTACH:
                 return Execution(name=name, arn=arn, started=False, status=status)
             continue
         try:

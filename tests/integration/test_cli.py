@@ -168,14 +168,14 @@ def test_provision_status_health_disable(running: Running) -> None:
     flow_id = dataflow["flow_id"]["S"]
     assert running.aep_flow(flow_id)["state"] == "enabled"
 
-    # the same request again attaches to the execution that already succeeded
+    # the same request once the first ended is a new request: a new execution (-r1) that creates nothing
+    flows_before = len(running.executions("Provision"))
     again = cli(running, "--json", "provision", "acme", "--path", "charges")
     assert again.returncode == 0
-    assert as_json(again)["execution"]["started"] is False
-    assert as_json(again)["execution"]["name"] == report["execution"]["name"]
-    assert len(running.executions("Provision")) == 1 + sum(
-        1 for e in running.executions("Provision") if not e["name"].startswith("provision-acme-")
-    )
+    assert as_json(again)["execution"]["started"] is True
+    assert as_json(again)["execution"]["name"] == report["execution"]["name"] + "-r1"
+    assert len(running.executions("Provision")) == flows_before + 1
+    assert running.item("PATH#charges", "acme")["flow_id"]["S"] == flow_id
 
     # status: the table's IDs are DynamoDB's
     status = cli(running, "--json", "status", "acme")

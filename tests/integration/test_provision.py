@@ -243,10 +243,13 @@ def test_bad_console_inputs_are_rejected_at_validation_naming_the_field(stack: L
 
 
 def test_signup_event_delivered_twice_starts_one_execution(stack: LocalStack, tenant_factory: TenantFactory) -> None:
+    """SQS delivers at least once: the same EventBridge event twice on the queue starts one execution."""
     tenant_factory("acme")
     event = json.loads((EVENTS / "tenant-signed-up.json").read_text())
     stack.publish_event(event["detail-type"], event["detail"])
-    stack.publish_event(event["detail-type"], event["detail"])
+    sqs = stack.client("sqs")
+    delivered = sqs.receive_message(QueueUrl=stack.signup_queue_url, VisibilityTimeout=0)["Messages"][0]
+    sqs.send_message(QueueUrl=stack.signup_queue_url, MessageBody=delivered["Body"])  # the duplicate delivery
 
     stack.drain_queue()
 
@@ -255,9 +258,33 @@ def test_signup_event_delivered_twice_starts_one_execution(stack: LocalStack, te
     assert len(executions) == 1
     assert stack.wait(executions[0]["executionArn"], timeout_s=120)["status"] == "SUCCEEDED"
     assert_provisioned(stack, {"acme": event["detail"]["resourcePaths"]})
-    sqs = stack.client("sqs")
     attrs = sqs.get_queue_attributes(QueueUrl=stack.signup_queue_url, AttributeNames=["All"])["Attributes"]
     assert attrs["ApproximateNumberOfMessages"] == "0" and attrs["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_signup_sent_again_after_a_failure_provisions_the_tenant(
+    stack: LocalStack, tenant_factory: TenantFactory
+) -> None:
+    """A new signup event for the same tenant is a new request: after a failed provisioning it finishes the job."""
+    tenant_factory("acme", "sk_test_not_yet_valid_0000000001")
+    stack.simulator.revoke_stripe_key("sk_test_not_yet_valid_0000000001")  # Stripe does not know it yet
+    detail = {"tenantId": "acme", "resourcePaths": ["charges"]}
+    stack.publish_event("Tenant Signed Up", detail)
+    stack.drain_queue()
+    sfn = stack.client("stepfunctions")
+    machine = stack.state_machine_arn("ProvisionStateMachine")
+    first = sfn.list_executions(stateMachineArn=machine)["executions"]
+    assert stack.wait(first[0]["executionArn"], timeout_s=120)["status"] == "FAILED"
+    stack.simulator.register_stripe_key("sk_test_not_yet_valid_0000000001")  # the tenant fixed its Stripe key
+
+    stack.publish_event("Tenant Signed Up", detail)
+    stack.drain_queue()
+
+    executions = sfn.list_executions(stateMachineArn=machine)["executions"]
+    assert len(executions) == 2
+    latest = next(e for e in executions if e["executionArn"] != first[0]["executionArn"])
+    assert stack.wait(latest["executionArn"], timeout_s=120)["status"] == "SUCCEEDED"
+    assert_provisioned(stack, {"acme": ["charges"]})
 
 
 def test_bad_events_start_nothing_and_stay_queued(stack: LocalStack) -> None:

@@ -214,5 +214,5 @@ def test_plan_start_accepts_a_valid_signup(trigger: ModuleType) -> None:
     event = _event("saas.platform", "Tenant Signed Up", {"tenantId": "acme", "resourcePaths": ["charges"]})
     arn, name, payload = trigger.plan_start(event, trigger.SETTINGS)
     assert arn.endswith(":provision")
-    assert name == execution_name("provision", "acme", payload)
+    assert name == execution_name("provision", "acme", {"event": event.id})
     assert json.loads(json.dumps(payload)) == {"tenantId": "acme", "resourcePaths": ["charges"]}

@@ -23,7 +23,7 @@ from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings
 from stripe_aep.errors import TenantNotFoundError
 from stripe_aep.metrics import record_adobe_call
 from stripe_aep.store import Store
-from stripe_aep.tenants import tenant_secret_name
+from stripe_aep.tenants import Frequency, tenant_secret_name
 
 
 class Settings(BaseModel):
@@ -40,7 +40,7 @@ class Settings(BaseModel):
     platform_url: str = "https://platform.adobe.io"
     ims_url: str = "https://ims-na1.adobelogin.com"
     default_sandbox: str = "prod"
-    default_schedule_frequency: str = "hour"
+    default_schedule_frequency: Frequency = "hour"
     default_schedule_interval: int = 1
     secret_max_age_s: int = 300
 

@@ -29,6 +29,8 @@ from stripe_aep.errors import ConcurrentModificationError, InputValidationError
 from stripe_aep.tenants import now_s
 
 ItemKey = tuple[str, str]
+#: What deprovisioning leaves on items; a new provisioning of the tenant clears it.
+_DEPROVISIONING_MARKS = ("deprovisioned_at", "purged", "dataset_purged_at")
 ACTIVE_INDEX = "gsi1"
 ACTIVE_PARTITION = "DATAFLOW#ACTIVE"
 
@@ -215,7 +217,7 @@ class Store:
                     "execution": execution,
                     "started_at": now_s(),
                 },
-                remove=("last_error",),
+                remove=("last_error", *_DEPROVISIONING_MARKS),
                 condition="attribute_not_exists(#sandbox) OR #sandbox = :sandbox",
                 condition_names={"#sandbox": "sandbox"},
                 condition_values={":sandbox": sandbox},
@@ -234,7 +236,7 @@ class Store:
             }
             if (self.get(key) or {}).get("status") != ACTIVE:
                 attrs["status"] = PROVISIONING
-            self.update(key, attrs, remove=("last_error",))
+            self.update(key, attrs, remove=("last_error", *_DEPROVISIONING_MARKS))
 
     def claim_intent(self, key: ItemKey, kind: str, owner: str, lease_s: int = 120) -> None:
         """Record the intent to create ``kind`` at ``key`` before calling Adobe.

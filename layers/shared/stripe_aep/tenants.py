@@ -13,8 +13,9 @@ import re
 import time
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from stripe_aep.aep.models import Schedule
 from stripe_aep.errors import InputValidationError
 from stripe_aep.resources import RESOURCE_PATHS
 
@@ -56,21 +57,33 @@ ResourcePath = Annotated[str, AfterValidator(validate_resource_path)]
 
 
 class _Input(BaseModel):
-    """Base of console inputs: unknown keys are rejected, so a typo is an error, not a silent default."""
+    """Base of console inputs: unknown keys are rejected, so a typo is an error, not a silent default; and types
+    are strict, so ``"purge": "yes"`` or ``"interval": "1"`` is an error, not a guess."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, strict=True)
 
 
 class ScheduleInput(_Input):
     """A dataflow schedule as the console input gives it.
 
     ``startTime`` is epoch **seconds** (UTC); ``interval`` counts ``frequency`` units. Adobe's rules
-    (flow-service.yaml ScheduleSpecDTO) are applied when the request is turned into a ``Schedule``.
+    (flow-service.yaml ScheduleSpecDTO) are checked here already, so a console user or the CLI learns of a
+    broken rule before anything starts.
     """
 
     frequency: Frequency
     interval: int | None = None
     startTime: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _adobe_rules(self) -> ScheduleInput:
+        """Adobe's schedule rules, from the one place they are written (``stripe_aep.aep.Schedule``)."""
+        start = self.startTime if self.startTime is not None else now_s() + 60
+        try:
+            Schedule(start_time=start, frequency=self.frequency, interval=self.interval)
+        except ValidationError as exc:
+            raise ValueError("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())) from None
+        return self
 
 
 class ProvisionInput(_Input):
@@ -115,7 +128,10 @@ def parse_input(model: type[_InputT], data: Any) -> _InputT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}" for err in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {str(err['msg']).removeprefix('Value error, ')}"
+            for err in exc.errors()
+        )
         raise InputValidationError(f"invalid {model.__name__}: {problems}") from None
 
 

@@ -20,7 +20,6 @@ from stripe_aep.aep import (
     PlatformClient,
 )
 from stripe_aep.errors import StripeSourceRejectedError
-from stripe_aep.handler import error_details
 from stripe_aep.runtime import Runtime
 from stripe_aep.store import ItemKey, has_intent
 from stripe_aep.tenants import ResourcePath, Sandbox, TenantId
@@ -115,11 +114,8 @@ def explore_or_reject(client: PlatformClient, base_connection_id: str, resource_
     try:
         result = client.explore(base_connection_id, resource_path, preview=False)
     except (AepValidationError, AuthenticationError, NotFoundError) as exc:
-        details = error_details(exc)
-        raise StripeSourceRejectedError(
-            f"{prefix}explore of {resource_path} failed: "
-            f"{details.get('adobe_error_code', details['error'])}: {details['message']}"
-        ) from None
+        # Adobe's one-line message names the operation, status, error code and request id (and masks the key).
+        raise StripeSourceRejectedError(f"{prefix}explore of {resource_path} failed: {exc}") from None
     fields = (result.schema_ or {}).get("properties", {}).get("data", {}).get("properties", {})
     if not fields:
         raise StripeSourceRejectedError(f"{prefix}explore of {resource_path} returned no fields under data.")

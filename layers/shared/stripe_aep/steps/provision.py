@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from stripe_aep.aep import (
     Schedule,
 )
-from stripe_aep.errors import InputValidationError
+from stripe_aep.errors import InputValidationError, TenantNotFoundError
 from stripe_aep.metrics import emit_metric
 from stripe_aep.resources import RECORD_CLASS_TITLE, RESOURCE_PATHS, get_resource, record_class_body
 from stripe_aep.runtime import Runtime
@@ -417,7 +417,9 @@ def record_failure(request: FailureInput, runtime: Runtime) -> dict[str, Any]:
             "at": now_s(),
         }
         attrs: dict[str, Any] = {"last_error": last_error}
-        if request.stateMachine == "provision":
+        # A refused request changed nothing: the tenant keeps its status (an ACTIVE tenant stays ACTIVE).
+        refused = original in (InputValidationError.__name__, TenantNotFoundError.__name__)
+        if request.stateMachine == "provision" and not refused:
             runtime.store.update(tenant_key(tenant_id), {"status": FAILED, **attrs})
         else:
             runtime.store.update(tenant_key(tenant_id), attrs)

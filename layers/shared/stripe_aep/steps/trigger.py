@@ -66,60 +66,63 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 def plan_start(event: EventBridgeModel, settings: TriggerSettings) -> tuple[str, str, dict[str, Any]]:
     """Which state machine an event starts, with which execution name and input.
 
-    Returns ``(state_machine_arn, execution_name, input)``. Raises ``InputValidationError`` naming the field
-    for an event of an unknown source or detail-type, an invalid tenant id, or a detail that carries anything
-    the console input does not allow (a secret, for instance).
+    Returns ``(state_machine_arn, execution_name, input)``; the name is ``{operation}-{tenant}-{hash of the
+    event id}``, so a redelivery of the same event (SQS delivers at least once) starts nothing new, while a new
+    event for the same tenant (a signup sent again after a failure, a second key change) is a new request.
+    Raises ``InputValidationError`` naming the field for an event of an unknown source or detail-type, an
+    invalid tenant id, or a detail that carries anything the console input does not allow (a secret, say).
     """
     if event.source == PLATFORM_SOURCE and event.detail_type == SIGNED_UP:
         provision = parse_input(ProvisionInput, event.detail)
-        detail = provision.model_dump(exclude_none=True)
-        return (
-            settings.provision_state_machine_arn,
-            execution_name("provision", provision.tenantId, detail),
-            detail,
-        )
-    if event.source == PLATFORM_SOURCE and event.detail_type == DELETED:
+        arn, operation, tenant_id = settings.provision_state_machine_arn, "provision", provision.tenantId
+        payload = provision.model_dump(exclude_none=True)
+    elif event.source == PLATFORM_SOURCE and event.detail_type == DELETED:
         deprovision = parse_input(DeprovisionInput, event.detail)
-        detail = deprovision.model_dump()
-        name = execution_name("deprovision", deprovision.tenantId, detail)
-        return settings.deprovision_state_machine_arn, name, detail
-    if event.source == SECRETS_SOURCE:
-        change_detail: dict[str, Any] = event.detail if isinstance(event.detail, dict) else {}
-        params = change_detail.get("requestParameters") or {}
-        if change_detail.get("eventName") not in SECRET_CHANGES:
-            raise InputValidationError(f"detail.eventName: only {', '.join(SECRET_CHANGES)} start a key rotation")
-        if any(field in params for field in ("secretString", "secretBinary")):
-            raise InputValidationError("detail.requestParameters: an event must not carry a secret value")
-        secret_id = str(params.get("secretId") or (change_detail.get("additionalEventData") or {}).get("SecretId", ""))
-        secret_name = _ARN_SUFFIX.sub("", secret_id.split(":secret:", 1)[-1])
-        tenant_id = tenant_from_secret_name(settings.tenant_secret_prefix, secret_name)
-        if tenant_id is None:
-            raise InputValidationError("detail.requestParameters.secretId: not a tenant secret")
-        lifecycle = {"operation": "rotate_key", "tenantId": tenant_id}
-        change = {**lifecycle, "eventID": change_detail.get("eventID") or event.id}
-        return (
-            settings.lifecycle_state_machine_arn,
-            execution_name("rotate-key", tenant_id, change),
-            lifecycle,
-        )
-    raise InputValidationError(f"detail-type: no state machine starts on {event.source}/{event.detail_type}")
+        arn, operation, tenant_id = settings.deprovision_state_machine_arn, "deprovision", deprovision.tenantId
+        payload = deprovision.model_dump()
+    elif event.source == SECRETS_SOURCE:
+        arn, operation = settings.lifecycle_state_machine_arn, "rotate-key"
+        tenant_id = _changed_tenant_secret(event, settings.tenant_secret_prefix)
+        payload = {"operation": "rotate_key", "tenantId": tenant_id}
+    else:
+        raise InputValidationError(f"detail-type: no state machine starts on {event.source}/{event.detail_type}")
+    return arn, execution_name(operation, tenant_id, {"event": event.id}), payload
+
+
+def _changed_tenant_secret(event: EventBridgeModel, prefix: str) -> str:
+    """The tenant whose Stripe key secret a Secrets Manager (CloudTrail) event says was changed."""
+    detail: dict[str, Any] = event.detail if isinstance(event.detail, dict) else {}
+    params = detail.get("requestParameters") or {}
+    if detail.get("eventName") not in SECRET_CHANGES:
+        raise InputValidationError(f"detail.eventName: only {', '.join(SECRET_CHANGES)} start a key rotation")
+    if any(field in params for field in ("secretString", "secretBinary")):
+        raise InputValidationError("detail.requestParameters: an event must not carry a secret value")
+    secret_id = str(params.get("secretId") or (detail.get("additionalEventData") or {}).get("SecretId", ""))
+    tenant_id = tenant_from_secret_name(prefix, _ARN_SUFFIX.sub("", secret_id.split(":secret:", 1)[-1]))
+    if tenant_id is None:
+        raise InputValidationError("detail.requestParameters.secretId: not a tenant secret")
+    return tenant_id
 
 
 def _start(record: SQSRecord) -> None:
     try:
         event = EventBridgeModel.model_validate(json.loads(record.body))
-    except (ValueError, ValidationError) as exc:
-        raise InputValidationError(
-            f"message {record.message_id} is not an EventBridge event: {type(exc).__name__}"
-        ) from None
-    arn, name, payload = plan_start(event, SETTINGS)
+        arn, name, payload = plan_start(event, SETTINGS)
+    except (ValueError, ValidationError, InputValidationError) as exc:
+        reason = (
+            str(exc) if isinstance(exc, InputValidationError) else f"not an EventBridge event ({type(exc).__name__})"
+        )
+        # The body is not logged (it may hold what it must not); the message stays on the queue, then the DLQ.
+        logger.warning("event rejected", extra={"message_id": record.message_id, "reason": reason})
+        emit_metric("EventsRejected", 1)
+        raise InputValidationError(f"message {record.message_id}: {reason}") from None
     client = boto3.client("stepfunctions")
     try:
         client.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))
         logger.info("execution started", extra={"execution": name})
         emit_metric("ExecutionsStarted", 1)
     except client.exceptions.ExecutionAlreadyExists:
-        logger.info("execution already started", extra={"execution": name})
+        logger.info("execution already started (a redelivered event)", extra={"execution": name})
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
