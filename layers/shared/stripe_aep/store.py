@@ -243,14 +243,17 @@ class Store:
 
         Succeeds when no intent is recorded, when ``owner`` (an execution name) already holds it (a retry of the
         same step), or when another owner's intent is older than ``lease_s`` seconds (that attempt crashed).
-        Raises ``ConcurrentModificationError`` while another execution's fresh intent stands.
+        Raises ``ConcurrentModificationError`` while another execution's fresh intent stands, and when the ID was
+        stored since the caller read the item (another execution finished first: the retry reuses its ID).
         """
         now = now_s()
         self.update(
             key,
             {f"{kind}_intent": now, f"{kind}_intent_owner": owner},
-            condition="attribute_not_exists(#intent) OR #owner = :owner OR #intent < :stale",
-            condition_names={"#intent": f"{kind}_intent", "#owner": f"{kind}_intent_owner"},
+            condition=(
+                "attribute_not_exists(#id) AND (attribute_not_exists(#intent) OR #owner = :owner OR #intent < :stale)"
+            ),
+            condition_names={"#id": f"{kind}_id", "#intent": f"{kind}_intent", "#owner": f"{kind}_intent_owner"},
             condition_values={":owner": owner, ":stale": now - lease_s},
         )
 
