@@ -164,7 +164,9 @@ def _import_with_environment(spec: FunctionSpec, module_name: str) -> ModuleType
         **spec.environment,
     }
     # Only the function's own keys are set, then put back: other threads keep seeing the process's variables.
-    saved = {key: os.environ.get(key) for key in lambda_env}
+    # The runtime's own variables (AWS_LAMBDA_*, _HANDLER) are left set: a handler running in another thread may
+    # read one at any moment, and removing it for an instant made that read fail.
+    saved = {key: os.environ.get(key) for key in lambda_env if key in spec.environment}
     os.environ.update(lambda_env)
     sys.modules[unique_name] = module
     try:
