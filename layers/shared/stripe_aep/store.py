@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from stripe_aep.errors import ConcurrentModificationError, InputValidationError
@@ -52,6 +52,11 @@ def dataflow_key(tenant_id: str, resource_path: str) -> ItemKey:
 def schema_key(sandbox: str, resource_path: str) -> ItemKey:
     """Key of the item holding a sandbox's XDM schema and field group for one resource path."""
     return (f"SANDBOX#{sandbox}", f"SCHEMA#{resource_path}")
+
+
+def sandbox_key(sandbox: str) -> ItemKey:
+    """Key of the item holding a sandbox's Schema Registry tenant id."""
+    return (f"SANDBOX#{sandbox}", "SANDBOX")
 
 
 def record_class_key(sandbox: str) -> ItemKey:
@@ -116,7 +121,7 @@ class Store:
     def tenants(self) -> Iterator[dict[str, Any]]:
         """Every tenant item (a scan filtered on the sort key: for the operator's ``status`` listing only)."""
         kwargs: dict[str, Any] = {
-            "FilterExpression": Key("sk").eq("TENANT"),
+            "FilterExpression": Attr("sk").eq("TENANT"),
         }
         while True:
             page = self._table.scan(**kwargs)

@@ -34,6 +34,7 @@ from stripe_aep.store import (
     FAILED,
     dataflow_key,
     record_class_key,
+    sandbox_key,
     schema_key,
     tenant_key,
 )
@@ -153,7 +154,7 @@ def create_source_connection(request: ExploreStep, runtime: Runtime) -> dict[str
 
 def xdm_tenant_id(runtime: Runtime, sandbox: str) -> str:
     """The sandbox's Schema Registry tenant id (``GET /stats``), cached on the sandbox's DynamoDB item."""
-    key = (f"SANDBOX#{sandbox}", "SANDBOX")
+    key = sandbox_key(sandbox)
     item = runtime.store.get(key) or {}
     if item.get("xdm_tenant_id"):
         return str(item["xdm_tenant_id"])
