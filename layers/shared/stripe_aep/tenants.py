@@ -1,4 +1,4 @@
-"""Tenant ids, the state machines' inputs, and the deterministic names built from them.
+"""Tenant ids, the state machines' inputs, secret and execution names (AEP object names: ``stripe_aep.names``).
 
 A tenant id is validated (``TENANT_ID_PATTERN``) before it forms a secret name, an execution name or an AEP
 name, so that ``../other``, ``*``, look-alike Unicode letters or over-long ids never reach any of them.
@@ -17,6 +17,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from stripe_aep.aep.models import Schedule
 from stripe_aep.errors import InputValidationError
+from stripe_aep.names import (  # noqa: F401 (the name rules, re-exported for callers of this module)
+    base_connection_name,
+    dataflow_name,
+    dataset_name,
+    source_connection_name,
+    target_connection_name,
+)
 from stripe_aep.resources import RESOURCE_PATHS
 
 #: 3-40 characters: lowercase ASCII letters, digits, hyphens inside. 40 keeps
@@ -133,33 +140,6 @@ def parse_input(model: type[_InputT], data: Any) -> _InputT:
             for err in exc.errors()
         )
         raise InputValidationError(f"invalid {model.__name__}: {problems}") from None
-
-
-# Deterministic names: the same tenant and path always give the same AEP name, so a step can find what an
-# interrupted attempt created. Names are for people too: "stripe-aep/<tenant>/<path>/<kind>".
-def base_connection_name(tenant_id: str) -> str:
-    """Name of the tenant's Stripe base connection."""
-    return f"stripe-aep/{tenant_id}/base"
-
-
-def source_connection_name(tenant_id: str, resource_path: str) -> str:
-    """Name of the source connection reading one Stripe resource path."""
-    return f"stripe-aep/{tenant_id}/{resource_path}/source"
-
-
-def target_connection_name(tenant_id: str, resource_path: str) -> str:
-    """Name of the data lake target connection of one resource path."""
-    return f"stripe-aep/{tenant_id}/{resource_path}/target"
-
-
-def dataflow_name(tenant_id: str, resource_path: str) -> str:
-    """Name of the dataflow of one resource path."""
-    return f"stripe-aep/{tenant_id}/{resource_path}/flow"
-
-
-def dataset_name(tenant_id: str, resource_path: str) -> str:
-    """Name of the Catalog dataset that receives one resource path's records."""
-    return f"stripe-aep {tenant_id} {resource_path}"
 
 
 def tenant_secret_name(prefix: str, tenant_id: str) -> str:

@@ -1,4 +1,4 @@
-"""What the steps share: their input models and the idempotent ``ensure`` of an Adobe object.
+"""What the steps share: their input models and the explore check (per-kind operations: ``stripe_aep.catalogue``).
 
 Step inputs are flat camelCase payloads built by the state machines (docs/architecture.md); unknown keys are
 ignored so that a state machine can pass its whole item.
@@ -6,8 +6,6 @@ ignored so that a state machine can pass its whole item.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -15,13 +13,10 @@ from pydantic import BaseModel, ConfigDict
 from stripe_aep.aep import (
     AepValidationError,
     AuthenticationError,
-    ConflictError,
     NotFoundError,
     PlatformClient,
 )
 from stripe_aep.errors import StripeSourceRejectedError
-from stripe_aep.runtime import Runtime
-from stripe_aep.store import ItemKey, has_intent
 from stripe_aep.tenants import ResourcePath, Sandbox, TenantId
 
 
@@ -55,51 +50,6 @@ class PathStep(SandboxStep):
     """A step that works on one (tenant, resource path) dataflow."""
 
     resourcePath: ResourcePath
-
-
-@dataclass(frozen=True)
-class AepObject:
-    """An object known to exist in AEP: its ID, its etag (when Adobe gives one) and extra attributes to store."""
-
-    id: str
-    etag: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def ensure(
-    runtime: Runtime,
-    key: ItemKey,
-    kind: str,
-    owner: str,
-    find: Callable[[], AepObject | None],
-    create: Callable[[], AepObject],
-) -> dict[str, Any]:
-    """Make sure exactly one ``kind`` object exists for the item at ``key``; return the item afterwards.
-
-    1. The item already holds ``<kind>_id``: nothing is called.
-    2. An intent is recorded (an earlier attempt may have created the object and crashed before storing its
-       ID): ``find()`` looks it up by its deterministic name; found -> its ID is stored.
-    3. Otherwise the intent is claimed (``Store.claim_intent``; ``ConcurrentModificationError`` while another
-       execution holds it), ``create()`` is called and the ID stored with a conditional write.
-       A ``ConflictError`` from create (the name was taken meanwhile) falls back to ``find()``.
-    On the happy path this costs no lookup call. Adobe errors propagate unchanged.
-    """
-    item = runtime.store.get(key) or {}
-    if item.get(f"{kind}_id"):
-        return item
-    if has_intent(item, kind):
-        found = find()
-        if found is not None:
-            return runtime.store.record_object(key, kind, found.id, found.etag, found.extra)
-    runtime.store.claim_intent(key, kind, owner)
-    try:
-        created = create()
-    except ConflictError:
-        found = find()
-        if found is None:
-            raise
-        created = found
-    return runtime.store.record_object(key, kind, created.id, created.etag, created.extra)
 
 
 def explore_or_reject(client: PlatformClient, base_connection_id: str, resource_path: str, what: str = "") -> int:

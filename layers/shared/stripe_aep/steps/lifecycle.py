@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from stripe_aep import catalogue
 from stripe_aep.aep import (
     Created,
     NotFoundError,
@@ -33,6 +34,7 @@ from stripe_aep.errors import (
     TenantNotFoundError,
 )
 from stripe_aep.metrics import emit_metric
+from stripe_aep.names import rotation_check_name
 from stripe_aep.resources import RESOURCE_PATHS
 from stripe_aep.runtime import Runtime
 from stripe_aep.steps.common import RawInput, TenantStep, explore_or_reject
@@ -42,15 +44,13 @@ from stripe_aep.tenants import (
     LifecycleInput,
     ResourcePath,
     ScheduleInput,
-    base_connection_name,
     now_s,
     parse_input,
 )
 
 #: DynamoDB attribute group (``rotation_check_id``, ``_intent``) of the temporary base connection that
-#: verifies a
-#: new Stripe key before the tenant's base connection gets it.
-ROTATION_CHECK = "rotation_check"
+#: verifies a new Stripe key before the tenant's base connection gets it (``stripe_aep.catalogue``).
+ROTATION_CHECK = catalogue.ROTATION_CHECK.attribute
 #: ``flow_state`` values, as Flow Service writes a flow's ``state``.
 ENABLED, DISABLED = "enabled", "disabled"
 
@@ -72,11 +72,6 @@ def sandbox_of(runtime: Runtime, tenant_id: str, item: Mapping[str, Any] | None 
         return str(item["sandbox"])
     tenant = load_tenant(runtime, tenant_id)
     return str(tenant.get("sandbox") or runtime.settings.default_sandbox)
-
-
-def rotation_check_name(tenant_id: str) -> str:
-    """Deterministic name of the temporary base connection that verifies a new Stripe key."""
-    return f"{base_connection_name(tenant_id)}/rotation-check"
 
 
 def remove_rotation_check(runtime: Runtime, client: PlatformClient, tenant_id: str) -> bool:
@@ -421,6 +416,7 @@ __all__ = [
     "load_tenant",
     "remove_rotation_check",
     "rotate_stripe_key",
+    "rotation_check_name",
     "sandbox_of",
     "set_dataflow_state",
     "update_dataflow",
