@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings
-from stripe_aep.errors import TenantNotFoundError
+from stripe_aep.errors import TenantSecretNotFoundError
 from stripe_aep.metrics import record_adobe_call
 from stripe_aep.store import Store
 from stripe_aep.tenants import Frequency, tenant_secret_name
@@ -100,18 +100,18 @@ class Runtime:
         """The tenant's Stripe secret key, from the secret ``{TENANT_SECRET_PREFIX}{tenant_id}``.
 
         The secret holds the key itself, or JSON ``{"stripe_secret_key": "..."}``. ``fresh`` bypasses the cache
-        (key rotation). Raises ``TenantNotFoundError`` when the secret does not exist or holds no key.
+        (key rotation). Raises ``TenantSecretNotFoundError`` when the secret does not exist or holds no key.
         """
         name = tenant_secret_name(self.settings.tenant_secret_prefix, tenant_id)
         try:
             value = parameters.get_secret(name, max_age=self.settings.secret_max_age_s, force_fetch=fresh)
         except parameters.exceptions.GetParameterError:
-            raise TenantNotFoundError(f"no Stripe key secret for tenant {tenant_id} at {name}") from None
+            raise TenantSecretNotFoundError(f"no Stripe key secret for tenant {tenant_id} at {name}") from None
         text = value.decode() if isinstance(value, bytes) else str(value)
         if text.lstrip().startswith("{"):
             text = str(json.loads(text).get("stripe_secret_key", ""))
         if not text:
-            raise TenantNotFoundError(f"the secret {name} holds no Stripe key")
+            raise TenantSecretNotFoundError(f"the secret {name} holds no Stripe key")
         return SecretStr(text)
 
 
