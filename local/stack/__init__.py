@@ -40,7 +40,7 @@ from moto.events.utils import EventTemplateParser
 
 from local.stack import dynamodb_local
 from local.stack.dynamodb_local import DynamoDBLocal, MotoWithDynamoDBLocal
-from local.stack.lambda_hook import FunctionSpec, LambdaContext, LambdaRuntime
+from local.stack.lambda_hook import FunctionSpec, LambdaContext, LambdaFault, LambdaRuntime
 from local.stack.template import (
     ACCOUNT_ID,
     REGION,
@@ -56,6 +56,7 @@ __all__ = [
     "AdobeCredential",
     "FunctionSpec",
     "LambdaContext",
+    "LambdaFault",
     "LocalStack",
     "StackError",
     "TemplateError",
@@ -765,6 +766,27 @@ class LocalStack:
         """In-process handler calls by function name (physical name, as moto knows it)."""
         return self._runtime.invocations
 
+    def inject_lambda_fault(
+        self,
+        function_logical_id_or_name: str,
+        kind: str = "crash",
+        nth: int = 1,
+        times: int = 1,
+        after: bool = True,
+    ) -> LambdaFault:
+        """Fail the function's `nth` next call (and `times - 1` more) as Lambda would (`LambdaFault`): `crash`
+        (Error `Lambda.Unknown`) or `timeout` (`Sandbox.Timedout`); `after`: the handler runs first and only
+        its answer is lost. Returns the fault (its `fired` counts the failures). Raises `KeyError`."""
+        if kind not in ("crash", "timeout"):
+            raise ValueError(f"kind must be crash or timeout, not {kind!r}")
+        name = self._physical(function_logical_id_or_name, ("AWS::Serverless::Function",))
+        fault = LambdaFault(name, kind, nth=nth, times=times, after=after)  # type: ignore[arg-type]
+        return self._runtime.add_fault(fault)
+
+    def clear_lambda_faults(self) -> None:
+        """Remove every injected Lambda fault."""
+        self._runtime.clear_faults()
+
     @property
     def environment(self) -> dict[str, str]:
         """The Globals environment (resolved, simulator URLs applied), set in os.environ while running."""
@@ -820,6 +842,26 @@ class LocalStack:
         )
         arn: str = answer["executionArn"]
         return arn
+
+    def restart_execution(self, execution_arn: str, name: str | None = None) -> str:
+        """Resume a FAILED, TIMED_OUT or ABORTED execution after its cause was fixed: a new execution of the same
+        state machine with the same input (moto 5 has no RedriveExecution); returns the new execution's ARN.
+
+        `name` defaults to `<old name>-redrive-<n>` (n: 1 + the executions already named so). Every step is
+        idempotent and RecordFailure expired the failed execution's create intents, so the new execution reuses
+        what the failed one created. Raises `StackError` for an execution that is RUNNING or SUCCEEDED.
+        """
+        sfn = self.client("stepfunctions")
+        described = sfn.describe_execution(executionArn=execution_arn)
+        if described["status"] not in ("FAILED", "TIMED_OUT", "ABORTED"):
+            raise StackError(f"execution {described['name']} is {described['status']}: nothing to resume")
+        machine = described["stateMachineArn"]
+        if name is None:
+            base = f"{described['name'][:64]}-redrive-"
+            pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=machine)
+            taken = {e["name"] for page in pages for e in page["executions"]}
+            name = next(f"{base}{n}" for n in range(1, len(taken) + 2) if f"{base}{n}" not in taken)
+        return self.start_execution(machine, json.loads(described.get("input") or "{}"), name=name)
 
     def wait(self, execution_arn: str, timeout_s: float = 60) -> dict[str, Any]:
         """DescribeExecution once the execution left RUNNING; raises `TimeoutError` after `timeout_s` s."""
