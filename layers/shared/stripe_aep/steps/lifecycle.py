@@ -320,7 +320,7 @@ def rotate_stripe_key(request: TenantStep, runtime: Runtime) -> dict[str, Any]:
 
     The key is read fresh from Secrets Manager and goes nowhere but the two request bodies: not in the
     payload, the result, DynamoDB, a log line or an exception. In: ``{tenantId}``. Out: ``{baseConnectionId,
-    verifiedPaths}``. Also raises ``TenantNotFoundError`` (unknown tenant or no secret),
+    verifiedPaths}``. Also raises ``TenantNotFoundError`` (unknown tenant), ``TenantSecretNotFoundError`` (no secret),
     ``InputValidationError`` (the tenant has no base connection yet).
     """
     tenant = load_tenant(runtime, request.tenantId)
