@@ -27,6 +27,10 @@ LAMBDA_ERRORS = {
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
+    # crashes and timeouts: every step is idempotent (issue 11 item 4)
+    "Lambda.Unknown",
+    "Sandbox.Timedout",
+    "States.Timeout",
 }
 AEP_ERRORS = {"ThrottledError", "UpstreamError", "AepConnectionError", "ConcurrentModificationError"}
 GLOBAL_ENV = {

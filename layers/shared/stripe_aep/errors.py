@@ -21,6 +21,18 @@ class TenantNotFoundError(StepError):
     """DynamoDB holds no item for the tenant id the input names. Never retried."""
 
 
+class TenantSecretNotFoundError(StepError):
+    """The tenant's Stripe key secret (``{TENANT_SECRET_PREFIX}{tenant id}``) does not exist or holds no key.
+
+    Not a refused input: the provisioning had begun (the tenant is recorded FAILED with this cause). Never retried.
+    """
+
+
+#: Errors that refuse a request before it changes anything: nothing is written to DynamoDB (not even
+#: ``last_error``); the execution's Error/Cause and the logs report them.
+REFUSALS: tuple[type[StepError], ...] = (InputValidationError, TenantNotFoundError)
+
+
 class StripeSourceRejectedError(StepError):
     """Explore failed: Stripe rejected the tenant's key, or the resource path cannot be read. Never retried."""
 

@@ -33,7 +33,7 @@ from stripe_aep.errors import TenantNotFoundError
 from stripe_aep.metrics import emit_metric
 from stripe_aep.runtime import Runtime
 from stripe_aep.steps.common import RawInput, TenantStep, load_tenant, remove_rotation_check, sandbox_of
-from stripe_aep.store import DEPROVISIONED, DEPROVISIONING, dataflow_key, tenant_key
+from stripe_aep.store import DEPROVISIONED, DEPROVISIONING, HEALTH_ATTRIBUTES, dataflow_key, tenant_key
 from stripe_aep.tenants import DeprovisionInput, ResourcePath, now_s, parse_input
 
 # ---- PlanDeprovisioning -------------------------------------------------------------------------------
@@ -152,8 +152,9 @@ def complete_deprovisioning(request: CompleteDeprovisioningStep, runtime: Runtim
     """Mark the tenant and its dataflow items DEPROVISIONED with ``deprovisioned_at`` (epoch seconds).
 
     Items are kept (they still hold the kept dataset's ID and the mapping set's), out of the health-check
-    index. An item already DEPROVISIONED keeps its first ``deprovisioned_at``: deprovisioning twice changes
-    nothing. Out: ``{tenantId, status: "DEPROVISIONED"}``. Raises ``TenantNotFoundError``.
+    index, their health verdict removed (``HEALTH_ATTRIBUTES``: nothing is monitored any more). An item already
+    DEPROVISIONED keeps its first ``deprovisioned_at``: deprovisioning twice changes nothing.
+    Out: ``{tenantId, status: "DEPROVISIONED"}``. Raises ``TenantNotFoundError``.
     """
     tenant, dataflows = runtime.store.tenant_items(request.tenantId)
     if tenant is None:
@@ -163,6 +164,7 @@ def complete_deprovisioning(request: CompleteDeprovisioningStep, runtime: Runtim
         if item.get("status") != DEPROVISIONED:
             key = dataflow_key(request.tenantId, str(item["resource_path"]))
             runtime.store.set_status(key, DEPROVISIONED, deprovisioned_at=now)
+            runtime.store.update(key, remove=HEALTH_ATTRIBUTES)
     if tenant.get("status") != DEPROVISIONED:
         runtime.store.set_status(
             tenant_key(request.tenantId), DEPROVISIONED, deprovisioned_at=now, purged=request.purge

@@ -41,7 +41,8 @@ from stripe_aep.steps.common import (
     remove_rotation_check,
     sandbox_of,
 )
-from stripe_aep.store import DEPROVISIONED, ItemKey, dataflow_key, tenant_key
+from stripe_aep.store import ACTIVE, DEPROVISIONED, ItemKey, dataflow_key, tenant_key
+from stripe_aep.store import DISABLED as DISABLED_STATUS
 from stripe_aep.tenants import (
     LifecycleInput,
     ResourcePath,
@@ -271,7 +272,7 @@ def rotate_stripe_key(request: TenantStep, runtime: Runtime) -> dict[str, Any]:
 
     The key is read fresh from Secrets Manager and goes nowhere but the two request bodies: not in the
     payload, the result, DynamoDB, a log line or an exception. In: ``{tenantId}``. Out: ``{baseConnectionId,
-    verifiedPaths}``. Also raises ``TenantNotFoundError`` (unknown tenant or no secret),
+    verifiedPaths}``. Also raises ``TenantNotFoundError`` (unknown tenant), ``TenantSecretNotFoundError`` (no secret),
     ``InputValidationError`` (the tenant has no base connection yet).
     """
     tenant = load_tenant(runtime, request.tenantId)
@@ -343,7 +344,10 @@ def set_dataflow_state(request: SetDataflowStateStep, runtime: Runtime) -> dict[
     Reads the flow first (``GET /flows/{id}``, retrieveFlow) and calls the action only when the state differs,
     then records ``flow_state`` (``enabled``/``disabled``), ``flow_state_changed_at`` (epoch seconds) and the
     flow's new ``flow_etag`` (a state transition changes it) in DynamoDB, so health checks report a disabled
-    dataflow as DISABLED rather than STALE. Out: ``{resourcePath, flowId, state}``.
+    dataflow as DISABLED rather than STALE. The statuses follow at once: the dataflow item's ``status``
+    (DISABLED, out of the health-check index / ACTIVE, back in it) and ``health_status`` (DISABLED / PENDING until
+    the next health check), and the tenant's status (DISABLED when all its dataflows are,
+    ``Store.follow_dataflow_states``). Out: ``{resourcePath, flowId, state}``.
     Raises ``TenantNotFoundError``, ``InputValidationError`` (no dataflow for the path), ``NotFoundError``.
     """
     key, item = _flow_item(runtime, request.tenantId, request.resourcePath)
@@ -359,7 +363,15 @@ def set_dataflow_state(request: SetDataflowStateStep, runtime: Runtime) -> dict[
         attrs["flow_state_changed_at"] = now_s()
     if flow.etag:
         attrs["flow_etag"] = flow.etag
-    runtime.store.update(key, attrs)
+    if flow.state == wanted and item.get("status") in (ACTIVE, DISABLED_STATUS):
+        health = "DISABLED" if wanted == DISABLED else "PENDING"
+        if item.get("health_status") != health:
+            attrs |= {"health_status": health, "health_changed_at": now_s()}
+            attrs["health_reason"] = f"{wanted} by the tenant's lifecycle operation {request.executionName}"
+        runtime.store.set_status(key, ACTIVE if request.enabled else DISABLED_STATUS, **attrs)
+        runtime.store.follow_dataflow_states(request.tenantId)
+    else:
+        runtime.store.update(key, attrs)
     if flow.state != wanted:
         raise ConcurrentModificationError(
             f"flow {flow_id} is {flow.state} after {wanted[:-1].upper()}: another change raced this one"

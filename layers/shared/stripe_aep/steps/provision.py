@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from stripe_aep.catalogue import (
     BASE_CONNECTION,
     DATASET,
@@ -27,7 +29,7 @@ from stripe_aep.catalogue import (
     Ref,
     ensure,
 )
-from stripe_aep.errors import InputValidationError, TenantNotFoundError
+from stripe_aep.errors import REFUSALS
 from stripe_aep.metrics import emit_metric
 from stripe_aep.resources import RESOURCE_PATHS
 from stripe_aep.runtime import Runtime
@@ -39,7 +41,7 @@ from stripe_aep.steps.common import (
     StepInput,
     explore_or_reject,
 )
-from stripe_aep.store import ACTIVE, FAILED, dataflow_key, sandbox_key, tenant_key
+from stripe_aep.store import ACTIVE, DISABLED, FAILED, dataflow_key, sandbox_key, tenant_key
 from stripe_aep.tenants import (
     ProvisionInput,
     ScheduleInput,
@@ -48,6 +50,8 @@ from stripe_aep.tenants import (
     parse_input,
     validate_tenant_id,
 )
+
+logger = Logger()
 
 
 def validate_input(request: RawInput, runtime: Runtime) -> dict[str, Any]:
@@ -75,7 +79,7 @@ def create_base_connection(request: SandboxStep, runtime: Runtime) -> dict[str, 
     """Ensure the tenant's Stripe base connection (Flow Service ``POST /connections``) with its Stripe key.
 
     The key is read from the tenant's secret only when the connection is created and goes nowhere but the
-    request body. Out: ``{baseConnectionId}``. Raises ``TenantNotFoundError`` (no secret) or the client's
+    request body. Out: ``{baseConnectionId}``. Raises ``TenantSecretNotFoundError`` (no secret) or the client's
     ``AepError``s.
     """
     ref = Ref(request.sandbox, request.tenantId)
@@ -221,11 +225,18 @@ class CompleteInput(StepInput):
 def complete_provisioning(request: CompleteInput, runtime: Runtime) -> dict[str, Any]:
     """Mark every provisioned dataflow and the tenant ACTIVE (dataflows join the health-check index).
 
-    Out: ``{tenantId, status: "ACTIVE", dataflowCount}``.
+    A dataflow the tenant disabled (``flow_state`` disabled) stays DISABLED; the tenant then follows its
+    dataflows (``Store.follow_dataflow_states``). Out: ``{tenantId, status: "ACTIVE", dataflowCount}``.
     """
+    disabled = 0
     for dataflow in request.dataflows:
-        runtime.store.set_status(dataflow_key(request.tenantId, dataflow.resourcePath), ACTIVE)
+        key = dataflow_key(request.tenantId, dataflow.resourcePath)
+        is_disabled = (runtime.store.get(key) or {}).get("flow_state") == "disabled"
+        disabled += is_disabled
+        runtime.store.set_status(key, DISABLED if is_disabled else ACTIVE)
     runtime.store.set_status(tenant_key(request.tenantId), ACTIVE, completed_at=now_s())
+    if disabled:
+        runtime.store.follow_dataflow_states(request.tenantId)
     emit_metric("ProvisioningSucceeded", 1)
     return {"tenantId": request.tenantId, "status": ACTIVE, "dataflowCount": len(request.dataflows)}
 
@@ -242,7 +253,8 @@ def record_failure(request: FailureInput, runtime: Runtime) -> dict[str, Any]:
     In: ``{input: $$.Execution.Input, executionName, stateMachine, error: {Error, Cause}}`` where Cause is the
     Lambda error JSON (``errorType``, ``errorMessage``). Out: ``{error, cause}``; cause names the step and
     resource path that failed, Adobe's error code and request id when DynamoDB recorded them. A tenant id
-    that does not validate is not written anywhere.
+    that does not validate is not written anywhere. A refusal (``REFUSALS``: for provision, only when
+    ValidateInput did not record this execution) writes nothing; a provisioning that began ends FAILED.
     """
     original = str(request.error.get("Error", "States.TaskFailed"))
     # A Fail state's Error may not use the reserved "States." prefix: States.Timeout becomes StatesTimeout.
@@ -260,7 +272,13 @@ def record_failure(request: FailureInput, runtime: Runtime) -> dict[str, Any]:
     except ValueError:
         tenant_id = None
     cause = message
-    if tenant_id and runtime.store.get(tenant_key(tenant_id)) is not None:
+    tenant_item = runtime.store.get(tenant_key(tenant_id)) if tenant_id else None
+    refused = original in {e.__name__ for e in REFUSALS} and (
+        request.stateMachine != "provision" or (tenant_item or {}).get("execution") != request.executionName
+    )
+    if refused:
+        logger.warning("request refused, nothing written", extra={"error": error, "cause": message[:1000]})
+    elif tenant_id and tenant_item is not None:
         tenant, dataflows = runtime.store.tenant_items(tenant_id)
         recorded = [
             {**i["last_error"], "resource_path": i.get("resource_path")}
@@ -292,9 +310,7 @@ def record_failure(request: FailureInput, runtime: Runtime) -> dict[str, Any]:
             "at": now_s(),
         }
         attrs: dict[str, Any] = {"last_error": last_error}
-        # A refused request changed nothing: the tenant keeps its status (an ACTIVE tenant stays ACTIVE).
-        refused = original in (InputValidationError.__name__, TenantNotFoundError.__name__)
-        if request.stateMachine == "provision" and not refused:
+        if request.stateMachine == "provision":
             runtime.store.update(tenant_key(tenant_id), {"status": FAILED, **attrs})
         else:
             runtime.store.update(tenant_key(tenant_id), attrs)
