@@ -43,7 +43,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 
 typecheck: $(BIN)/.installed
-	$(BIN)/mypy layers/shared/stripe_aep functions local bench
+	$(BIN)/mypy layers/shared/stripe_aep cli/stripe_aep_cli functions local bench
 
 cfn-lint: $(BIN)/.installed
 	$(BIN)/cfn-lint template.yaml

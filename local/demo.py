@@ -19,9 +19,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from local.cli.executions import history_line
 from local.stack import LocalStack
 from stripe_aep.store import Store
+from stripe_aep_cli.executions import history_line
 
 ROOT = Path(__file__).resolve().parents[1]
 TENANTS: dict[str, list[str]] = {

@@ -21,7 +21,7 @@ import requests
 
 from tests.integration.conftest import REPO, require_app
 
-CLI = [sys.executable, "-m", "local.cli"]
+CLI = [sys.executable, "-m", "stripe_aep_cli"]
 # The fake credential the local stack seeds in the Adobe credential secret (local.stack.AdobeCredential).
 ADOBE = {"client_id": "local-client-id", "client_secret": "local-client-secret"}
 ADOBE_ORG = "LOCAL0000000000000000000@AdobeOrg"
@@ -148,7 +148,10 @@ def test_bad_resource_path_is_a_usage_error(running: Running) -> None:
     before = len(running.executions("Provision"))
     result = cli(running, "provision", "acme", "--path", "invoices")
     assert result.returncode == 2
-    assert "resourcePaths" in result.stderr
+    # the message names the option typed and lists the allowed values (not the model's field)
+    assert "--path" in result.stderr and "invoices" in result.stderr
+    assert "charges, subscriptions, refunds" in result.stderr
+    assert "resourcePaths" not in result.stderr
     assert len(running.executions("Provision")) == before
 
 
@@ -237,7 +240,7 @@ def test_no_stack_is_a_usage_error(tmp_path: Path) -> None:
     assert "local up" in result.stderr
 
 
-def test_global_options_go_before_the_command(tmp_path: Path) -> None:
+def test_global_options_are_accepted_after_the_command(tmp_path: Path) -> None:
     result = subprocess.run(  # noqa: S603
         [*CLI, "status", "--local", "--stack-file", str(tmp_path / "none.json"), "--json"],
         capture_output=True,
@@ -247,4 +250,5 @@ def test_global_options_go_before_the_command(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2
-    assert "No such option: --local" in result.stderr
+    assert "No such option" not in result.stderr
+    assert "local up" in json.loads(result.stdout)["error"]
