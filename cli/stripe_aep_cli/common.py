@@ -74,8 +74,8 @@ def is_terminal() -> bool:
 def console(stderr: bool = False) -> Console:
     """A rich console: styled on a terminal; on a pipe plain text that never wraps."""
     if is_terminal() and not stderr:
-        return Console(highlight=False, soft_wrap=True)
-    return Console(highlight=False, soft_wrap=True, stderr=stderr, no_color=not stderr, width=10_000)
+        return Console(highlight=False, soft_wrap=True, emoji=False)
+    return Console(highlight=False, soft_wrap=True, emoji=False, stderr=stderr, no_color=not stderr, width=10_000)
 
 
 def emit_json(document: Any) -> None:
