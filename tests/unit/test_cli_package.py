@@ -95,7 +95,7 @@ def test_a_caught_failure_is_shown_failed_and_an_uncaught_one_at_the_end() -> No
             "message": "no Stripe key secret for tenant x",
         }
     ]
-    assert step_line(caught[0]).startswith("  [red]✗[/] CreateBaseConnection failed: TenantNotFoundError")
+    assert str(step_line(caught[0])).startswith("  [red]✗[/] CreateBaseConnection failed: TenantNotFoundError")
     uncaught = _lines(
         [
             _event(1, 0, "TaskStateEntered", name="ExploreResourcePath", input='{"resourcePath": "refunds"}'),
