@@ -20,7 +20,7 @@ from stripe_aep_cli import local_stack
 from stripe_aep_cli.backend import STATE_MACHINE_OUTPUTS, BackendError, read_stack_file
 from stripe_aep_cli.commands.operations import report, step_line, tenant_callback
 from stripe_aep_cli.common import EPILOG, ExitCode, backend, console, emit_json, fail, options, usage_error
-from stripe_aep_cli.executions import Execution, follow, last_error
+from stripe_aep_cli.executions import Execution, follow, known_ids, last_error
 
 local_app = typer.Typer(
     help="The one-machine stack (moto + AEP simulator) that --local commands talk to.", epilog=EPILOG
@@ -116,7 +116,10 @@ def down(ctx: typer.Context) -> None:
 def add_tenant(
     ctx: typer.Context,
     tenant: Annotated[
-        str, typer.Argument(help="Tenant id: 3-40 lowercase letters, digits, inner hyphens.", callback=tenant_callback)
+        str,
+        typer.Argument(
+            help="Tenant id: 3-40 lowercase letters, digits, inner hyphens.", callback=tenant_callback, metavar="TENANT"
+        ),
     ],
     stripe_key: Annotated[
         str | None,
@@ -173,6 +176,7 @@ def send_event(
             help="An EventBridge event (JSON with source, detail-type, detail), e.g. events/tenant-signed-up.json.",
             exists=True,
             dir_okay=False,
+            metavar="FILE",
         ),
     ],
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the execution the event starts.")] = True,
@@ -196,8 +200,11 @@ def send_event(
         usage_error(opts, "send-event talks to the local stack only (give --local)", "--local")
     stack = backend(opts)
     entry["EventBusName"] = stack.outputs["EventBusName"] if entry["Source"] == PLATFORM_SOURCE else "default"
+    detail = event["detail"] if isinstance(event["detail"], dict) else {}
+    tenant_hint = detail.get("tenantId") or str(detail.get("requestParameters", {}).get("secretId", "")).rsplit("/")[-1]
     try:
         before = _executions(stack)
+        ids_before = known_ids(stack.store(), tenant_hint) if tenant_hint else None
         answer = stack.client("events").put_events(Entries=[entry])
     except (ClientError, BotoCoreError) as exc:
         fail(opts, f"PutEvents failed: {exc}")
@@ -237,6 +244,8 @@ def send_event(
             out.print(text)
 
     sfn = stack.client("stepfunctions")
-    follow(sfn, execution, show, poll_s=0.25, timeout_s=max(1.0, deadline - time.monotonic()))
+    if tenant_hint != tenant_id:
+        ids_before = None
+    follow(sfn, execution, show, poll_s=0.25, timeout_s=max(1.0, deadline - time.monotonic()), before=ids_before)
     error = None if execution.status in ("SUCCEEDED", "RUNNING") else last_error(stack.store(), tenant_id, name)
     report(opts, operation, tenant_id, execution, error, waited=True)

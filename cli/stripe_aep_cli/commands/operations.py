@@ -61,7 +61,10 @@ def _frequency_callback(value: str | None) -> str | None:
 
 
 TenantArg = Annotated[
-    str, typer.Argument(help="Tenant id: 3-40 lowercase letters, digits, inner hyphens.", callback=tenant_callback)
+    str,
+    typer.Argument(
+        help="Tenant id: 3-40 lowercase letters, digits, inner hyphens.", callback=tenant_callback, metavar="TENANT"
+    ),
 ]
 PathOpt = Annotated[
     list[str] | None,

@@ -98,7 +98,8 @@ def status_table(rows: list[dict[str, Any]], title: str, wide: bool) -> Any:
 def status(
     ctx: typer.Context,
     tenant: Annotated[
-        str | None, typer.Argument(help="Tenant id (all tenants when omitted).", callback=tenant_callback)
+        str | None,
+        typer.Argument(help="Tenant id (all tenants when omitted).", callback=tenant_callback, metavar="[TENANT]"),
     ] = None,
     wide: WideOpt = False,
 ) -> None:
@@ -141,7 +142,10 @@ def sweep_sentence(result: Any) -> str:
 def health(
     ctx: typer.Context,
     tenant: Annotated[
-        str | None, typer.Argument(help="Tenant id (every ACTIVE dataflow when omitted).", callback=tenant_callback)
+        str | None,
+        typer.Argument(
+            help="Tenant id (every ACTIVE dataflow when omitted).", callback=tenant_callback, metavar="[TENANT]"
+        ),
     ] = None,
     wide: WideOpt = False,
 ) -> None:
