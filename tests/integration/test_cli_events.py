@@ -94,9 +94,12 @@ def test_a_tenant_of_ones_own_through_the_event_path(running: Running, tmp_path:
     dataflow = running.item("PATH#charges", "hooli")
     assert tenant is not None and tenant["status"]["S"] == "ACTIVE"
     assert dataflow is not None and running.aep_flow(dataflow["flow_id"]["S"])["state"] == "enabled"
-    assert running.client("sqs").get_queue_attributes(
-        QueueUrl=running.outputs["EventQueueUrl"], AttributeNames=["ApproximateNumberOfMessages"]
-    )["Attributes"]["ApproximateNumberOfMessages"] == "0"
+    assert (
+        running.client("sqs").get_queue_attributes(
+            QueueUrl=running.outputs["EventQueueUrl"], AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"]
+        == "0"
+    )
 
     # the health schedule fires by itself: the dataflow item gets its health status without `health`
     checked = _eventually(lambda: (running.item("PATH#charges", "hooli") or {}).get("health_status"), 20)
