@@ -123,3 +123,52 @@ def test_the_cli_distribution_ships_every_package_it_imports() -> None:
     dependencies = " ".join(config["project"]["dependencies"])
     assert not any(tool in dependencies for tool in ("pytest", "ruff", "mypy", "moto"))
     assert any(dep.startswith("moto") for dep in config["project"]["optional-dependencies"]["local"])
+
+
+def test_on_a_terminal_ids_never_wrap_and_are_shortened(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    from stripe_aep_cli import common
+    from stripe_aep_cli.commands import state
+
+    monkeypatch.setattr(common, "is_terminal", lambda: True)
+    monkeypatch.setattr(state, "is_terminal", lambda: True)
+    flow_id = "16aeab15-844d-4950-8670-d1d66bc1e117"
+    rows = [
+        {
+            "tenantId": "acme",
+            "tenant": {"status": "ACTIVE", "base_connection_id": "49fdbfaf-7c18-4efe-8069-f08affc30282"},
+            "dataflows": [
+                {"resource_path": "charges", "status": "ACTIVE", "health_status": "HEALTHY", "flow_id": flow_id}
+            ],
+        }
+    ]
+    for width in (80, 200):
+        rendered = Console(width=width, record=True, emoji=False)
+        rendered.print(state.status_table(rows, "t", wide=False))
+        text = rendered.export_text()
+        assert common.short_id(flow_id) in text and flow_id not in text
+        assert all(len(line) <= width for line in text.splitlines())
+        assert sum("16aeab15" in line for line in text.splitlines()) == 1  # one line: not folded
+    wide = Console(width=400, record=True, emoji=False)
+    wide.print(state.status_table(rows, "t", wide=True))
+    assert flow_id in wide.export_text()
+
+
+def test_the_cli_pins_the_same_versions_as_the_project() -> None:
+    def pins(requirements: list[str]) -> dict[str, str]:
+        found = {}
+        for requirement in requirements:
+            name, _, version = requirement.partition("==")
+            found[name.split("[", 1)[0].lower()] = version
+        return found
+
+    root = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    cli = tomllib.loads((REPO / "cli" / "pyproject.toml").read_text())["project"]
+    project = pins(root["dependencies"] + [r for extra in root["optional-dependencies"].values() for r in extra])
+    ours = pins(cli["dependencies"] + [r for extra in cli["optional-dependencies"].values() for r in extra])
+    assert all(version for version in ours.values()), "every CLI dependency is pinned"
+    assert {name: version for name, version in ours.items() if name in project} == {
+        name: project[name] for name in ours if name in project
+    }
+    assert set(ours) <= set(project)
