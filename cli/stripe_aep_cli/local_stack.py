@@ -87,14 +87,21 @@ def write_stack_file(path: Path, document: dict[str, Any]) -> None:
     partial.replace(path)
 
 
-def add_tenant(stack: Any, tenant_id: str, stripe_key: str) -> str:
-    """Register ``stripe_key`` with the simulator's Stripe, then write the tenant's secret; returns its ARN.
+def add_tenant(stack: Any, tenant_id: str, stripe_key: str) -> tuple[str, bool]:
+    """Register ``stripe_key`` with the simulator's Stripe, then write the tenant's secret.
 
-    Writing an existing tenant's secret is a new version: the local Secrets Manager rule starts rotate_key.
+    Returns (the secret's ARN, whether it existed). Writing an existing tenant's secret is a new version: the
+    local Secrets Manager rule then starts rotate_key.
     """
+    secrets = stack.client("secretsmanager")
+    name = f"{stack.environment.get('TENANT_SECRET_PREFIX', 'stripe-aep/tenants/')}{tenant_id}"
+    try:
+        secrets.describe_secret(SecretId=name)
+        existed = True
+    except secrets.exceptions.ResourceNotFoundException:
+        existed = False
     stack.simulator.register_stripe_key(stripe_key)
-    arn: str = stack.put_tenant_secret(tenant_id, stripe_key)
-    return arn
+    return str(stack.put_tenant_secret(tenant_id, stripe_key)), existed
 
 
 def seed_demo(stack: Any) -> list[str]:
@@ -107,7 +114,8 @@ def seed_demo(stack: Any) -> list[str]:
 def _control_server(stack: Any) -> ThreadingHTTPServer:
     """Loopback HTTP on an ephemeral port: ``POST /tenants {"tenantId", "stripeKey"}`` -> ``add_tenant``.
 
-    Answers 201 ``{"tenantId", "secretArn"}``, 400 ``{"error"}`` for a bad id or key (the key is never echoed).
+    Answers 201 ``{"tenantId", "secretArn", "newVersion"}`` (newVersion: the secret existed), 400 ``{"error"}``
+    for a bad id or key (the key is never echoed).
     """
     from stripe_aep.tenants import validate_tenant_id
 
@@ -137,7 +145,8 @@ def _control_server(stack: Any) -> ThreadingHTTPServer:
             if not STRIPE_KEY.match(key):
                 self._answer(400, {"error": "the Stripe key must look like sk_test_... or sk_live_..."})
                 return
-            self._answer(201, {"tenantId": tenant_id, "secretArn": add_tenant(stack, tenant_id, key)})
+            arn, existed = add_tenant(stack, tenant_id, key)
+            self._answer(201, {"tenantId": tenant_id, "secretArn": arn, "newVersion": existed})
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, args=(0.2,), name="local-control", daemon=True).start()

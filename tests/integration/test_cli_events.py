@@ -108,6 +108,7 @@ def test_a_tenant_of_ones_own_through_the_event_path(running: Running, tmp_path:
     # a new version of the tenant's secret starts rotate_key through the Secrets Manager rule
     rotated = cli(running, "local", "add-tenant", "hooli", "--stripe-key", "sk_test_hooli_rotated_0123456789")
     assert rotated.returncode == 0, rotated.stdout + rotated.stderr
+    assert "the Secrets Manager rule starts rotate_key" in rotated.stdout
 
     def rotation_done() -> list[dict[str, Any]]:
         found = [e for e in running.executions("Lifecycle") if e["name"].startswith("rotate-key-hooli-")]

@@ -152,10 +152,13 @@ def add_tenant(
     if opts.json:
         emit_json(body)
     else:
-        console().print(
-            f"Tenant {tenant}: Stripe key registered with the simulator and stored in secret "
-            f"{escape(str(body['secretArn']))}. Next: `stripe-aep --local provision {tenant}`."
+        what = (
+            f"a new version of secret {escape(str(body['secretArn']))}; the Secrets Manager rule starts rotate_key "
+            f"(follow it with `stripe-aep --local status {tenant}`)."
+            if body.get("newVersion")
+            else f"secret {escape(str(body['secretArn']))}. Next: `stripe-aep --local provision {tenant}`."
         )
+        console().print(f"Tenant {tenant}: Stripe key registered with the simulator and stored in {what}")
 
 
 def _executions(stack: Any) -> set[tuple[str, str]]:
