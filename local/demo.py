@@ -23,7 +23,7 @@ from local.stack import LocalStack
 from stripe_aep.store import Store
 from stripe_aep_cli.commands.operations import step_line
 from stripe_aep_cli.commands.state import sweep_sentence
-from stripe_aep_cli.executions import StepTracker
+from stripe_aep_cli.executions import KnownIds, StepTracker, known_ids, mark_found
 
 ROOT = Path(__file__).resolve().parents[1]
 TENANTS: dict[str, list[str]] = {
@@ -71,8 +71,13 @@ def creates(stack: LocalStack) -> int:
     return sum(calls[op] for op in calls if op in CREATE_OPERATIONS or op.startswith("create"))
 
 
-def follow(stack: LocalStack, executions: dict[str, str], timeout_s: float = 60) -> dict[str, str]:
-    """Print one line per state as the executions run; return each execution's final status."""
+def follow(
+    stack: LocalStack, executions: dict[str, str], timeout_s: float = 60, before: dict[str, KnownIds] | None = None
+) -> dict[str, str]:
+    """Print one line per state as the executions run; return each execution's final status.
+
+    ``before``: per label, the Adobe IDs stored before the execution began (create states that found theirs
+    say so)."""
     seen: dict[str, int] = dict.fromkeys(executions, 0)
     trackers = {label: StepTracker() for label in executions}
     started = time.monotonic()
@@ -86,6 +91,8 @@ def follow(stack: LocalStack, executions: dict[str, str], timeout_s: float = 60)
             events = stack.history(arn)
             for event in events[seen[label] :]:
                 for line in trackers[label].feed(event):
+                    if before and label in before and line["kind"] == "state":
+                        mark_found(line, before[label])
                     text = describe(line)
                     console.print(f"  [dim]{time.monotonic() - started:6.2f}s[/] [bold]{label:<8}[/] {text}")
             seen[label] = len(events)
@@ -210,10 +217,11 @@ def main(argv: list[str] | None = None) -> int:
 
         console.rule("2. the same provisioning again, by hand as from the console (a new execution name)")
         before = creates(stack)
+        ids_before = known_ids(store, "acme")
         arn = stack.start_execution(
             "ProvisionStateMachine", {"tenantId": "acme", "sandbox": "prod"}, name="provision-acme-by-hand"
         )
-        status = follow(stack, {"acme": arn})
+        status = follow(stack, {"acme": arn}, before={"acme": ids_before})
         console.print(f"Execution: {outcome_sentence(status)} Adobe create calls this time: {creates(stack) - before}.")
 
         console.rule("3. health check, three hours later: one flow failing, one deleted, one without runs")
