@@ -11,7 +11,7 @@ CHECKOV_VENV := .venv-checkov
 PY313 := $(shell for p in $$(command -v python3.13) /root/.pyenv/versions/3.13*/bin/python3.13; do \
 	"$$p" --version >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 
-.PHONY: all demo test unit lint typecheck validate cfn-lint sam-validate asl-validate checkov sam-build bench bench-quick clean
+.PHONY: all demo test unit lint typecheck validate cfn-lint sam-validate asl-validate checkov sam-build bench bench-quick cli-doc clean
 
 all: test
 
@@ -38,12 +38,16 @@ node_modules/.installed: package.json package-lock.json
 demo: $(BIN)/.installed node_modules/.installed
 	$(BIN)/python -m local.demo
 
+# docs/cli.md from real runs of the CLI against a local stack (tools/cli_doc.py).
+cli-doc: $(BIN)/.installed
+	$(BIN)/python -m tools.cli_doc
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 typecheck: $(BIN)/.installed
-	$(BIN)/mypy layers/shared/stripe_aep functions local bench
+	$(BIN)/mypy layers/shared/stripe_aep cli/stripe_aep_cli functions local bench
 
 cfn-lint: $(BIN)/.installed
 	$(BIN)/cfn-lint template.yaml

@@ -19,9 +19,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from local.cli.executions import history_line
 from local.stack import LocalStack
 from stripe_aep.store import Store
+from stripe_aep_cli.commands.operations import step_line
+from stripe_aep_cli.commands.state import sweep_sentence
+from stripe_aep_cli.executions import KnownIds, StepTracker, known_ids, mark_found
 
 ROOT = Path(__file__).resolve().parents[1]
 TENANTS: dict[str, list[str]] = {
@@ -69,9 +71,15 @@ def creates(stack: LocalStack) -> int:
     return sum(calls[op] for op in calls if op in CREATE_OPERATIONS or op.startswith("create"))
 
 
-def follow(stack: LocalStack, executions: dict[str, str], timeout_s: float = 60) -> dict[str, str]:
-    """Print one line per state as the executions run; return each execution's final status."""
+def follow(
+    stack: LocalStack, executions: dict[str, str], timeout_s: float = 60, before: dict[str, KnownIds] | None = None
+) -> dict[str, str]:
+    """Print one line per state as the executions run; return each execution's final status.
+
+    ``before``: per label, the Adobe IDs stored before the execution began (create states that found theirs
+    say so)."""
     seen: dict[str, int] = dict.fromkeys(executions, 0)
+    trackers = {label: StepTracker() for label in executions}
     started = time.monotonic()
     status: dict[str, str] = {}
     sfn = stack.client("stepfunctions")
@@ -82,9 +90,11 @@ def follow(stack: LocalStack, executions: dict[str, str], timeout_s: float = 60)
             state = sfn.describe_execution(executionArn=arn)["status"]
             events = stack.history(arn)
             for event in events[seen[label] :]:
-                line = describe(event)
-                if line:
-                    console.print(f"  [dim]{time.monotonic() - started:6.2f}s[/] [bold]{label:<8}[/] {line}")
+                for line in trackers[label].feed(event):
+                    if before and label in before and line["kind"] == "state":
+                        mark_found(line, before[label])
+                    text = describe(line)
+                    console.print(f"  [dim]{time.monotonic() - started:6.2f}s[/] [bold]{label:<8}[/] {text}")
             seen[label] = len(events)
             if state != "RUNNING":
                 status[label] = state
@@ -92,17 +102,14 @@ def follow(stack: LocalStack, executions: dict[str, str], timeout_s: float = 60)
     return status
 
 
-def describe(event: dict[str, Any]) -> str | None:
-    """One line for the history events a person follows (the CLI's ``history_line``), or ``None``."""
-    line = history_line(event)
-    if line is None:
-        return None
-    if line["kind"] == "state":
-        path = f" ({line['resourcePath']})" if line.get("resourcePath") else ""
-        return f"[green]✓[/] {line['state']}{path}"
-    if line["kind"] == "failed":
-        return f"[yellow]↻ task failed, retried or caught:[/] {line['error']}"
-    return f"[bold]{line['status']}[/]"
+def describe(line: dict[str, Any]) -> str:
+    """A ``StepTracker`` line as the CLI shows it (failed, retried and recovered steps say so)."""
+    return (step_line(line) or f"[bold]{line['status']}[/]").strip()
+
+
+def outcome_sentence(status: dict[str, str]) -> str:
+    """``acme SUCCEEDED, globex SUCCEEDED.``"""
+    return ", ".join(f"{tenant} {state}" for tenant, state in sorted(status.items())) + "."
 
 
 def ids_table(store: Store) -> Table:
@@ -203,23 +210,24 @@ def main(argv: list[str] | None = None) -> int:
 
         console.rule("1. tenant signup events -> EventBridge -> SQS -> starter -> provision state machine")
         outcome = provision_by_events(stack, start_time)
-        console.print(f"executions: {outcome}")
+        console.print(f"Executions: {outcome_sentence(outcome)}")
         console.print(ids_table(store))
         calls = stack.simulator.calls
-        console.print(f"Adobe create calls: {creates(stack)}; all Adobe calls: {sum(calls.values())}")
+        console.print(f"Adobe create calls: {creates(stack)}; all Adobe calls: {sum(calls.values())}.")
 
         console.rule("2. the same provisioning again, by hand as from the console (a new execution name)")
         before = creates(stack)
+        ids_before = known_ids(store, "acme")
         arn = stack.start_execution(
             "ProvisionStateMachine", {"tenantId": "acme", "sandbox": "prod"}, name="provision-acme-by-hand"
         )
-        status = follow(stack, {"acme": arn})
-        console.print(f"execution {status['acme']}; Adobe create calls this time: {creates(stack) - before}")
+        status = follow(stack, {"acme": arn}, before={"acme": ids_before})
+        console.print(f"Execution: {outcome_sentence(status)} Adobe create calls this time: {creates(stack) - before}.")
 
         console.rule("3. health check, three hours later: one flow failing, one deleted, one without runs")
         simulate_three_hours(stack, store)
         summary = stack.invoke("HealthCheckFunction", {})
-        console.print(f"sweep: {summary}")
+        console.print(sweep_sentence(summary))
         console.print(health_table(store))
 
         ok = set(outcome.values()) == {"SUCCEEDED"} and status["acme"] == "SUCCEEDED"
