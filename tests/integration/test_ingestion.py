@@ -160,6 +160,7 @@ def test_bad_rows_give_failed_then_degraded_health_with_the_real_counts(
     # the operator enables partial ingestion (flow option partialIngestionPercent) over Flow Service's PATCH
     client = platform_client(stack)
     flow = client.get_flow(item["flow_id"])
+    assert flow.etag
     option = PatchOperation(op="add", path="/options", value={"partialIngestionPercent": 20})
     client.patch_flow(item["flow_id"], flow.etag, [option])
     partial = sim.run_flow(item["flow_id"], started_at_ms=failed["createdAt"] + 1000)
