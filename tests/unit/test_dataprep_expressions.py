@@ -403,3 +403,11 @@ def test_every_function_documents_its_section_and_null_rules() -> None:
     tested = " ".join(c[0] for c in CASES) + " ".join(ERRORS) + " timestamp() now() uuid() guid()"
     untested = [name for name in FUNCTIONS if not re.search(rf"\b{name}\(", tested)]
     assert untested == [], f"functions without a test case: {untested}"
+
+
+def test_the_engine_doc_lists_every_function() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "data-prep-engine.md").read_text(encoding="utf-8")
+    missing = [name for name in FUNCTIONS if f"`{name}`" not in doc]
+    assert missing == [], f"docs/data-prep-engine.md does not list {missing}"
