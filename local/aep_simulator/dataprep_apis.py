@@ -55,7 +55,6 @@ def _source_of(mappings: list[dict[str, Any]], json_path: str) -> dict[str, Any]
             parts = [str(p) for p in split_path(str(mapping.get("destination") or ""))]
         except ValueError:
             continue
-        parts = [p for p in parts]
         n = len(parts)
         matches = len(failing) >= n and all(a == b or a == "*" for a, b in zip(parts, failing[:n], strict=False))
         if not matches:  # the failing path may enclose the destination (a required or extra field)
