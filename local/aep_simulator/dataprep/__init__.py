@@ -17,9 +17,13 @@ Public API (stable; other modules and tests import from here):
 - ``xdm.resolve_schema(sandbox_objects, schema_id) -> dict``: the JSON Schema (draft 2020-12) of an XDM
   schema stored in the simulator (class + field groups, Schema Registry rules). Raises ``KeyError``.
 - ``xdm.validate_row(json_schema, row) -> list[str]``: messages (``"<path>: <reason>"``), empty when valid.
-- ``ingest.run_ingestion(...)`` is called by ``AepSimulator.run_flow``; see ``AepSimulator`` for
-  ``seed_stripe_account``, ``stripe_objects``, ``run_flow``, ``dataset_rows``, ``dataset_failed_rows``,
-  ``state_dir``.
+- ``ingest.ingest_records(records, mapping_set, json_schema, options) -> Outcome`` (status, rows, failed, errors)
+  and ``ingest.write_batch`` / ``read_batch_rows`` (Parquet) are what ``AepSimulator.run_flow`` uses.
+- On ``AepSimulator``: ``seed_stripe_account(stripe_key, {path: [obj]}, replace=True)``,
+  ``seed_stripe_account_of(base_connection_id, ...)``, ``stripe_list(stripe_key, path, limit=10,
+  starting_after=None) -> Stripe list envelope``, ``run_flow(flow_id, started_at_ms=None) -> run``,
+  ``generate_runs(..., ingest=True)``, ``dataset_batches(dataset_id)``, ``dataset_rows(dataset_id, limit=None)``,
+  ``dataset_failed_rows(dataset_id)``, ``state_dir``. Details: docs/data-prep-engine.md.
 """
 
 from .expressions import (
