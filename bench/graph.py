@@ -8,6 +8,9 @@ cannot be sent before ``a`` answered (it needs its id, or the state that makes i
 
 Per-sandbox objects (the Schema Registry tenant id, the custom record class, one XDM field group and schema
 per resource path) are created by the first tenant of a sandbox only; ``fresh_sandbox=False`` leaves them out.
+So is the check of each mapping set on sample rows (``stripe_aep.steps.mapping_check``: explore with
+preview=true, node ``getByConnectionId[<path>:preview]``, then ``previewMappingSet``), remembered per sandbox and
+mapping version; the graph assumes the first tenant's account has records on every path.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ STEP_CALLS: Mapping[str, tuple[str, ...]] = {
     "EnsureTargetSchema": ("retrieveStats", "createClass", "createFieldGroup", "createSchema"),
     "CreateDataset": ("createDataset",),
     "CreateTargetConnection": ("createTargetConnection",),
-    "CreateMappingSet": ("validateMappingSet", "createMappingSet"),
+    "CreateMappingSet": ("validateMappingSet", "getByConnectionId", "previewMappingSet", "createMappingSet"),
     "CreateDataflow": ("createFlow",),
 }
 
@@ -103,7 +106,12 @@ def provision_graph(resource_paths: Sequence[str], *, fresh_sandbox: bool, cold_
         needs[f"createDataset[{p}]"] = schema
         needs[f"createTargetConnection[{p}]"] = (f"createDataset[{p}]",)
         needs[f"validateMappingSet[{p}]"] = schema
-        needs[f"createMappingSet[{p}]"] = (f"validateMappingSet[{p}]",)
+        if fresh_sandbox:  # the mapping's first run on sample rows in this sandbox
+            needs[f"getByConnectionId[{p}:preview]"] = (f"validateMappingSet[{p}]",)
+            needs[f"previewMappingSet[{p}]"] = (f"getByConnectionId[{p}:preview]",)
+            needs[f"createMappingSet[{p}]"] = (f"previewMappingSet[{p}]",)
+        else:
+            needs[f"createMappingSet[{p}]"] = (f"validateMappingSet[{p}]",)
         needs[f"createFlow[{p}]"] = (
             f"createSourceConnection[{p}]",
             f"createTargetConnection[{p}]",
