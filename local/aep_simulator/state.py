@@ -122,6 +122,9 @@ class State:
     runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # flow id -> runs
     generated_until_ms: dict[str, int] = field(default_factory=dict)  # flow id -> last scheduled run time
     clock_offset_ms: int = 0
+    # Stripe key -> resource path -> Stripe objects (insertion order); unseeded paths read stripe_data's samples
+    stripe_accounts: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    batches: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # dataset id -> batch summaries
 
     def now_ms(self) -> int:
         """The simulator's clock: real time plus the offset `advance` added, in epoch milliseconds."""
