@@ -63,7 +63,7 @@ def _list(url: str, data: list[dict[str, Any]], has_more: bool = False) -> dict[
 
 
 def _refund(
-    n: int, charge: str | dict[str, Any], amount: int, currency: str, created: int, **extra: Any
+    n: int, charge: str | dict[str, Any] | None, amount: int, currency: str, created: int, **extra: Any
 ) -> dict[str, Any]:
     refund: dict[str, Any] = {
         "id": f"re_corpus{n:03d}",

@@ -504,6 +504,48 @@ def health(
         raise typer.Exit(ExitCode.UNHEALTHY)
 
 
+@app.command(epilog=EPILOG)
+def data(
+    ctx: typer.Context,
+    tenant: TenantArg,
+    path: Annotated[str, typer.Argument(help="Stripe resource path: charges, refunds, subscriptions, ...")],
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show at most.")] = 5,
+    json_output: Annotated[bool, typer.Option("--json", help="Rows as JSON on stdout.", show_default=False)] = False,
+) -> None:
+    """Rows of a tenant's dataset for a resource path, as the flow runs wrote them (--local only: read from the
+    AEP simulator's Parquet batches; in AEP, query the dataset with Query Service)."""
+    from local.cli.backend import read_stack_file
+    from local.cli.data import dataset_rows
+    from stripe_aep.resources import get_resource
+
+    options = ctx.ensure_object(Options)
+    if not options.local:
+        raise typer.BadParameter("reading dataset rows needs --local (in AEP use Query Service)", param_hint="--local")
+    try:
+        resource = get_resource(path)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="PATH") from None
+    backend = _backend(options)
+    item = next((d for d in backend.store().tenant_items(tenant)[1] if d.get("resource_path") == path), None)
+    if item is None or not item.get("dataset_id"):
+        _fail(options, f"tenant {tenant} has no dataset for {path}")
+    state_dir = read_stack_file(options.stack_file).get("stateDir")
+    if not state_dir:
+        _fail(options, f"{options.stack_file} names no simulator state folder (restart `stripe-aep local up`)")
+    rows = dataset_rows(Path(state_dir), str(item["dataset_id"]), limit)
+    if options.json or json_output:
+        _emit_json({"tenantId": tenant, "resourcePath": path, "datasetId": item["dataset_id"], "rows": rows})
+        return
+    console = _console()
+    console.print(f"dataset {item['dataset_id']} ({tenant} / {path}): {len(rows)} row(s) shown")
+    for row in rows:
+        namespaces = [v for k, v in row.items() if k.startswith("_") and k != "_id" and isinstance(v, dict)]
+        fields: dict[str, Any] = next((n[resource.group] for n in namespaces if resource.group in n), {})
+        console.print_json(
+            data={**{k: v for k, v in row.items() if k not in fields and not isinstance(v, dict)}, **fields}
+        )
+
+
 # ---- local up / down ---------------------------------------------------------------------------------------
 @local_app.command("up", epilog=EPILOG)
 def local_up(

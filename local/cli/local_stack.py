@@ -5,7 +5,8 @@ moto keeps its state in the process that runs it, and the Lambda handlers run in
 need to reach it to the stack file (default ``.local/stack.json``)::
 
     {"awsEndpoint": "http://127.0.0.1:PORT", "region": "us-east-1", "simulatorUrl": "http://127.0.0.1:PORT",
-     "outputs": {...template Outputs...}, "pid": 1234, "startedAt": 1767225600, "seededTenants": ["acme"]}
+     "stateDir": "/tmp/aep-simulator-…", "outputs": {...template Outputs...}, "pid": 1234,
+     "startedAt": 1767225600, "seededTenants": ["acme"]}
 
 ``startedAt`` is epoch seconds. ``--local`` commands then talk to moto over HTTP with boto3. The file never
 holds a secret (the fake Adobe credential and the demo Stripe keys stay in that process and in moto).
@@ -46,6 +47,7 @@ def stack_document(stack: Any, seeded: list[str]) -> dict[str, Any]:
         "awsEndpoint": stack.aws_endpoint,
         "region": REGION,
         "simulatorUrl": str(stack.simulator.url),
+        "stateDir": str(stack.simulator.state_dir),  # where flow runs write Parquet (`stripe-aep data`)
         "outputs": {k: str(v) for k, v in stack.outputs.items()},
         "pid": os.getpid(),
         "startedAt": int(time.time()),

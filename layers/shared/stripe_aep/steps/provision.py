@@ -29,6 +29,7 @@ from stripe_aep.steps.common import (
     ensure,
     explore_or_reject,
 )
+from stripe_aep.steps.mapping_check import check_mapping_on_samples
 from stripe_aep.store import (
     ACTIVE,
     FAILED,
@@ -271,9 +272,15 @@ def mapping_set_name(tenant_id: str, resource_path: str) -> str:
     return f"stripe_aep_{tenant_id.replace('-', '_')}_{resource_path}"
 
 
-def create_mapping_set(request: SchemaStep, runtime: Runtime) -> dict[str, Any]:
+class MappingStep(SchemaStep):
+    baseConnectionId: str | None = None
+
+
+def create_mapping_set(request: MappingStep, runtime: Runtime) -> dict[str, Any]:
     """Validate, then ensure, the mapping set of the resource path (Data Prep ``POST /mappingSets/validate``,
-    ``POST /mappingSets``). Out: ``{mappingSetId, mappingSetVersion (int)}``.
+    ``POST /mappingSets``). Before creating it, the mapping runs on sample rows of the tenant's Stripe account
+    (``check_mapping_on_samples``: explore preview=true + ``previewMappingSet``, once per sandbox and mapping
+    version). Out: ``{mappingSetId, mappingSetVersion (int)}``. Raises ``MappingRejectedError``.
     """
     client = runtime.platform(request.sandbox)
     resource = get_resource(request.resourcePath)
@@ -289,6 +296,18 @@ def create_mapping_set(request: SchemaStep, runtime: Runtime) -> dict[str, Any]:
 
     def create() -> AepObject:
         client.validate_mapping_set(body)
+        base_connection_id = request.baseConnectionId or (runtime.store.get(tenant_key(request.tenantId)) or {}).get(
+            "base_connection_id"
+        )
+        if base_connection_id:
+            check_mapping_on_samples(
+                runtime,
+                client,
+                sandbox=request.sandbox,
+                resource_path=request.resourcePath,
+                base_connection_id=str(base_connection_id),
+                body=body,
+            )
         created = client.create_mapping_set(body)
         return AepObject(created.id, None, {"mapping_set_version": created.version})
 
