@@ -46,6 +46,7 @@ def test_a_broken_mapping_is_refused_with_the_field_named_and_no_flow_exists(
     assert "charges" in cause
     assert "stripe_charges.created" in cause, cause  # the XDM field
     assert "data.currency" in cause, cause  # the source attribute
+    assert "on record " in cause, cause  # the sample record it failed on
     sim = stack.simulator
     assert sim.calls["previewMappingSet"] == 1
     assert sim.objects("flows") == []

@@ -383,6 +383,7 @@ class TransformErrorInfo(BaseModel):
     sourceType: str | None = None
     columnName: str | None = None
     exception: str | None = None
+    row: int | None = None  # index of the failing input row, when the answer names it (not in the spec)
 
 
 class MappingPreview(BaseModel):

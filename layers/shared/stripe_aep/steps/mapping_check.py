@@ -60,7 +60,8 @@ def check_mapping_on_samples(
     preview = client.preview_mapping_set(body, rows)
     if preview.errors:
         problems = "; ".join(
-            f"XDM field {e.destination or '?'} (source {e.source or e.columnName or '?'}): {e.exception or 'error'}"
+            f"XDM field {e.destination or '?'} (source {e.source or e.columnName or '?'}){_record(rows, e.row)}: "
+            f"{e.exception or 'error'}"
             for e in preview.errors[:10]
         )
         more = f" (+{len(preview.errors) - 10} more)" if len(preview.errors) > 10 else ""
@@ -69,3 +70,11 @@ def check_mapping_on_samples(
         )
     runtime.store.update(key, {"mapping_checked": digest})
     return {"checked": True, "rows": len(rows), "digest": digest}
+
+
+def _record(rows: list[dict[str, Any]], index: int | None) -> str:
+    """`` on record <Stripe id>`` when the error names its input row."""
+    if index is None or not 0 <= index < len(rows):
+        return ""
+    data = rows[index].get("data")
+    return f" on record {data.get('id')}" if isinstance(data, dict) and data.get("id") else f" on sample row {index}"
