@@ -498,6 +498,7 @@ class AepSimulator:
                 )
                 self._state.runs.setdefault(flow_id, []).append(run)
                 return copy.deepcopy(run)
+            began = time.perf_counter()
             records, pages = stripe_account.read_all(stripe_account.account_objects(self._state, key, path), path)
             json_schema = xdm.resolve_schema(objects, target["data"]["schema"]["id"])
             mapping_set = _flow_mapping_set(objects, flow)
@@ -510,7 +511,7 @@ class AepSimulator:
                 flow,
                 outcome.status,
                 started_at_ms=started,
-                completed_at_ms=started + 60_000,
+                completed_at_ms=started + max(1, int((time.perf_counter() - began) * 1000)),
                 input_records=outcome.input_records,
                 failed_records=outcome.failed_records,
                 errors=outcome.errors,

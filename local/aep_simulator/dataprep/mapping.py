@@ -106,6 +106,8 @@ def _read(node: Any, parts: list[PathPart]) -> Any:
 def _prune(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _prune(v) for k, v in value.items() if v is not None}
+    if isinstance(value, _Many):
+        return _Many(_prune(v) for v in value)
     if isinstance(value, list):
         return type(value)(_prune(v) for v in value)  # a _Many stays one (its destination iterates)
     return value
@@ -224,7 +226,10 @@ def apply_mapping_set(
                 continue
             if isinstance(value, _Many) and not keep_nulls and all(v is None for v in value):
                 continue
-            _put(result.row, split_path(destination), value, keep_nulls)
+            target = split_path(destination)
+            if WILDCARD in target and not isinstance(value, _Many):
+                raise _WriteError("the destination iterates with [*] but the source is not an iterated array")
+            _put(result.row, target, value, keep_nulls)
         except ExpressionError as exc:
             result.errors.append(MappingError(destination, source, source_type, exc.code, str(exc)))
         except (_WriteError, ValueError) as exc:
