@@ -15,7 +15,7 @@ from stripe_aep import resources
 from stripe_aep.runtime import Runtime, Settings
 from stripe_aep.store import Store, schema_key
 from tests.contract import openapi_contract as oc
-from tests.integration.conftest import TenantFactory
+from tests.integration.conftest import DEFAULT_STRIPE_KEY, TenantFactory
 from tests.integration.test_provision import provision, store_of
 
 
@@ -98,3 +98,18 @@ def test_requests_of_the_two_new_operations_validate_against_adobes_spec(
     preview = next(r for r in recorded if r.operation == "previewMappingSet")
     bad = dataclasses.replace(preview, body=b'{"data": {"not": "an array"}, "mappingSet": {"mappings": []}}')
     assert oc.validate_request(bad)
+
+
+def test_an_account_without_records_is_not_remembered_as_checked(
+    stack: LocalStack, tenant_factory: TenantFactory
+) -> None:
+    tenant = tenant_factory("map-empty")
+    stack.simulator.seed_stripe_account(DEFAULT_STRIPE_KEY, {"refunds": []})
+    described = provision(stack, {"tenantId": tenant, "resourcePaths": ["refunds"]}, "provision-map-empty-1")
+    assert described["status"] == "SUCCEEDED"
+    sim = stack.simulator
+    assert sim.calls["previewMappingSet"] == 0  # nothing to run the mapping on
+    store = store_of(stack)
+    sandbox = str(store.tenant_items(tenant)[0]["sandbox"])  # type: ignore[index]
+    assert "mapping_checked" not in (store.get(schema_key(sandbox, "refunds")) or {})  # the next tenant checks
+    assert len(sim.objects("flows")) == 1
