@@ -8,6 +8,9 @@ cannot be sent before ``a`` answered (it needs its id, or the state that makes i
 
 Per-sandbox objects (the Schema Registry tenant id, the custom record class, one XDM field group and schema
 per resource path) are created by the first tenant of a sandbox only; ``fresh_sandbox=False`` leaves them out.
+So is the check of each mapping set on sample rows (``stripe_aep.steps.mapping_check``: explore with
+preview=true, node ``getByConnectionId[<path>:preview]``, then ``previewMappingSet``), remembered per sandbox and
+mapping version; the graph assumes the first tenant's account has records on every path.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ STEP_CALLS: Mapping[str, tuple[str, ...]] = {
     "EnsureTargetSchema": ("retrieveStats", "createClass", "createFieldGroup", "createSchema"),
     "CreateDataset": ("createDataset",),
     "CreateTargetConnection": ("createTargetConnection",),
-    "CreateMappingSet": ("validateMappingSet", "createMappingSet"),
+    "CreateMappingSet": ("validateMappingSet", "getByConnectionId", "previewMappingSet", "createMappingSet"),
     "CreateDataflow": ("createFlow",),
 }
 
@@ -93,7 +96,10 @@ def provision_graph(resource_paths: Sequence[str], *, fresh_sandbox: bool, cold_
             before = [n for p in at for need in entry.needs for n in last_call(need, p)]
             if not entry.needs and cold_token:
                 before = ["imsToken"]
-            for operation in entry.operations:
+            operations = entry.operations
+            if fresh_sandbox and entry.first_in_sandbox:
+                operations = (*operations[:-1], *entry.first_in_sandbox, operations[-1])
+            for operation in operations:
                 node = _node(operation, entry.scope, path)
                 needs[node] = tuple(dict.fromkeys(before))
                 before = [node]
@@ -115,4 +121,7 @@ def _reduced(needs: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]
 
 
 def _node(operation: str, scope: str, path: str | None) -> str:
-    return f"{operation}[{path}]" if scope in ("path", "sandbox_path") else operation
+    """``op``, ``op[path]``, or ``op[path:tag]`` for an ``op:tag`` operation (the same call at another place)."""
+    name, _, tag = operation.partition(":")
+    where = f"{path}:{tag}" if tag else path
+    return f"{name}[{where}]" if scope in ("path", "sandbox_path") else name

@@ -4,7 +4,10 @@ Starts moto (Step Functions executing the real ASL) and the AEP simulator, build
 publishes two real tenant-signup events through EventBridge -> SQS -> the starter function, follows the provision
 executions state by state, prints what DynamoDB holds afterwards, provisions one tenant again to show that nothing
 is created twice, then runs a health-check sweep in which the simulator fails one dataflow's runs, deletes another
-dataflow and leaves a third without runs.
+dataflow and leaves a third without runs. The flow runs really ingest: each tenant's Stripe account in the
+simulator holds the project's corpus of Stripe objects (tools/stripe_corpus.py), the runs map it with the
+flows' mapping sets and write Parquet; the demo ends with each dataflow's first run (records read / written /
+failed) and a few rows read back from a dataset.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from rich.console import Console
 from rich.table import Table
 
 from local.stack import LocalStack
+from stripe_aep.resources import get_resource
 from stripe_aep.store import Store
 from stripe_aep_cli.commands.operations import step_line
 from stripe_aep_cli.commands.state import sweep_sentence
 from stripe_aep_cli.executions import KnownIds, StepTracker, known_ids, mark_found
+from tools.stripe_corpus import corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 TENANTS: dict[str, list[str]] = {
@@ -178,7 +183,7 @@ def simulate_three_hours(stack: LocalStack, store: Store) -> None:
             elif what == "no runs":
                 continue
             else:
-                sim.generate_runs(flow_id=item["flow_id"])
+                sim.generate_runs(flow_id=item["flow_id"], ingest=True)  # each run reads Stripe, maps, writes
             if what == "failed runs":
                 sim.add_run(
                     item["flow_id"],
@@ -186,6 +191,36 @@ def simulate_three_hours(stack: LocalStack, store: Store) -> None:
                     failed_records=100,
                     errors=[{"code": "CONNECTOR-2001-500", "message": "Stripe answered 401: invalid API key"}],
                 )
+
+
+def first_runs_table(stack: LocalStack, store: Store) -> Table:
+    """Tenant x resource path -> the first ingesting run's records read / written / failed (its dataset batch)."""
+    table = Table(title="first flow run per dataflow (records read from Stripe / written to the dataset / failed)")
+    for column in ("tenant", "resource path", "dataset", "status", "read", "written", "failed"):
+        table.add_column(column, no_wrap=True, justify="right" if column in ("read", "written", "failed") else "left")
+    for tenant_id in TENANTS:
+        for item in store.tenant_items(tenant_id)[1]:
+            batches = stack.simulator.dataset_batches(str(item.get("dataset_id")))
+            first = batches[0] if batches else {}
+            counts = [str(first.get(k, "-")) for k in ("recordsRead", "recordsWritten", "recordsFailed")]
+            scenario = HEALTH_SCENARIO.get((tenant_id, item["resource_path"]))
+            status = str(first.get("status") or (f"no run ({scenario})" if scenario else "no run"))
+            table.add_row(tenant_id, item["resource_path"], short(item.get("dataset_id")), status, *counts)
+    return table
+
+
+def show_rows(stack: LocalStack, store: Store, tenant_id: str, path: str, limit: int = 2) -> None:
+    """A few rows of a dataset, as ``stripe-aep --local data TENANT PATH --limit N`` shows them."""
+    item = next(i for i in store.tenant_items(tenant_id)[1] if i["resource_path"] == path)
+    rows = stack.simulator.dataset_rows(str(item["dataset_id"]), limit=limit)
+    group = get_resource(path).group
+    console.print(f"[bold]{tenant_id} / {path}[/]: {len(rows)} of the dataset's rows (XDM fields under {group})")
+    for row in rows:
+        fields: dict[str, Any] = next(
+            (v[group] for k, v in row.items() if k.startswith("_") and isinstance(v, dict) and group in v), {}
+        )
+        # The row's plain fields and its metadata map; `stripe-aep --local data` shows whole rows.
+        console.print_json(data={k: v for k, v in fields.items() if not isinstance(v, list | dict) or k == "metadata"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -203,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             key = f"sk_test_demo_{tenant_id}_51NbX2fakefakefake"
             stack.put_tenant_secret(tenant_id, key)
             stack.simulator.register_stripe_key(key)
+            stack.simulator.seed_stripe_account(key, corpus())
         # The dataflows are created "three hours ago" on the simulator's clock, so that the health check (which
         # runs on real time, as in Lambda) sees three hours of hourly runs.
         stack.simulator.advance(-HOURS_AGO * 3600)
@@ -229,6 +265,11 @@ def main(argv: list[str] | None = None) -> int:
         summary = stack.invoke("HealthCheckFunction", {})
         console.print(sweep_sentence(summary))
         console.print(health_table(store))
+
+        console.rule("4. what the runs ingested: Stripe objects mapped by Data Prep, validated, written as Parquet")
+        console.print(first_runs_table(stack, store))
+        show_rows(stack, store, "acme", "charges")
+        show_rows(stack, store, "globex", "charges", limit=1)
 
         ok = set(outcome.values()) == {"SUCCEEDED"} and status["acme"] == "SUCCEEDED"
     console.print(f"[bold]wall time[/] {time.monotonic() - wall:.1f} s")

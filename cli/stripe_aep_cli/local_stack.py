@@ -68,6 +68,7 @@ def stack_document(stack: Any, seeded: list[str], control_url: str, wiring: dict
         "awsEndpoint": stack.aws_endpoint,
         "region": REGION,
         "simulatorUrl": str(stack.simulator.url),
+        "stateDir": str(stack.simulator.state_dir),  # where flow runs write Parquet (`stripe-aep data`)
         "controlUrl": control_url,
         "projectRoot": str(stack.project_root),
         "wiring": wiring,

@@ -67,13 +67,17 @@ Given = Mapping[str, Any]
 class Check:
     """An Adobe call that creates nothing but comes before some creates (a node of the call graph).
 
-    ``operations``: its operationIds; ``shared``: cached per sandbox (made by the sandbox's first tenant only).
+    ``operations``: its operationIds; ``shared``: cached per sandbox (made by the sandbox's first tenant only);
+    ``first_in_sandbox``: calls made before the last operation only by the sandbox's first tenant (the mapping's
+    run on sample rows, remembered per sandbox: ``steps.mapping_check``), as ``operationId:tag`` when the same
+    operation also stands elsewhere in the graph.
     """
 
     scope: Scope
     operations: tuple[str, ...]
     needs: tuple[str, ...] = ()
     shared: bool = False
+    first_in_sandbox: tuple[str, ...] = ()
 
     def applies(self, resource_path: str) -> bool:
         """Whether the call is made for ``resource_path`` (always, for a check)."""
@@ -127,6 +131,8 @@ def _create_mapping_set(client: PlatformClient, name: str, ref: Ref, given: Give
     resource = get_resource(ref.resource_path)
     body = {**resource.mapping_set_body(given["xdm_tenant_id"], given["schema_id"]), "name": name}
     client.validate_mapping_set(body)
+    if check_on_samples := given.get("check_on_samples"):  # the mapping's run on sample rows (mapping_check)
+        check_on_samples(body)
     created = client.create_mapping_set(body)
     return AepObject(created.id, None, {"mapping_set_version": created.version})
 
@@ -271,10 +277,12 @@ TARGET_CONNECTION = Kind(
     get=lambda client, id: AepObject(id, client.get_target_connection(id).etag),
     delete=lambda client, id: client.delete_target_connection(id),
 )
-#: Validated (``POST /mappingSets/validate``) before it is created; kept on deprovisioning.
+#: Validated (``POST /mappingSets/validate``) and, in a sandbox that has not seen this mapping version, run on
+#: sample rows (explore preview=true + ``previewMappingSet``) before it is created; kept on deprovisioning.
 MAPPING_SET = Kind(
     scope="path",
     operations=("validateMappingSet", "createMappingSet"),
+    first_in_sandbox=("getByConnectionId:preview", "previewMappingSet"),
     needs=("xdm_tenant", "schema"),
     attribute="mapping_set",
     name=lambda ref: names.mapping_set_name(ref.tenant_id, ref.resource_path),

@@ -37,6 +37,11 @@ class StripeSourceRejectedError(StepError):
     """Explore failed: Stripe rejected the tenant's key, or the resource path cannot be read. Never retried."""
 
 
+class MappingRejectedError(StepError):
+    """Data Prep's preview of the mapping set on sample rows reported errors (previewMappingSet): the message
+    names the resource path, each XDM field, its source attribute and Adobe's message. Never retried."""
+
+
 class ConcurrentModificationError(StepError):
     """Another execution holds the create intent for the same object, or a conditional write lost a race.
 

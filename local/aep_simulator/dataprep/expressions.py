@@ -154,9 +154,10 @@ def _short(exc: LarkError) -> str:
 
 
 def validate_expression(expression: str) -> str | None:
-    """None when `expression` parses and names only known functions, else the reason (validateExpression)."""
+    """None when `expression` parses and names only known functions, else the reason (validateExpression).
+    A `[*]` index (an expression evaluated per array element: mapping.py) parses as an index."""
     try:
-        parse(expression)
+        parse(expression.replace("[*]", "[0]"))
     except ExpressionSyntaxError as exc:
         return str(exc)
     return None

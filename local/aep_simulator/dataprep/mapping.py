@@ -109,7 +109,7 @@ def _prune(value: Any) -> Any:
     if isinstance(value, _Many):
         return _Many(_prune(v) for v in value)
     if isinstance(value, list):
-        return [_prune(v) for v in value]
+        return type(value)(_prune(v) for v in value)  # a _Many stays one (its destination iterates)
     return value
 
 
@@ -168,6 +168,29 @@ def _put(container: Any, parts: list[PathPart], value: Any, keep_nulls: bool) ->
     _put(child, rest, value, keep_nulls)
 
 
+# An attribute path iterated with `[*]` inside an expression: `data.fee_details[*]` in
+# `upper(data.fee_details[*].currency)`.
+_ITERATED = re.compile(r"([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*|\[\d+\])*)\[\*\]")
+
+
+def _evaluate(source: str, record: Mapping[str, Any]) -> Any:
+    """An `EXPRESSION` source; one that reads `a[*]` is evaluated per element of `a` (`[*]` read as `[i]`), the
+    way mapping-set.md's "Iterative operations on arrays" runs an `ATTRIBUTE` `[*]` source: the result is
+    one value per element, written to the destination's `[*]`. All `[*]` of one expression must iterate the
+    same array (else ConversionError); a missing or non-array `a` gives null."""
+    arrays = {m.group(1) for m in _ITERATED.finditer(source)}
+    if not arrays:
+        return evaluate(source, record)
+    if len(arrays) > 1:
+        raise ConversionError(f"the expression iterates over more than one array: {sorted(arrays)}")
+    (array_path,) = arrays
+    array = _read(record, split_path(array_path))
+    if not isinstance(array, list):
+        return None
+    iterated = f"{array_path}[*]"
+    return _Many(evaluate(source.replace(iterated, f"{array_path}[{i}]"), record) for i in range(len(array)))
+
+
 def _convert(value: Any, destination: str, coerce: Coercer | None) -> Any:
     if isinstance(value, _Many):
         return _Many(_convert(v, destination, coerce) for v in value)
@@ -191,7 +214,7 @@ def apply_mapping_set(
         source_type = str(mapping.get("sourceType") or "ATTRIBUTE")
         try:
             if source_type == "EXPRESSION":
-                value = evaluate(source, record)
+                value = _evaluate(source, record)
             elif source_type == "STATIC":
                 value = source
             else:

@@ -35,6 +35,7 @@ from .models import (
     Flow,
     FlowRequest,
     FlowRun,
+    MappingPreview,
     MappingSet,
     MappingSetBody,
     PatchOperation,
@@ -648,6 +649,40 @@ class PlatformClient:
         checked = MappingSetBody.model_validate(dict(body)).model_dump()
         response = self._send("createMappingSet", "POST", self._url(f"{DATA_PREP}/mappingSets"), json_body=checked)
         return self._parse(MappingSet, self._json("createMappingSet", response), "createMappingSet")
+
+    def preview_mapping_set(self, body: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> MappingPreview:
+        """Run a mapping set on sample rows without creating anything.
+
+        POST /conversion/mappingSets/preview (operationId ``previewMappingSet``; data-prep.yaml ``PreviewRequest``
+        ``{data: [row...], mappingSet: <MappingSet>}``). ``body``: a createMappingSet body
+        (``outputSchema``, ``mappings``); ``rows``: source records as explore with ``preview=true`` gives them
+        (``{"data": <Stripe object>}``). Returns ``MappingPreview`` (``PreviewResponse``: mapped ``data`` and
+        ``errors`` [TransformErrorInfo]). Raises ``AepValidationError`` when Adobe refuses the request itself.
+        """
+        checked = MappingSetBody.model_validate(dict(body)).model_dump()
+        request = {"data": [dict(row) for row in rows], "mappingSet": checked}
+        response = self._send(
+            "previewMappingSet", "POST", self._url(f"{DATA_PREP}/mappingSets/preview"), json_body=request
+        )
+        return self._parse(MappingPreview, self._json("previewMappingSet", response), "previewMappingSet")
+
+    def validate_expression(self, expression: str) -> bool:
+        """Check one Data Prep expression's syntax and functions.
+
+        POST /conversion/languages/el/validate (operationId ``validateExpression``; data-prep.yaml
+        ``ValidationRequest`` ``{expression}``) -> 200 with a JSON boolean. Returns that boolean; Adobe answers
+        400 for an invalid expression, raised as ``AepValidationError`` (Adobe's message in ``detail``).
+        """
+        response = self._send(
+            "validateExpression",
+            "POST",
+            self._url(f"{DATA_PREP}/languages/el/validate"),
+            json_body={"expression": expression},
+        )
+        answer = self._json("validateExpression", response)
+        if not isinstance(answer, bool):
+            raise UnexpectedResponseError("validateExpression answer is not a boolean", operation="validateExpression")
+        return answer
 
     def find_mapping_set(self, name: str) -> MappingSet | None:
         """GET /conversion/mappingSets?name=X&start=0&limit=10 (listMappingSets) -> MapperSetPage ``{data: [...]}``;

@@ -338,6 +338,28 @@ class MappingSet(BaseModel):
     version: int = 0
 
 
+class TransformErrorInfo(BaseModel):
+    """One error of a mapping preview (data-prep.yaml ``TransformErrorInfo``): the XDM ``destination``, the
+    mapping's ``source`` (attribute or expression), its ``sourceType`` and Adobe's message in ``exception``."""
+
+    model_config = _TOLERANT
+    destination: str | None = None
+    source: str | None = None
+    sourceType: str | None = None
+    columnName: str | None = None
+    exception: str | None = None
+    row: int | None = None  # index of the failing input row, when the answer names it (not in the spec)
+
+
+class MappingPreview(BaseModel):
+    """Answer of previewMappingSet (data-prep.yaml ``PreviewResponse``): ``data`` (the mapped rows; the spec
+    types it as an object, one row) and ``errors`` (``TransformErrorInfo`` per failed mapping)."""
+
+    model_config = _TOLERANT
+    data: Any = None
+    errors: list[TransformErrorInfo] = Field(default_factory=list)
+
+
 class ExploreResult(BaseModel):
     """Answer of getByConnectionId (explore). ``preview=false``: ``format`` ``hierarchical`` and ``schema``
     (JSON

@@ -41,6 +41,7 @@ from stripe_aep.steps.common import (
     StepInput,
     explore_or_reject,
 )
+from stripe_aep.steps.mapping_check import check_mapping_on_samples
 from stripe_aep.store import ACTIVE, DISABLED, FAILED, dataflow_key, sandbox_key, tenant_key
 from stripe_aep.tenants import (
     ProvisionInput,
@@ -180,11 +181,37 @@ def create_target_connection(request: TargetStep, runtime: Runtime) -> dict[str,
     return {"targetConnectionId": item["target_connection_id"]}
 
 
-def create_mapping_set(request: SchemaStep, runtime: Runtime) -> dict[str, Any]:
+class MappingStep(SchemaStep):
+    baseConnectionId: str | None = None
+
+
+def create_mapping_set(request: MappingStep, runtime: Runtime) -> dict[str, Any]:
     """Validate, then ensure, the mapping set of the resource path (Data Prep ``POST /mappingSets/validate``,
-    ``POST /mappingSets``). Out: ``{mappingSetId, mappingSetVersion (int)}``.
+    ``POST /mappingSets``). Before creating it, the mapping runs on sample rows of the tenant's Stripe account
+    (``check_mapping_on_samples``: explore preview=true + ``previewMappingSet``, once per sandbox and mapping
+    version). Out: ``{mappingSetId, mappingSetVersion (int)}``. Raises ``MappingRejectedError``.
     """
-    given = {"xdm_tenant_id": xdm_tenant_id(runtime, request.sandbox), "schema_id": request.schemaId}
+    client = runtime.platform(request.sandbox)
+    base_connection_id = request.baseConnectionId or (runtime.store.get(tenant_key(request.tenantId)) or {}).get(
+        "base_connection_id"
+    )
+
+    def check_on_samples(body: dict[str, Any]) -> None:
+        if base_connection_id:
+            check_mapping_on_samples(
+                runtime,
+                client,
+                sandbox=request.sandbox,
+                resource_path=request.resourcePath,
+                base_connection_id=str(base_connection_id),
+                body=body,
+            )
+
+    given = {
+        "xdm_tenant_id": xdm_tenant_id(runtime, request.sandbox),
+        "schema_id": request.schemaId,
+        "check_on_samples": check_on_samples,
+    }
     item = _ensure(runtime, MAPPING_SET, _path_ref(request), request.executionName, given)
     return {"mappingSetId": item["mapping_set_id"], "mappingSetVersion": int(item["mapping_set_version"])}
 
