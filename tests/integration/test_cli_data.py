@@ -11,7 +11,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from local.stack import LocalStack
-from stripe_aep_cli.app import app
+from stripe_aep_cli.app import app, hoist_global_options
 from stripe_aep_cli.local_stack import stack_document, write_stack_file
 from tests.integration.conftest import DEFAULT_STRIPE_KEY, TenantFactory
 from tests.integration.test_provision import provision, store_of
@@ -31,7 +31,7 @@ def test_data_shows_the_rows_of_a_dataset(stack: LocalStack, tenant_factory: Ten
     runner = CliRunner()
     base = ["--local", "--stack-file", str(stack_file), "data", tenant, "charges"]
 
-    answer = runner.invoke(app, [*base, "--limit", "2", "--json"])
+    answer = runner.invoke(app, hoist_global_options([*base, "--limit", "2", "--json"]))
 
     assert answer.exit_code == 0, answer.output
     document = json.loads(answer.stdout)
@@ -42,13 +42,17 @@ def test_data_shows_the_rows_of_a_dataset(stack: LocalStack, tenant_factory: Ten
     assert [r[ns]["stripe_charges"]["id"] for r in rows] == ["ch_corpus001", "ch_corpus002"]  # newest first
     assert rows[0][ns]["stripe_charges"]["currency"] == "USD"
     assert rows[0]["timestamp"].startswith("2026-01-11T00:00:00")
-    everything = json.loads(runner.invoke(app, [*base, "--limit", "50", "--json"]).stdout)["rows"]
+    everything = json.loads(runner.invoke(app, hoist_global_options([*base, "--limit", "50", "--json"])).stdout)["rows"]
     assert len(everything) == 6
 
-    shown = runner.invoke(app, [*base, "--limit", "1"])
+    shown = runner.invoke(app, hoist_global_options([*base, "--limit", "1"]))
     assert shown.exit_code == 0 and "ch_corpus001" in shown.stdout and "1 row(s) shown" in shown.stdout
 
-    unknown = runner.invoke(app, ["--local", "--stack-file", str(stack_file), "data", tenant, "refunds"])
+    unknown = runner.invoke(
+        app, hoist_global_options(["--local", "--stack-file", str(stack_file), "data", tenant, "refunds"])
+    )
     assert unknown.exit_code == 1 and "no dataset for refunds" in unknown.output
-    bad_path = runner.invoke(app, ["--local", "--stack-file", str(stack_file), "data", tenant, "invoices"])
+    bad_path = runner.invoke(
+        app, hoist_global_options(["--local", "--stack-file", str(stack_file), "data", tenant, "invoices"])
+    )
     assert bad_path.exit_code == 2
