@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -17,13 +17,15 @@ from stripe_aep.aep import (
     AepValidationError,
     AuthenticationError,
     NotFoundError,
-    PlatformClient,
 )
 from stripe_aep.catalogue import ROTATION_CHECK, Ref
 from stripe_aep.errors import StripeSourceRejectedError, TenantNotFoundError
 from stripe_aep.runtime import Runtime
 from stripe_aep.store import has_intent, tenant_key
 from stripe_aep.tenants import ResourcePath, Sandbox, TenantId
+
+if TYPE_CHECKING:
+    from stripe_aep.aep import PlatformClient
 
 
 class StepInput(BaseModel):
