@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 class StepInput(BaseModel):
     """Base of every step's payload; ``executionName`` is ``$$.Execution.Name`` (``manual`` when invoked by hand)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # defer_build: a handler builds the validator of the one input model it reads, on its first event.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     executionName: str = "manual"
 
