@@ -16,15 +16,17 @@ import secrets
 import threading
 from collections.abc import Mapping
 from functools import cache
+from typing import TYPE_CHECKING
 
-from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings
 from stripe_aep.errors import TenantSecretNotFoundError
 from stripe_aep.metrics import record_adobe_call
 from stripe_aep.store import Store
 from stripe_aep.tenants import Frequency, tenant_secret_name
+
+if TYPE_CHECKING:
+    from stripe_aep.aep import ImsCredential, PlatformClient
 
 
 class Settings(BaseModel):
@@ -66,6 +68,8 @@ class Runtime:
         with self._lock:
             client = self._clients.get(sandbox)
             if client is None:
+                from stripe_aep.aep import PlatformClient, PlatformSettings  # requests: loaded where a client is built
+
                 client = PlatformClient(
                     PlatformSettings(
                         platform_url=self.settings.platform_url,
@@ -85,6 +89,10 @@ class Runtime:
         The secret is JSON: ``{"client_id", "client_secret", "ims_org", "scopes"}`` (scopes: a list or a
         comma-separated string). ``fresh`` bypasses the cache (IMS answered ``invalid_client``: rotated).
         """
+        from aws_lambda_powertools.utilities import parameters
+
+        from stripe_aep.aep import ImsCredential
+
         raw = parameters.get_secret(
             self.settings.adobe_credential_secret,
             transform="json",
@@ -103,6 +111,8 @@ class Runtime:
         The secret holds the key itself, or JSON ``{"stripe_secret_key": "..."}``. ``fresh`` bypasses the cache
         (key rotation). Raises ``TenantSecretNotFoundError`` when the secret does not exist or holds no key.
         """
+        from aws_lambda_powertools.utilities import parameters
+
         name = tenant_secret_name(self.settings.tenant_secret_prefix, tenant_id)
         try:
             value = parameters.get_secret(name, max_age=self.settings.secret_max_age_s, force_fetch=fresh)

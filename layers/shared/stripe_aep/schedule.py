@@ -29,7 +29,7 @@ class Schedule(BaseModel):
     startTime}``.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
     frequency: Frequency
     interval: int | None = None
     start_time: int = Field(gt=0, alias="startTime", description="epoch seconds")

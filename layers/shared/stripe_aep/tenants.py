@@ -74,7 +74,7 @@ class _Input(BaseModel):
     """Base of console inputs: unknown keys are rejected, so a typo is an error, not a silent default; and types
     are strict, so ``"purge": "yes"`` or ``"interval": "1"`` is an error, not a guess."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, strict=True, defer_build=True)
 
 
 class ScheduleInput(_Input):

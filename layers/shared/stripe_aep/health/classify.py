@@ -29,9 +29,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stripe_aep.aep import Flow, FlowRun
+if TYPE_CHECKING:
+    from stripe_aep.aep import Flow, FlowRun
 
 __all__ = [
     "DEFAULT_POLICY",

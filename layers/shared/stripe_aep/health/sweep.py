@@ -29,17 +29,19 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from pydantic import BaseModel, ConfigDict, Field
 
-from stripe_aep.aep import Flow, FlowRun, NotFoundError, PlatformClient
-from stripe_aep.aep.models import STRIPE_FLOW_SPEC_ID
+from stripe_aep.aep import NotFoundError
 from stripe_aep.errors import ConcurrentModificationError, TenantNotFoundError, error_details
 from stripe_aep.runtime import Runtime
 from stripe_aep.store import ACTIVE, ItemKey, Store, dataflow_key
 from stripe_aep.tenants import now_s, validate_tenant_id
+
+if TYPE_CHECKING:
+    from stripe_aep.aep import Flow, FlowRun, PlatformClient
 
 from .classify import DEFAULT_POLICY, UNHEALTHY, Health, HealthPolicy, classify, needs_runs, redact
 
@@ -239,6 +241,8 @@ class HealthChecker:
         is then read with retrieveFlow)."""
         try:
             client = self.platform(sandbox)
+            from stripe_aep.aep.models import STRIPE_FLOW_SPEC_ID  # the wire models: loaded on the first sweep
+
             flows = client.list_flows(properties=[f"flowSpec.id=={STRIPE_FLOW_SPEC_ID}"], limit=self.flow_page_size)
             return {flow.id: flow for flow in flows}
         except Exception as exc:  # one sandbox's trouble must not stop the sweep

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -17,7 +17,6 @@ from stripe_aep.aep import (
     AepValidationError,
     AuthenticationError,
     NotFoundError,
-    PlatformClient,
 )
 from stripe_aep.catalogue import ROTATION_CHECK, Ref
 from stripe_aep.errors import StripeSourceRejectedError, TenantNotFoundError
@@ -25,11 +24,15 @@ from stripe_aep.runtime import Runtime
 from stripe_aep.store import has_intent, tenant_key
 from stripe_aep.tenants import ResourcePath, Sandbox, TenantId
 
+if TYPE_CHECKING:
+    from stripe_aep.aep import PlatformClient
+
 
 class StepInput(BaseModel):
     """Base of every step's payload; ``executionName`` is ``$$.Execution.Name`` (``manual`` when invoked by hand)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # defer_build: a handler builds the validator of the one input model it reads, on its first event.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     executionName: str = "manual"
 

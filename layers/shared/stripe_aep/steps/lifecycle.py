@@ -14,16 +14,12 @@ failure half-way: re-applying a patch or a state transition leaves the same resu
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import SecretStr
 
 from stripe_aep import catalogue
-from stripe_aep.aep import (
-    Created,
-    PatchOperation,
-    PreconditionFailedError,
-)
+from stripe_aep.aep import PreconditionFailedError
 from stripe_aep.errors import (
     ConcurrentModificationError,
     InputValidationError,
@@ -50,6 +46,9 @@ from stripe_aep.tenants import (
     now_s,
     parse_input,
 )
+
+if TYPE_CHECKING:
+    from stripe_aep.aep import Created, PatchOperation
 
 #: DynamoDB attribute group (``rotation_check_id``, ``_intent``) of the temporary base connection that
 #: verifies a new Stripe key before the tenant's base connection gets it (``stripe_aep.catalogue``).
@@ -179,6 +178,8 @@ def _schedule_ops(
     A start time is patched only when requested and the current one has not passed yet (Adobe: startTime
     cannot be changed once passed); otherwise only frequency and interval change.
     """
+    from stripe_aep.aep import PatchOperation  # the wire models: loaded by the one step that patches
+
     ops: list[PatchOperation] = []
     start = current.get("startTime")
     result: dict[str, Any] = {

@@ -16,12 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stripe_aep.aep import PlatformClient
 from stripe_aep.errors import MappingRejectedError
 from stripe_aep.runtime import Runtime
 from stripe_aep.store import schema_key
+
+if TYPE_CHECKING:
+    from stripe_aep.aep import PlatformClient
 
 #: Sample rows sent to previewMappingSet (explore preview=true answers a first page of records).
 SAMPLE_ROWS = 10

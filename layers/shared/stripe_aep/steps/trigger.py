@@ -16,14 +16,13 @@ import json
 import os
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -36,6 +35,9 @@ from stripe_aep.tenants import (
     parse_input,
     tenant_from_secret_name,
 )
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 PLATFORM_SOURCE = "saas.platform"
 SIGNED_UP, DELETED = "Tenant Signed Up", "Tenant Deleted"
@@ -125,6 +127,9 @@ def start_handler() -> Callable[[dict[str, Any], LambdaContext], PartialItemFail
 
 
 def _start(record: SQSRecord, settings: TriggerSettings) -> None:
+    # The parser package builds all of Powertools' event models: imported on the first record, not at cold start.
+    from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+
     try:
         event = EventBridgeModel.model_validate(json.loads(record.body))
         arn, name, payload = plan_start(event, settings)
