@@ -41,7 +41,8 @@ from . import flow_service as fs
 from . import platform_apis as pa
 from .calls import Call, Reply
 from .faults import Fault, FaultSet, TokenBucket
-from .runs import make_run, scheduled_times_ms
+from .io_events import IoEvents
+from .runs import RunOutcome, make_run, run_ended, scheduled_times_ms
 from .state import ApiError, State, Token
 
 Handler = Callable[[State, Call], Reply]
@@ -115,6 +116,7 @@ ROUTES: tuple[Route, ...] = (
     _route("PATCH", f"{FLOW}/flows/{_ID}", "patchFlow", "flow", fs.patch_flow),
     _route("DELETE", f"{FLOW}/flows/{_ID}", "deleteByFlow", "flow", fs.delete_flow),
     _route("GET", f"{FLOW}/runs", "listFlowRuns", "flow", fs.list_runs),
+    _route("POST", f"{FLOW}/runs", "createFlowRun", "flow", fs.create_run),
     # Schema Registry
     _route("GET", f"{SCHEMAS}/stats", "retrieveStats", "xdm", pa.stats),
     _route("POST", f"{SCHEMAS}/tenant/classes", "createClass", "xdm", pa.create_class),
@@ -192,6 +194,7 @@ class AepSimulator:
         self._thread: threading.Thread | None = None
         self.latency_s: float = 0.0
         self.token_ttl_s: int = 86399
+        self._io_events: IoEvents | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -365,7 +368,29 @@ class AepSimulator:
                 errors=errors,
             )
             self._state.runs.setdefault(flow_id, []).append(run)
+            if status != "inProgress":
+                run_ended(self._state, run)
             return copy.deepcopy(run)
+
+    @property
+    def io_events(self) -> IoEvents:
+        """Adobe I/O Events (flow run notifications to a webhook; keys served under ``/prod/keys/``), created on
+        first use and told of every run that ends. Set ``io_events.webhook_url`` to start deliveries."""
+        with self._state.lock:
+            if self._io_events is None:
+                self._io_events = IoEvents()
+                self._state.run_listeners.append(self._io_events.on_run_end)
+            return self._io_events
+
+    def queue_run_outcome(self, flow_id: str, outcome: RunOutcome) -> None:
+        """The next on-demand run (POST /runs) of ``flow_id`` ends with ``outcome`` instead of reading data."""
+        with self._state.lock:
+            self._state.next_run_outcomes.setdefault(flow_id, []).append(outcome)
+
+    def add_run_listener(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """``listener(run)`` hears of every run that finishes (added, generated or on demand)."""
+        with self._state.lock:
+            self._state.run_listeners.append(listener)
 
     def generate_runs(self, flow_id: str | None = None, until_ms: int | None = None, status: str = "success") -> int:
         """Add the runs each enabled flow's schedule calls for up to `until_ms` (default now); returns how
@@ -390,6 +415,7 @@ class AepSimulator:
                         )
                         self._state.runs.setdefault(flow["id"], []).append(run)
                         self._state.generated_until_ms[flow["id"]] = t
+                        run_ended(self._state, run)
                         created += 1
         return created
 
@@ -576,6 +602,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         split = urlsplit(self.path)
+        if self.command == "GET" and split.path.startswith("/prod/keys/"):
+            self._serve_key(split.path)
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -604,6 +633,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
         # recorded before answering, so that a caller who got its answer also finds it in `requests`
         self._record(split.path, split.query, body, operation, reply.status)
         self._send(reply, request_id)
+
+    def _serve_key(self, path: str) -> None:
+        """The I/O Events key host (static.adobeioevents.com): a PEM public key, or 404."""
+        events = self.sim._io_events
+        pem = events.public_key(path) if events is not None else None
+        self.send_response(200 if pem else 404)
+        self.send_header("Content-Type", "application/x-pem-file")
+        self.send_header("Content-Length", str(len(pem or b"")))
+        self.end_headers()
+        self.wfile.write(pem or b"")
 
     def _record(self, path: str, query: str, body: bytes, operation: str, status: int) -> None:
         headers = dict(self.headers.items())

@@ -121,6 +121,10 @@ class State:
     connection_secrets: dict[str, str] = field(default_factory=dict)  # base connection id -> Stripe key
     runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # flow id -> runs
     generated_until_ms: dict[str, int] = field(default_factory=dict)  # flow id -> last scheduled run time
+    # On-demand runs (runs.start_flow_run): how a window is read, outcomes queued by tests, end-of-run listeners.
+    ingest: Any = None
+    next_run_outcomes: dict[str, list[Any]] = field(default_factory=dict)
+    run_listeners: list[Any] = field(default_factory=list)
     clock_offset_ms: int = 0
 
     def now_ms(self) -> int:

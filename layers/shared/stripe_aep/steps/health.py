@@ -32,10 +32,13 @@ logger = Logger()
 
 
 class HealthInput(BaseModel):
-    """The payload: ``{"tenantId": "acme"}`` checks one tenant; anything else (``{}``) sweeps."""
+    """The payload: ``{"tenantId": "acme"}`` checks one tenant; anything else (``{}``, or the schedule's
+    ``{"pushHealth": true}``) sweeps."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
     tenantId: TenantId | None = None
+    #: The schedule's payload when push health is deployed: the answer then counts ``missedByPush``.
+    pushHealth: bool = False
 
 
 def metric_name(status: str) -> str:
@@ -66,6 +69,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """
     request = parse_input(HealthInput, event if isinstance(event, dict) else {})
     checker = checker_for(runtime_for(_SETTINGS), _HEALTH_SETTINGS)
+    checker.push_enabled = request.pushHealth
     if request.tenantId:
         logger.append_keys(tenant_id=request.tenantId)
         summary = checker.check_tenant(request.tenantId)

@@ -35,6 +35,7 @@ from stripe_aep.errors import (
 from stripe_aep.metrics import emit_metric
 from stripe_aep.resources import RESOURCE_PATHS
 from stripe_aep.runtime import Runtime
+from stripe_aep.steps import run_now
 from stripe_aep.steps.common import RawInput, TenantStep, explore_or_reject
 from stripe_aep.steps.provision import DEFAULT_START_DELAY_S, to_schedule
 from stripe_aep.store import DEPROVISIONED, ItemKey, dataflow_key, has_intent, tenant_key
@@ -163,6 +164,10 @@ def validate_lifecycle_input(request: RawInput, runtime: Runtime) -> dict[str, A
     else:
         paths = with_flow
     out: dict[str, Any] = {"operation": data.operation, "tenantId": data.tenantId, "resourcePaths": paths}
+    if data.operation == "run_now":
+        return out | run_now.validate_run_now(data, dataflows, paths)
+    if data.windowStartTime is not None or data.windowEndTime is not None:
+        raise InputValidationError("invalid LifecycleInput: windowStartTime: only run_now takes a window")
     if data.operation != "update_schedule":
         extra = [f for f in ("schedule", "name") if getattr(data, f) is not None]
         if extra:
