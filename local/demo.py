@@ -4,12 +4,15 @@ Starts moto (Step Functions executing the real ASL) and the AEP simulator, build
 publishes two real tenant-signup events through EventBridge -> SQS -> the starter function, follows the provision
 executions state by state, prints what DynamoDB holds afterwards, provisions one tenant again to show that nothing
 is created twice, then runs a health-check sweep in which the simulator fails one dataflow's runs, deletes another
-dataflow and leaves a third without runs.
+dataflow and leaves a third without runs. Last, a run started at once (lifecycle ``run_now``, Flow Service
+``POST /runs``) and a failed run reported by push (the simulator's Adobe I/O Events -> webhook receiver -> SQS ->
+processor -> DynamoDB and the alert topic).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -19,6 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from local.aep_simulator.runs import RunOutcome
 from local.cli.executions import history_line
 from local.stack import LocalStack
 from stripe_aep.store import Store
@@ -181,6 +185,64 @@ def simulate_three_hours(stack: LocalStack, store: Store) -> None:
                 )
 
 
+def run_now_and_push(stack: LocalStack, store: Store) -> bool:
+    """Section 4: a run started at once (lifecycle run_now, POST /runs), then a failed run reported by push
+    (the simulator's I/O Events -> webhook receiver -> SQS -> processor -> DynamoDB + SNS alert)."""
+    console.rule("4. run now (POST /runs), and a failed run arriving by push (Adobe I/O Events webhook)")
+    sim = stack.simulator
+    stack.enable_push()
+    sqs, sns = stack.client("sqs"), stack.client("sns")
+    queue = sqs.create_queue(QueueName="demo-alerts")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(
+        TopicArn=stack.functions["HealthCheckFunction"].environment["HEALTH_TOPIC_ARN"], Protocol="sqs", Endpoint=arn
+    )
+    end = sim.now_ms() // 1000 // 60 * 60
+    request = {"operation": "run_now", "tenantId": "globex", "resourcePaths": ["customers"]}
+    window = {"windowStartTime": end - 86400, "windowEndTime": end}
+    done = follow(
+        stack, {"globex": stack.start_execution("LifecycleStateMachine", request | window, name="run-now-globex")}
+    )
+    customers = store.get(("TENANT#globex", "PATH#customers")) or {}
+    run = next(r for r in sim._state.runs.get(str(customers.get("flow_id")), []) if "params" in r)
+    records = run["metrics"]["recordSummary"]
+    console.print(
+        f"run_now globex/customers: {done['globex']}; run {short(run['id'])} over [{window['windowStartTime']}, "
+        f"{end}): {run['metrics']['statusSummary']['status']}, {records['inputRecordCount']} read, "
+        f"{records['outputRecordCount']} written, {records['failedRecordCount']} failed"
+    )
+    subscriptions = store.get(("TENANT#acme", "PATH#subscriptions")) or {}
+    flow_id = str(subscriptions.get("flow_id"))
+    failure = [{"code": "CONNECTOR-1001-500", "message": "Error in copying the data from Source."}]
+    sim.queue_run_outcome(flow_id, RunOutcome("failed", input_records=40, failed_records=40, errors=failure))
+    began = time.perf_counter()
+    request = {"operation": "run_now", "tenantId": "acme", "resourcePaths": ["subscriptions"]}
+    done = follow(
+        stack, {"acme": stack.start_execution("LifecycleStateMachine", request | window, name="run-now-acme")}
+    )
+    alerts: list[dict[str, Any]] = []
+    while not alerts and time.perf_counter() - began < 30:
+        for message in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0).get("Messages", []):
+            alerts.append(json.loads(json.loads(message["Body"])["Message"]))
+        time.sleep(0.01)
+    latency = time.perf_counter() - began
+    delivery = sim.io_events.deliveries[-1] if sim.io_events.deliveries else None
+    item = store.get(("TENANT#acme", "PATH#subscriptions")) or {}
+    console.print(
+        f"run_now acme/subscriptions: {done['acme']}; the run failed; I/O Events delivered it "
+        f"(webhook answered {delivery.status if delivery else '-'}), health is now {item.get('health_status')}: "
+        f"{item.get('health_reason')}"
+    )
+    for alert in alerts:
+        console.print(
+            f"alert by push {latency:.2f} s after the run was requested: {alert['kind']} {alert['status']} "
+            f"{alert['tenantId']}/{alert['resourcePath']} ({alert['errors'][0]['code'] if alert['errors'] else ''})"
+        )
+    swept = stack.invoke("HealthCheckFunction", {"pushHealth": True})
+    console.print(f"next sweep: missedByPush={swept.get('missedByPush')}, alerts={swept.get('alerts')}")
+    return bool(alerts) and item.get("health_status") == "FAILED"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--max-concurrency", type=int, default=None, help="the provision Map's MaxConcurrency")
@@ -188,7 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")  # the demo prints its own lines
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     wall = time.monotonic()
-    overrides = {"MaxConcurrency": str(args.max_concurrency)} if args.max_concurrency else None
+    overrides = {"MaxConcurrency": str(args.max_concurrency)} if args.max_concurrency else {}
+    # The demo provisions on a simulator clock three hours behind: a first run "now" would end in Adobe's future.
+    # Section 4 starts runs at once with run_now instead.
+    overrides = {**overrides, "StartFirstRun": "false"}
     with LocalStack(project_root=ROOT, parameter_overrides=overrides) as stack:
         console.print(f"[bold]moto[/] {stack.aws_endpoint}   [bold]AEP simulator[/] {stack.simulator.url}")
         store = Store(stack.outputs["TableName"])
@@ -223,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(health_table(store))
 
         ok = set(outcome.values()) == {"SUCCEEDED"} and status["acme"] == "SUCCEEDED"
+        ok = run_now_and_push(stack, store) and ok
     console.print(f"[bold]wall time[/] {time.monotonic() - wall:.1f} s")
     return 0 if ok else 1
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import Field
 
-from stripe_aep.aep import NotFoundError
+from stripe_aep.aep import AepValidationError, NotFoundError
 from stripe_aep.aep.models import STRIPE_FLOW_SPEC_ID
 from stripe_aep.errors import ConcurrentModificationError, InputValidationError
 from stripe_aep.runtime import Runtime
@@ -204,7 +204,12 @@ def start_flow_run(request: StartFlowRunStep, runtime: Runtime) -> dict[str, Any
         created = client.create_flow_run(flow_id, window[0], window[1])
         return AepObject(created.id, created.etag)
 
-    done = ensure(runtime, run_key, FLOW_RUN, request.executionName, find, create)
+    try:
+        done = ensure(runtime, run_key, FLOW_RUN, request.executionName, find, create)
+    except AepValidationError:
+        # Adobe refused the run: nothing was created, so the next attempt need not wait for this intent's lease.
+        runtime.store.update(run_key, remove=(f"{FLOW_RUN}_intent", f"{FLOW_RUN}_intent_owner"))
+        raise
     run_id = str(done[f"{FLOW_RUN}_id"])
     runtime.store.update(
         key,
