@@ -383,7 +383,7 @@ def _run_now_command() -> None:
         run's records read / written / failed once it has ended."""
         import time as _time
 
-        from stripe_aep.steps.run_now import DEFAULT_WINDOW_S, default_window
+        from stripe_aep.steps.run_now import DEFAULT_WINDOW_S, check_window, default_window
 
         options = ctx.ensure_object(Options)
         end = _epoch_seconds(window_to)
@@ -400,6 +400,10 @@ def _run_now_command() -> None:
             "windowEndTime": end,
         }
         detail = _validated(LifecycleInput, payload)
+        try:  # Adobe's window rules, before anything starts
+            check_window(start, end)
+        except InputValidationError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--from/--to") from None
         backend = _backend(options)
         sfn = backend.client("stepfunctions")
         console = _console()

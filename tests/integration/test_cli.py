@@ -248,3 +248,22 @@ def test_global_options_go_before_the_command(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "No such option: --local" in result.stderr
+
+
+def test_run_now_follows_the_run_and_prints_its_counts(running: Running) -> None:
+    provisioned = cli(running, "provision", "globex", "--path", "customers")
+    assert provisioned.returncode == 0, provisioned.stdout + provisioned.stderr
+    result = cli(running, "--json", "run", "globex", "--path", "customers")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = as_json(result)
+    assert report["execution"]["status"] == "SUCCEEDED"
+    (run,) = report["runs"].values()
+    assert run["state"] == "success"
+    assert run["recordsRead"] == run["recordsWritten"] + run["recordsFailed"]
+    human = cli(running, "run", "globex", "--path", "customers")  # the same window (same minute): one run
+    assert human.returncode == 0, human.stdout + human.stderr
+    assert "customers: run " in human.stdout and " success: " in human.stdout and " read, " in human.stdout
+    before = len(running.executions("Lifecycle"))
+    bad = cli(running, "run", "globex", "--from", "2999-01-01T00:00:00Z", "--to", "2999-01-02T00:00:00Z")
+    assert bad.returncode == 2 and "windowEndTime" in bad.stderr  # refused before any execution
+    assert len(running.executions("Lifecycle")) == before
