@@ -11,7 +11,7 @@ CHECKOV_VENV := .venv-checkov
 PY313 := $(shell for p in $$(command -v python3.13) /root/.pyenv/versions/3.13*/bin/python3.13; do \
 	"$$p" --version >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 
-.PHONY: all demo test unit lint typecheck validate cfn-lint sam-validate asl-validate checkov sam-build bench bench-quick clean
+.PHONY: all demo test unit lint typecheck validate cfn-lint sam-validate asl-validate checkov sam-build bench bench-quick cli-doc clean
 
 all: test
 
@@ -35,15 +35,19 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
-demo: $(BIN)/.installed
+demo: $(BIN)/.installed node_modules/.installed
 	$(BIN)/python -m local.demo
+
+# docs/cli.md from real runs of the CLI against a local stack (tools/cli_doc.py).
+cli-doc: $(BIN)/.installed
+	$(BIN)/python -m tools.cli_doc
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 typecheck: $(BIN)/.installed
-	$(BIN)/mypy layers/shared/stripe_aep functions local bench
+	$(BIN)/mypy layers/shared/stripe_aep cli/stripe_aep_cli functions local bench
 
 cfn-lint: $(BIN)/.installed
 	$(BIN)/cfn-lint template.yaml
@@ -59,7 +63,7 @@ asl-validate: node_modules/.installed $(BIN)/.installed
 	for f in .aws-sam/asl/*.asl.json; do npx --no-install asl-validator --json-path "$$f" || exit 1; done
 
 checkov: $(CHECKOV_VENV)/.installed
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --quiet --compact --skip-download --framework cloudformation --file template.yaml
 
 sam-build: $(SAM_VENV)/.installed
 	@if [ -z "$(PY313)" ]; then echo "SKIPPED sam build: no python3.13 on this machine (the functions' runtime)"; \
@@ -67,15 +71,15 @@ sam-build: $(SAM_VENV)/.installed
 
 validate: cfn-lint sam-validate asl-validate checkov sam-build
 
-unit: $(BIN)/.installed
+unit: $(BIN)/.installed node_modules/.installed
 	$(BIN)/pytest
 
 test: lint typecheck validate unit
 
-bench: $(BIN)/.installed
+bench: $(BIN)/.installed node_modules/.installed
 	$(BIN)/python -m bench.run
 
-bench-quick: $(BIN)/.installed
+bench-quick: $(BIN)/.installed node_modules/.installed
 	$(BIN)/python -m bench.run --quick
 
 clean:

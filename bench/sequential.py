@@ -19,6 +19,7 @@ from pydantic import SecretStr
 
 from stripe_aep.aep import AepError, PlatformClient, Schedule
 from stripe_aep.resources import RECORD_CLASS_TITLE, get_resource, record_class_body
+from stripe_aep.steps.mapping_check import SAMPLE_ROWS
 from stripe_aep.tenants import (
     base_connection_name,
     dataflow_name,
@@ -127,6 +128,11 @@ def replay(
             "name": _mapping_name(tenant_id, p),
         }
         call("validateMappingSet", client.validate_mapping_set, body)
+        if left["previewMappingSet"] > 0:  # the mapping's first check on sample rows in the sandbox
+            sample = call("getByConnectionId", client.explore, ctx.base_id, p, preview=True)
+            rows = [r for r in (sample.data if sample else []) if isinstance(r, dict)][:SAMPLE_ROWS]
+            if rows:
+                call("previewMappingSet", client.preview_mapping_set, body, rows)
         mapping = call("createMappingSet", client.create_mapping_set, body)
         if mapping:
             ctx.ids[("mapping", p)] = mapping.id

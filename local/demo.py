@@ -4,9 +4,12 @@ Starts moto (Step Functions executing the real ASL) and the AEP simulator, build
 publishes two real tenant-signup events through EventBridge -> SQS -> the starter function, follows the provision
 executions state by state, prints what DynamoDB holds afterwards, provisions one tenant again to show that nothing
 is created twice, then runs a health-check sweep in which the simulator fails one dataflow's runs, deletes another
-dataflow and leaves a third without runs. Last, a run started at once (lifecycle ``run_now``, Flow Service
-``POST /runs``) and a failed run reported by push (the simulator's Adobe I/O Events -> webhook receiver -> SQS ->
-processor -> DynamoDB and the alert topic).
+dataflow and leaves a third without runs. The flow runs really ingest: each tenant's Stripe account in the
+simulator holds the project's corpus of Stripe objects (tools/stripe_corpus.py), the runs map it with the
+flows' mapping sets and write Parquet; the demo shows each dataflow's first run (records read / written /
+failed) and a few rows read back from a dataset. Last, a backfill started at once (lifecycle ``run_now``, Flow
+Service ``POST /runs``, ingesting the window's Stripe objects) and a failed run reported by push (the
+simulator's Adobe I/O Events -> webhook receiver -> SQS -> processor -> DynamoDB and the alert topic).
 """
 
 from __future__ import annotations
@@ -22,10 +25,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from local.aep_simulator.runs import RunOutcome
-from local.cli.executions import history_line
 from local.stack import LocalStack
+from stripe_aep.resources import get_resource
 from stripe_aep.store import Store
+from stripe_aep_cli.commands.operations import step_line
+from stripe_aep_cli.commands.state import sweep_sentence
+from stripe_aep_cli.executions import KnownIds, StepTracker, known_ids, mark_found
+from tools.stripe_corpus import corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 TENANTS: dict[str, list[str]] = {
@@ -34,6 +40,7 @@ TENANTS: dict[str, list[str]] = {
 }
 #: What the simulator does to three dataflows before the health check (tenant, path) -> what.
 HOURS_AGO = 3
+DEMO_KEY_SUFFIX = "51NbX2fakefakefake"
 HEALTH_SCENARIO = {
     ("acme", "charges"): "failed runs",
     ("acme", "refunds"): "deleted",
@@ -73,9 +80,15 @@ def creates(stack: LocalStack) -> int:
     return sum(calls[op] for op in calls if op in CREATE_OPERATIONS or op.startswith("create"))
 
 
-def follow(stack: LocalStack, executions: dict[str, str], timeout_s: float = 60) -> dict[str, str]:
-    """Print one line per state as the executions run; return each execution's final status."""
+def follow(
+    stack: LocalStack, executions: dict[str, str], timeout_s: float = 60, before: dict[str, KnownIds] | None = None
+) -> dict[str, str]:
+    """Print one line per state as the executions run; return each execution's final status.
+
+    ``before``: per label, the Adobe IDs stored before the execution began (create states that found theirs
+    say so)."""
     seen: dict[str, int] = dict.fromkeys(executions, 0)
+    trackers = {label: StepTracker() for label in executions}
     started = time.monotonic()
     status: dict[str, str] = {}
     sfn = stack.client("stepfunctions")
@@ -86,9 +99,11 @@ def follow(stack: LocalStack, executions: dict[str, str], timeout_s: float = 60)
             state = sfn.describe_execution(executionArn=arn)["status"]
             events = stack.history(arn)
             for event in events[seen[label] :]:
-                line = describe(event)
-                if line:
-                    console.print(f"  [dim]{time.monotonic() - started:6.2f}s[/] [bold]{label:<8}[/] {line}")
+                for line in trackers[label].feed(event):
+                    if before and label in before and line["kind"] == "state":
+                        mark_found(line, before[label])
+                    text = describe(line)
+                    console.print(f"  [dim]{time.monotonic() - started:6.2f}s[/] [bold]{label:<8}[/] {text}")
             seen[label] = len(events)
             if state != "RUNNING":
                 status[label] = state
@@ -96,17 +111,14 @@ def follow(stack: LocalStack, executions: dict[str, str], timeout_s: float = 60)
     return status
 
 
-def describe(event: dict[str, Any]) -> str | None:
-    """One line for the history events a person follows (the CLI's ``history_line``), or ``None``."""
-    line = history_line(event)
-    if line is None:
-        return None
-    if line["kind"] == "state":
-        path = f" ({line['resourcePath']})" if line.get("resourcePath") else ""
-        return f"[green]✓[/] {line['state']}{path}"
-    if line["kind"] == "failed":
-        return f"[yellow]↻ task failed, retried or caught:[/] {line['error']}"
-    return f"[bold]{line['status']}[/]"
+def describe(line: dict[str, Any]) -> str:
+    """A ``StepTracker`` line as the CLI shows it (failed, retried and recovered steps say so)."""
+    return (step_line(line) or f"[bold]{line['status']}[/]").strip()
+
+
+def outcome_sentence(status: dict[str, str]) -> str:
+    """``acme SUCCEEDED, globex SUCCEEDED.``"""
+    return ", ".join(f"{tenant} {state}" for tenant, state in sorted(status.items())) + "."
 
 
 def ids_table(store: Store) -> Table:
@@ -175,7 +187,7 @@ def simulate_three_hours(stack: LocalStack, store: Store) -> None:
             elif what == "no runs":
                 continue
             else:
-                sim.generate_runs(flow_id=item["flow_id"])
+                sim.generate_runs(flow_id=item["flow_id"], ingest=True)  # each run reads Stripe, maps, writes
             if what == "failed runs":
                 sim.add_run(
                     item["flow_id"],
@@ -185,10 +197,41 @@ def simulate_three_hours(stack: LocalStack, store: Store) -> None:
                 )
 
 
+def first_runs_table(stack: LocalStack, store: Store) -> Table:
+    """Tenant x resource path -> the first ingesting run's records read / written / failed (its dataset batch)."""
+    table = Table(title="first flow run per dataflow (records read from Stripe / written to the dataset / failed)")
+    for column in ("tenant", "resource path", "dataset", "status", "read", "written", "failed"):
+        table.add_column(column, no_wrap=True, justify="right" if column in ("read", "written", "failed") else "left")
+    for tenant_id in TENANTS:
+        for item in store.tenant_items(tenant_id)[1]:
+            batches = stack.simulator.dataset_batches(str(item.get("dataset_id")))
+            first = batches[0] if batches else {}
+            counts = [str(first.get(k, "-")) for k in ("recordsRead", "recordsWritten", "recordsFailed")]
+            scenario = HEALTH_SCENARIO.get((tenant_id, item["resource_path"]))
+            status = str(first.get("status") or (f"no run ({scenario})" if scenario else "no run"))
+            table.add_row(tenant_id, item["resource_path"], short(item.get("dataset_id")), status, *counts)
+    return table
+
+
+def show_rows(stack: LocalStack, store: Store, tenant_id: str, path: str, limit: int = 2) -> None:
+    """A few rows of a dataset, as ``stripe-aep --local data TENANT PATH --limit N`` shows them."""
+    item = next(i for i in store.tenant_items(tenant_id)[1] if i["resource_path"] == path)
+    rows = stack.simulator.dataset_rows(str(item["dataset_id"]), limit=limit)
+    group = get_resource(path).group
+    console.print(f"[bold]{tenant_id} / {path}[/]: {len(rows)} of the dataset's rows (XDM fields under {group})")
+    for row in rows:
+        fields: dict[str, Any] = next(
+            (v[group] for k, v in row.items() if k.startswith("_") and isinstance(v, dict) and group in v), {}
+        )
+        # The row's plain fields and its metadata map; `stripe-aep --local data` shows whole rows.
+        console.print_json(data={k: v for k, v in fields.items() if not isinstance(v, list | dict) or k == "metadata"})
+
+
 def run_now_and_push(stack: LocalStack, store: Store) -> bool:
-    """Section 4: a run started at once (lifecycle run_now, POST /runs), then a failed run reported by push
-    (the simulator's I/O Events -> webhook receiver -> SQS -> processor -> DynamoDB + SNS alert)."""
-    console.rule("4. run now (POST /runs), and a failed run arriving by push (Adobe I/O Events webhook)")
+    """Section 5: a backfill started at once (lifecycle run_now, POST /runs) that ingests its window's Stripe
+    objects, then a failed run reported by push (the simulator's I/O Events -> webhook receiver -> SQS ->
+    processor -> DynamoDB + SNS alert). Push is on in this stack (template parameter PushHealth=true)."""
+    console.rule("5. run now (POST /runs): a backfill, and a failed run arriving by push (Adobe I/O Events webhook)")
     sim = stack.simulator
     stack.enable_push()
     sqs, sns = stack.client("sqs"), stack.client("sns")
@@ -196,8 +239,9 @@ def run_now_and_push(stack: LocalStack, store: Store) -> bool:
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     topic = stack.functions["HealthCheckFunction"].environment["HEALTH_TOPIC_ARN"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
-    # A backfill: the day the simulator's Stripe sample objects were created (2026-01-01, epoch seconds).
-    backfill = {"windowStartTime": 1767225600, "windowEndTime": 1767312000}
+    # A backfill of globex/customers (no runs so far: STALE): the week its Stripe customers were created
+    # (2026-01-09 to 2026-01-16, epoch seconds).
+    backfill = {"windowStartTime": 1767916800, "windowEndTime": 1768521600}
     request = {"operation": "run_now", "tenantId": "globex", "resourcePaths": ["customers"]}
     arn = stack.start_execution("LifecycleStateMachine", request | backfill, name="run-now-globex")
     done = follow(stack, {"globex": arn})
@@ -205,14 +249,13 @@ def run_now_and_push(stack: LocalStack, store: Store) -> bool:
     run = next(r for r in sim._state.runs.get(str(customers.get("flow_id")), []) if "params" in r)
     records = run["metrics"]["recordSummary"]
     console.print(
-        f"run_now globex/customers (backfill of 2026-01-01): {done['globex']}; run {short(run['id'])}: "
-        f"{run['metrics']['statusSummary']['status']}, {records['inputRecordCount']} read, "
+        f"run_now globex/customers (backfill of 2026-01-09 to 2026-01-16): {done['globex']}; run "
+        f"{short(run['id'])}: {run['metrics']['statusSummary']['status']}, {records['inputRecordCount']} read, "
         f"{records['outputRecordCount']} written, {records['failedRecordCount']} failed"
     )
-    subscriptions = store.get(("TENANT#acme", "PATH#subscriptions")) or {}
-    flow_id = str(subscriptions.get("flow_id"))
-    failure = [{"code": "CONNECTOR-1001-500", "message": "Error in copying the data from Source."}]
-    sim.queue_run_outcome(flow_id, RunOutcome("failed", input_records=40, failed_records=40, errors=failure))
+    show_rows(stack, store, "globex", "customers", limit=1)
+    # acme's Stripe key is revoked at Stripe: acme's next run fails at the source (the connector's 401).
+    sim.revoke_stripe_key(f"sk_test_demo_acme_{DEMO_KEY_SUFFIX}")
     end = sim.now_ms() // 1000 // 60 * 60
     window = {"windowStartTime": end - 86400, "windowEndTime": end}
     request = {"operation": "run_now", "tenantId": "acme", "resourcePaths": ["subscriptions"]}
@@ -247,7 +290,7 @@ def run_now_and_push(stack: LocalStack, store: Store) -> bool:
     console.print(f"the alert came {latency:.2f} s after the failing run was requested (its execution included)")
     swept = stack.invoke("HealthCheckFunction", {"pushHealth": True})
     console.print(f"next sweep: missedByPush={swept.get('missedByPush')}, alerts={swept.get('alerts')}")
-    return any(wanted(a) for a in alerts) and item.get("health_status") == "FAILED"
+    return any(wanted(a) for a in alerts) and item.get("health_status") == "FAILED" and records["outputRecordCount"] > 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,15 +302,16 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.monotonic()
     overrides = {"MaxConcurrency": str(args.max_concurrency)} if args.max_concurrency else {}
     # The demo provisions on a simulator clock three hours behind: a first run "now" would end in Adobe's future.
-    # Section 4 starts runs at once with run_now instead.
-    overrides = {**overrides, "StartFirstRun": "false"}
+    # Section 5 starts runs at once with run_now instead, and shows push health (registered webhook: PushHealth).
+    overrides = {**overrides, "StartFirstRun": "false", "PushHealth": "true"}
     with LocalStack(project_root=ROOT, parameter_overrides=overrides) as stack:
         console.print(f"[bold]moto[/] {stack.aws_endpoint}   [bold]AEP simulator[/] {stack.simulator.url}")
         store = Store(stack.outputs["TableName"])
         for tenant_id in TENANTS:
-            key = f"sk_test_demo_{tenant_id}_51NbX2fakefakefake"
+            key = f"sk_test_demo_{tenant_id}_{DEMO_KEY_SUFFIX}"
             stack.put_tenant_secret(tenant_id, key)
             stack.simulator.register_stripe_key(key)
+            stack.simulator.seed_stripe_account(key, corpus())
         # The dataflows are created "three hours ago" on the simulator's clock, so that the health check (which
         # runs on real time, as in Lambda) sees three hours of hourly runs.
         stack.simulator.advance(-HOURS_AGO * 3600)
@@ -275,24 +319,30 @@ def main(argv: list[str] | None = None) -> int:
 
         console.rule("1. tenant signup events -> EventBridge -> SQS -> starter -> provision state machine")
         outcome = provision_by_events(stack, start_time)
-        console.print(f"executions: {outcome}")
+        console.print(f"Executions: {outcome_sentence(outcome)}")
         console.print(ids_table(store))
         calls = stack.simulator.calls
-        console.print(f"Adobe create calls: {creates(stack)}; all Adobe calls: {sum(calls.values())}")
+        console.print(f"Adobe create calls: {creates(stack)}; all Adobe calls: {sum(calls.values())}.")
 
         console.rule("2. the same provisioning again, by hand as from the console (a new execution name)")
         before = creates(stack)
+        ids_before = known_ids(store, "acme")
         arn = stack.start_execution(
             "ProvisionStateMachine", {"tenantId": "acme", "sandbox": "prod"}, name="provision-acme-by-hand"
         )
-        status = follow(stack, {"acme": arn})
-        console.print(f"execution {status['acme']}; Adobe create calls this time: {creates(stack) - before}")
+        status = follow(stack, {"acme": arn}, before={"acme": ids_before})
+        console.print(f"Execution: {outcome_sentence(status)} Adobe create calls this time: {creates(stack) - before}.")
 
         console.rule("3. health check, three hours later: one flow failing, one deleted, one without runs")
         simulate_three_hours(stack, store)
         summary = stack.invoke("HealthCheckFunction", {})
-        console.print(f"sweep: {summary}")
+        console.print(sweep_sentence(summary))
         console.print(health_table(store))
+
+        console.rule("4. what the runs ingested: Stripe objects mapped by Data Prep, validated, written as Parquet")
+        console.print(first_runs_table(stack, store))
+        show_rows(stack, store, "acme", "charges")
+        show_rows(stack, store, "globex", "charges", limit=1)
 
         ok = set(outcome.values()) == {"SUCCEEDED"} and status["acme"] == "SUCCEEDED"
         ok = run_now_and_push(stack, store) and ok

@@ -13,7 +13,8 @@ Choices where Adobe's documentation is silent:
   `FLOW-1404-412`; in use 400 `FLOW-1418-400`; unknown id 404 `FLOW-1439-404`.
 - A changed `scheduleParams.startTime` is refused once the old start time has passed (simulator clock).
 - Explore preview=true answers `{"format": "hierarchical", "schema": ..., "data": [{"data": <Stripe
-  object>}, ...]}`.
+  object>}, ...]}`: the newest `PREVIEW_ROWS` objects of that path in the connection's Stripe account
+  (stripe_account.py; the three generated samples when nobody seeded it).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from typing import Any
 from .calls import Call, Reply, list_page
 from .runs import last_run_details, start_flow_run
 from .state import ApiError, State, new_etag, new_uuid
-from .stripe_data import RESOURCE_PATHS, explore_schema, sample_rows
+from .stripe_account import account_objects, newest_first
+from .stripe_data import RESOURCE_PATHS, explore_schema
 
 STRIPE_CONNECTION_SPEC = {"id": "cc2c31d6-7b8c-4581-b49f-5c8698aa3ab3", "version": "1.0"}
 DATA_LAKE_CONNECTION_SPEC = {"id": "c604ff05-7f1a-43c0-8e18-33bf874cb11c", "version": "1.0"}
@@ -42,6 +44,7 @@ IN_USE = "FLOW-1418-400"
 STALE = "FLOW-1404-412"
 MISSING_IF_MATCH = "FLOW-1401-400"
 STRIPE_REJECTED = "FLOW-1200-400"
+PREVIEW_ROWS = 100  # rows an explore preview carries (Adobe documents no number)
 
 
 def _bad(message: str) -> ApiError:
@@ -175,7 +178,8 @@ def explore(state: State, call: Call) -> Reply:
         )
     answer: dict[str, Any] = {"format": "hierarchical", "schema": explore_schema(path)}
     if preview == "true":
-        answer["data"] = [{"data": row} for row in sample_rows(path)]
+        rows = newest_first(account_objects(state, key, path))[:PREVIEW_ROWS]
+        answer["data"] = [{"data": copy.deepcopy(row)} for row in rows]
     return Reply(200, answer)
 
 
@@ -572,10 +576,5 @@ def create_run(state: State, call: Call) -> Reply:
         raise _bad("params.windowEndTime must be after params.windowStartTime")
     if end > state.now_ms() // 1000:
         raise _bad("params.windowEndTime is in the future")
-    source_ids = flow.get("sourceConnectionIds") or []
-    source = _objects(state, call, "sourceConnections").get(source_ids[0]) if source_ids else None
-    path = (source or {}).get("params", {}).get("resourcePath")
-    run = start_flow_run(
-        state, flow, window_start_s=start, window_end_s=end, start_time_s=start_time, resource_path=path
-    )
+    run = start_flow_run(state, flow, window_start_s=start, window_end_s=end, start_time_s=start_time)
     return Reply(201, {"id": run["id"], "etag": run["etag"]})

@@ -13,8 +13,9 @@ Choices where Adobe's documentation is silent:
   409 `{"code": "409", ...}`; DELETE answers 200 `["@/dataSets/{id}"]`; GET by id answers `{id: dataset}`.
 - Data Prep: both validate and create answer 400 `MAPPER-1400-400` with `report.invalidDestinations` when a
   destination is not a field of the schema (field groups' properties under `_{tenantId}`, plus the class's
-  `_id`, and `timestamp` for ExperienceEvent). The tutorial's older body (`xdmSchema`, `sourceAttribute`,
-  `destinationXdmPath`) is accepted too. EXPRESSION mappings are accepted without evaluating them.
+  `_id`, and `timestamp` for ExperienceEvent; `[*]`/`[n]` indexes are ignored in that check). The tutorial's older body
+  (`xdmSchema`, `sourceAttribute`, `destinationXdmPath`) is accepted too. An EXPRESSION must parse and name only
+  known functions (dataprep/expressions.py); it is evaluated when a flow runs (dataprep/ingest.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from .calls import Call, Reply
+from .dataprep import validate_expression
 from .state import ApiError, State, new_hex
 
 EXPERIENCE_EVENT = "https://ns.adobe.com/xdm/context/experienceevent"
@@ -327,6 +329,9 @@ def _leaf_paths(properties: dict[str, Any], prefix: str) -> set[str]:
         paths.add(path)
         if isinstance(spec, dict) and isinstance(spec.get("properties"), dict):
             paths |= _leaf_paths(spec["properties"], path + ".")
+        items = spec.get("items") if isinstance(spec, dict) else None
+        if isinstance(items, dict) and isinstance(items.get("properties"), dict):  # arrays of objects
+            paths |= _leaf_paths(items["properties"], path + ".")
     return paths
 
 
@@ -348,7 +353,16 @@ def schema_fields(state: State, sandbox_name: str, schema_id: str) -> set[str] |
     return fields
 
 
-_FUNCTION_CALL = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*\(.*\)\s*$", re.S)
+def _expression_problem(source: Any) -> str | None:
+    """Why an EXPRESSION source is refused (it must parse with the Data Prep evaluator), or None."""
+    if not isinstance(source, str):
+        return f"{source!r} is not an expression"
+    return validate_expression(source)
+
+
+def _plain_path(destination: Any) -> str:
+    """A destination without array indexes (`a.b[*].c` -> `a.b.c`), as schema_fields lists fields."""
+    return re.sub(r"\[(\*|\d+)\]", "", destination) if isinstance(destination, str) else str(destination)
 
 
 def _checked_mapping_set(state: State, call: Call) -> dict[str, Any]:
@@ -387,11 +401,11 @@ def _checked_mapping_set(state: State, call: Call) -> dict[str, Any]:
         source_type = mapping.get("sourceType", "ATTRIBUTE")
         if source_type == "ATTRIBUTE" and not (isinstance(source, str) and source.startswith("data.")):
             problems.append(f"mappings[{index}].source {source!r} must start with 'data.'")
-        elif source_type == "EXPRESSION" and not (isinstance(source, str) and _FUNCTION_CALL.match(source)):
-            problems.append(f"mappings[{index}].source {source!r} is not a Data Prep function call")
-        elif source_type not in ("ATTRIBUTE", "EXPRESSION"):
-            problems.append(f"mappings[{index}].sourceType {source_type!r} is not ATTRIBUTE or EXPRESSION")
-        if destination not in fields:
+        elif source_type == "EXPRESSION" and (problem := _expression_problem(source)):
+            problems.append(f"mappings[{index}].source: {problem}")
+        elif source_type not in ("ATTRIBUTE", "EXPRESSION", "STATIC"):
+            problems.append(f"mappings[{index}].sourceType {source_type!r} is not ATTRIBUTE, EXPRESSION or STATIC")
+        if _plain_path(destination) not in fields:
             bad_destinations.append(str(destination))
     if bad_destinations:
         problems.append(f"destinations not in the XDM schema: {bad_destinations}")

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .state import new_etag, new_uuid
-from .stripe_data import sample_rows
 
 if TYPE_CHECKING:
     from .state import State
@@ -98,30 +96,9 @@ def scheduled_times_ms(schedule: dict[str, Any], after_ms: int | None, until_ms:
     return [t for t in times if (after_ms is None or t > after_ms) and t <= until_ms]
 
 
-@dataclass(frozen=True)
-class RunOutcome:
-    """What reading one window produced: Adobe's ``metrics.statusSummary.status`` and record counts."""
-
-    status: str = "success"
-    input_records: int = 0
-    failed_records: int = 0
-    errors: list[dict[str, Any]] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-#: How a window is read: ``(state, flow, resource_path, window_start_s, window_end_s) -> RunOutcome``.
-#: The data path's ingestion (Stripe records -> mapping -> Parquet dataset) plugs in here at merge.
-Ingestor = Callable[["State", dict[str, Any], str | None, int, int], RunOutcome]
-
-
-def count_sample_records(
-    state: State, flow: dict[str, Any], resource_path: str | None, window_start_s: int, window_end_s: int
-) -> RunOutcome:
-    """The default ingestor: the Stripe sample objects of the flow's resource path whose ``created`` (epoch s)
-    falls in ``[window_start_s, window_end_s)`` are read and written; nothing fails."""
-    rows = sample_rows(resource_path, 24) if resource_path else []
-    read = [r for r in rows if "created" not in r or window_start_s <= int(r["created"]) < window_end_s]
-    return RunOutcome("success", input_records=len(read))
+#: How an on-demand run reads its window: ``(state, flow, window_start_s, window_end_s, started_at_ms) -> run``,
+#: the run recorded (``AepSimulator`` sets ``State.ingest`` to its Data Prep engine's ingestion).
+Ingestor = Callable[["State", dict[str, Any], int, int, int], dict[str, Any]]
 
 
 def start_flow_run(
@@ -131,41 +108,25 @@ def start_flow_run(
     window_start_s: int,
     window_end_s: int,
     start_time_s: int,
-    resource_path: str | None,
 ) -> dict[str, Any]:
     """The one place an on-demand run (POST /runs, createFlowRun) is made and carried out.
 
-    Reads the window through ``state.ingest`` (default ``count_sample_records``), or takes the next outcome
-    queued by a test (``state.next_run_outcomes[flow id]``), records the run with ``params{startTime,
+    Ingests the window through ``state.ingest`` (the Stripe records created in ``[window_start_s,
+    window_end_s)``, mapped and written to the flow's dataset), records the run's ``params{startTime,
     windowStartTime, windowEndTime}`` (epoch s, as sent) and, when it has finished, tells
     ``state.run_listeners`` (I/O Events plays Adobe's flow run notifications from there). Call with
-    ``state.lock`` held; returns the stored run.
+    ``state.lock`` held; returns the stored run. Raises RuntimeError when the state has no ingestion.
     """
-    queued = state.next_run_outcomes.get(flow["id"])
-    if queued:
-        outcome = queued.pop(0)
-    else:
-        ingest: Ingestor = state.ingest or count_sample_records
-        outcome = ingest(state, flow, resource_path, window_start_s, window_end_s)
-    started = state.now_ms()
-    running = outcome.status == "inProgress"
-    run = make_run(
-        flow,
-        outcome.status,
-        started_at_ms=started,
-        completed_at_ms=None if running else started + 1,
-        input_records=outcome.input_records,
-        failed_records=outcome.failed_records,
-        errors=outcome.errors,
-    )
+    ingest: Ingestor | None = state.ingest
+    if ingest is None:
+        raise RuntimeError("the simulator state has no ingestion (AepSimulator sets State.ingest)")
+    run = ingest(state, flow, window_start_s, window_end_s, state.now_ms())
     run["params"] = {
         "startTime": start_time_s,
         "windowStartTime": window_start_s,
         "windowEndTime": window_end_s,
     }
-    run.update(outcome.extra)
-    state.runs.setdefault(flow["id"], []).append(run)
-    if not running:
+    if "completedAtUTC" in run["metrics"]["durationSummary"]:
         run_ended(state, run)
     return run
 

@@ -25,25 +25,31 @@ import json
 import random
 import re
 import secrets
+import shutil
 import socket
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from . import dataprep_apis as dp
 from . import flow_service as fs
 from . import platform_apis as pa
+from . import stripe_account
 from .calls import Call, Reply
+from .dataprep import ingest, xdm
 from .faults import Fault, FaultSet, TokenBucket
 from .io_events import IoEvents
-from .runs import RunOutcome, make_run, run_ended, scheduled_times_ms
-from .state import ApiError, State, Token
+from .runs import make_run, run_ended, scheduled_times_ms
+from .state import ApiError, State, Token, new_hex
 
 Handler = Callable[[State, Call], Reply]
 
@@ -144,6 +150,8 @@ ROUTES: tuple[Route, ...] = (
         "dataprep",
         pa.validate_mapping_set,
     ),
+    _route("POST", f"{CONVERSION}/mappingSets/preview", "previewMappingSet", "dataprep", dp.preview_mapping_set),
+    _route("POST", f"{CONVERSION}/languages/el/validate", "validateExpression", "dataprep", dp.validate_expression),
     _route("POST", f"{CONVERSION}/mappingSets", "createMappingSet", "dataprep", pa.create_mapping_set),
     _route("GET", f"{CONVERSION}/mappingSets", "listMappingSets", "dataprep", pa.list_mapping_sets),
     _route("GET", f"{CONVERSION}/mappingSets/{_ID}", "retrieveMappingSet", "dataprep", pa.get_mapping_set),
@@ -178,7 +186,11 @@ class AepSimulator:
     `advance(seconds)` and Retry-After are seconds. Usable as a context manager (start/stop).
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 0, state_dir: str | Path | None = None
+    ) -> None:
+        self._state_dir = Path(state_dir) if state_dir is not None else None
+        self._own_state_dir = False
         self._host = host
         self._port = port
         self._state = State()
@@ -195,6 +207,7 @@ class AepSimulator:
         self.latency_s: float = 0.0
         self.token_ttl_s: int = 86399
         self._io_events: IoEvents | None = None
+        self._state.ingest = self._ingest  # on-demand runs (POST /runs) ingest through the Data Prep engine
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -213,6 +226,10 @@ class AepSimulator:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop serving; a state folder the simulator made itself (a temp dir) is removed."""
+        if self._own_state_dir and self._state_dir is not None:
+            shutil.rmtree(self._state_dir, ignore_errors=True)
+            self._state_dir, self._own_state_dir = None, False
         if self._server is None:
             return
         self._server.shutdown()
@@ -382,19 +399,18 @@ class AepSimulator:
                 self._state.run_listeners.append(self._io_events.on_run_end)
             return self._io_events
 
-    def queue_run_outcome(self, flow_id: str, outcome: RunOutcome) -> None:
-        """The next on-demand run (POST /runs) of ``flow_id`` ends with ``outcome`` instead of reading data."""
-        with self._state.lock:
-            self._state.next_run_outcomes.setdefault(flow_id, []).append(outcome)
-
     def add_run_listener(self, listener: Callable[[dict[str, Any]], None]) -> None:
         """``listener(run)`` hears of every run that finishes (added, generated or on demand)."""
         with self._state.lock:
             self._state.run_listeners.append(listener)
 
-    def generate_runs(self, flow_id: str | None = None, until_ms: int | None = None, status: str = "success") -> int:
+    def generate_runs(
+        self, flow_id: str | None = None, until_ms: int | None = None, status: str = "success", *, ingest: bool = False
+    ) -> int:
         """Add the runs each enabled flow's schedule calls for up to `until_ms` (default now); returns how
-        many."""
+        many. Scripted runs (100 records, `status`) unless `ingest`: then each run really ingests (`run_flow`)."""
+        if ingest:
+            return self._generate_ingesting_runs(flow_id, until_ms)
         created = 0
         with self._state.lock:
             until = until_ms if until_ms is not None else self._state.now_ms()
@@ -418,6 +434,176 @@ class AepSimulator:
                         run_ended(self._state, run)
                         created += 1
         return created
+
+    def _generate_ingesting_runs(self, flow_id: str | None, until_ms: int | None) -> int:
+        due: list[tuple[str, int]] = []
+        with self._state.lock:
+            until = until_ms if until_ms is not None else self._state.now_ms()
+            for objects in self._state.sandboxes.values():
+                for flow in objects["flows"].values():
+                    if (flow_id is not None and flow["id"] != flow_id) or flow.get("state") != "enabled":
+                        continue
+                    after = self._state.generated_until_ms.get(flow["id"])
+                    due += [(flow["id"], t) for t in scheduled_times_ms(flow["scheduleParams"], after, until)]
+                    if due and due[-1][0] == flow["id"]:
+                        self._state.generated_until_ms[flow["id"]] = due[-1][1]
+        for due_flow, t in due:
+            self.run_flow(due_flow, started_at_ms=t)
+        return len(due)
+
+    # --- Stripe accounts, ingestion, datasets ---------------------------------------------------------------
+
+    @property
+    def state_dir(self) -> Path:
+        """Where datasets' batches are written: the `state_dir` given, else a temp dir made on first use (and
+        removed by stop())."""
+        with self._state.lock:
+            if self._state_dir is None:
+                self._state_dir = Path(tempfile.mkdtemp(prefix="aep-simulator-"))
+                self._own_state_dir = True
+            return self._state_dir
+
+    def seed_stripe_account(
+        self, stripe_key: str, objects: dict[str, list[dict[str, Any]]], *, replace: bool = True
+    ) -> None:
+        """Give the Stripe account of `stripe_key` these objects, `{resource path: [Stripe object, ...]}` (each
+        with a string `id`). `replace` (default) drops what those paths held, else objects are added (same id:
+        replaced). Paths never seeded hold stripe_data's three samples. Raises ValueError, changing nothing, for
+        an unknown path or an object without an id. The key is not registered: `register_stripe_key` does."""
+        with self._state.lock:
+            stripe_account.seed(self._state, stripe_key, objects, replace=replace)
+
+    def seed_stripe_account_of(
+        self, base_connection_id: str, objects: dict[str, list[dict[str, Any]]], *, replace: bool = True
+    ) -> None:
+        """`seed_stripe_account` for the key a base connection holds. Raises KeyError for an unknown one."""
+        key = self.stripe_key_of(base_connection_id)
+        if key is None:
+            raise KeyError(f"no base connection {base_connection_id}")
+        self.seed_stripe_account(key, objects, replace=replace)
+
+    def stripe_list(
+        self, stripe_key: str, path: str, *, limit: int = 10, starting_after: str | None = None
+    ) -> dict[str, Any]:
+        """`GET /v1/{path}` of that account: Stripe's list envelope `{object: "list", url, has_more, data}`,
+        newest first. Raises ValueError for an unknown path, a bad limit or an unknown `starting_after`."""
+        with self._state.lock:
+            objects = stripe_account.account_objects(self._state, stripe_key, path)
+            return stripe_account.list_page(objects, path, limit=limit, starting_after=starting_after)
+
+    def run_flow(self, flow_id: str, *, started_at_ms: int | None = None) -> dict[str, Any]:
+        """Run a flow now as Adobe's pipeline would (dataprep/ingest.py): read every record of its resource
+        path from the Stripe account of its base connection (Stripe pages of 100), map, validate, write one
+        batch to its dataset; returns a copy of the run (status success|partialSuccess|failed, real record
+        counts and errors). Raises KeyError for an unknown flow."""
+        with self._state.lock:
+            found = self._state.find_flow(flow_id)
+            if found is None:
+                raise KeyError(f"no flow {flow_id}")
+            started = started_at_ms if started_at_ms is not None else self._state.now_ms()
+            run = self._ingest(self._state, found[1], None, None, started)
+            run_ended(self._state, run)
+            return copy.deepcopy(run)
+
+    def _ingest(
+        self,
+        state: State,
+        flow: dict[str, Any],
+        window_start_s: int | None,
+        window_end_s: int | None,
+        started_at_ms: int,
+    ) -> dict[str, Any]:
+        """One flow run through the Data Prep engine (``State.ingest``; call with the lock held): the Stripe
+        records of the flow's path (only those whose ``created``, epoch s, falls in ``[window_start_s,
+        window_end_s)`` when a window is given: an on-demand run, POST /runs), mapped, validated and written as
+        one batch of its dataset (none when no record was read). Records and returns the run itself."""
+        found = state.find_flow(flow["id"])
+        if found is None:
+            raise KeyError(f"no flow {flow['id']}")
+        sandbox_name = found[0]
+        objects = state.sandbox(sandbox_name)
+        started = started_at_ms
+        source = objects["sourceConnections"][flow["sourceConnectionIds"][0]]
+        target = objects["targetConnections"][flow["targetConnectionIds"][0]]
+        path = source["params"]["resourcePath"]
+        dataset_id = target["params"]["dataSetId"]
+        key = state.connection_secrets.get(source["baseConnectionId"], "")
+        if key not in state.stripe_keys:
+            run = make_run(
+                flow,
+                "failed",
+                started_at_ms=started,
+                completed_at_ms=started + 1_000,
+                input_records=0,
+                failed_records=0,
+                errors=[{"code": "CONNECTOR-1401-401", "message": "Stripe rejected the API key (401)"}],
+            )
+            state.runs.setdefault(flow["id"], []).append(run)
+            return run
+        began = time.perf_counter()
+        account = stripe_account.account_objects(state, key, path)
+        if window_start_s is not None and window_end_s is not None:
+            account = [o for o in account if window_start_s <= int(o.get("created") or 0) < window_end_s]
+        records, pages = stripe_account.read_all(account, path)
+        json_schema = xdm.resolve_schema(objects, target["data"]["schema"]["id"])
+        mapping_set = _flow_mapping_set(objects, flow)
+        outcome = ingest.ingest_records(records, mapping_set, json_schema, flow.get("options"))
+        run = make_run(
+            flow,
+            outcome.status,
+            started_at_ms=started,
+            completed_at_ms=started + max(1, int((time.perf_counter() - began) * 1000)),
+            input_records=outcome.input_records,
+            failed_records=outcome.failed_records,
+            errors=outcome.errors,
+        )
+        state.runs.setdefault(flow["id"], []).append(run)
+        if not records:
+            return run
+        batch_id = new_hex(16)
+        ingest.write_batch(self.state_dir / "datasets" / dataset_id / batch_id, json_schema, outcome.rows, outcome.failed)
+        state.batches.setdefault(dataset_id, []).append(
+            {
+                "id": batch_id,
+                "runId": run["id"],
+                "flowId": flow["id"],
+                "status": outcome.status,
+                "schemaId": target["data"]["schema"]["id"],
+                "sandbox": sandbox_name,
+                "recordsRead": outcome.input_records,
+                "recordsWritten": len(outcome.rows),
+                "recordsFailed": outcome.failed_records,
+                "stripePages": pages,
+                "createdAt": started,
+            }
+        )
+        return run
+
+    def dataset_batches(self, dataset_id: str) -> list[dict[str, Any]]:
+        """The batches runs wrote to a dataset, oldest first: `{id, runId, flowId, status, recordsRead,
+        recordsWritten, recordsFailed, stripePages, createdAt (epoch ms), ...}`."""
+        with self._state.lock:
+            return copy.deepcopy(self._state.batches.get(dataset_id, []))
+
+    def dataset_rows(self, dataset_id: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """The XDM rows a dataset holds, read back from its Parquet files (batches oldest first, rows in
+        ingestion order; date-times as ISO 8601 UTC strings; nulls left out). [] for a dataset without data."""
+        rows: list[dict[str, Any]] = []
+        for batch in self.dataset_batches(dataset_id):
+            with self._state.lock:
+                schema = xdm.resolve_schema(self._state.sandbox(batch["sandbox"]), batch["schemaId"])
+            rows += ingest.read_batch_rows(self.state_dir / "datasets" / dataset_id / batch["id"], schema)
+            if limit is not None and len(rows) >= limit:
+                return rows[:limit]
+        return rows
+
+    def dataset_failed_rows(self, dataset_id: str) -> list[dict[str, Any]]:
+        """The rejected rows of a dataset's batches: `{"record": Stripe object, "row": mapped row, "errors":
+        [message]}`."""
+        out: list[dict[str, Any]] = []
+        for batch in self.dataset_batches(dataset_id):
+            out += ingest.read_failed(self.state_dir / "datasets" / dataset_id / batch["id"])
+        return out
 
     def remove_flow(self, flow_id: str) -> None:
         """The flow vanishes from AEP (no deletion rules applied). Raises KeyError for an unknown flow."""
@@ -554,6 +740,15 @@ class AepSimulator:
                 if match:
                     return candidate.operation, candidate, match.groupdict()
         return "unknown", None, {}
+
+
+def _flow_mapping_set(objects: dict[str, dict[str, Any]], flow: dict[str, Any]) -> dict[str, Any]:
+    for transformation in flow.get("transformations") or []:
+        if isinstance(transformation, dict) and transformation.get("name") == "Mapping":
+            mapping_id = (transformation.get("params") or {}).get("mappingId")
+            if mapping_id in objects["mappingSets"]:
+                return objects["mappingSets"][mapping_id]
+    raise KeyError(f"flow {flow['id']} has no Mapping transformation with a stored mapping set")
 
 
 def _fault_reply(fault: Fault, call: Call) -> Reply:

@@ -1,6 +1,7 @@
 """The one-machine stack: the real application on moto and the AEP simulator, in this process.
 
 `LocalStack` starts moto's `ThreadedMotoServer` on 127.0.0.1 with Step Functions execution turned on
+and its DynamoDB calls passed through to Amazon's DynamoDB Local (`local.stack.dynamodb_local`)
 (`POST /moto-api/config {"stepfunctions": {"execute_state_machine": true}}`), reads `template.yaml` (SAM),
 creates on moto what it declares, and replaces moto's Lambda invoke with an in-process call of the real
 handlers (`local.stack.lambda_hook`). What moto need not have (alarms, dashboards, schedules, log groups,
@@ -36,9 +37,10 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from moto.core.config import default_user_config
 from moto.events.utils import EventTemplateParser
-from moto.server import ThreadedMotoServer
 
-from local.stack.lambda_hook import FunctionSpec, LambdaContext, LambdaRuntime
+from local.stack import dynamodb_local
+from local.stack.dynamodb_local import DynamoDBLocal, MotoWithDynamoDBLocal
+from local.stack.lambda_hook import FunctionSpec, LambdaContext, LambdaFault, LambdaRuntime
 from local.stack.template import (
     ACCOUNT_ID,
     REGION,
@@ -54,6 +56,7 @@ __all__ = [
     "AdobeCredential",
     "FunctionSpec",
     "LambdaContext",
+    "LambdaFault",
     "LocalStack",
     "StackError",
     "TemplateError",
@@ -219,6 +222,8 @@ class LocalStack:
     `local.aep_simulator.AepSimulator`.
     `max_concurrency`: overrides the `MaxConcurrency` parameter and DefinitionSubstitution.
     `parameter_overrides`: template parameter values (strings), as `sam deploy --parameter-overrides`.
+    `dynamodb`: the DynamoDB Local that answers the stack's DynamoDB calls, or None for the process's shared
+    one (`dynamodb_local.shared()`); its tables are deleted at start and stop (each stack starts empty).
     Only one LocalStack runs at a time in a process (moto's backends are process-global): starting a second
     raises `StackError`.
     """
@@ -230,7 +235,9 @@ class LocalStack:
         max_concurrency: int | None = None,
         parameter_overrides: Mapping[str, str] | None = None,
         template_name: str = "template.yaml",
+        dynamodb: DynamoDBLocal | None = None,
     ) -> None:
+        self.dynamodb = dynamodb
         self.project_root = Path(project_root).resolve()
         self.template_path = self.project_root / template_name
         self._given_simulator = simulator
@@ -251,7 +258,7 @@ class LocalStack:
         self._function_urls: dict[str, Any] = {}  # function logical id -> local.stack.webhook.FunctionUrlEndpoint
         self._runtime = LambdaRuntime({})
         self._clients: dict[str, BaseClient] = {}
-        self._server: ThreadedMotoServer | None = None
+        self._server: MotoWithDynamoDBLocal | None = None
         self._exit = ExitStack()
         self._saved_environ: dict[str, str] | None = None
         self._saved_sys_path: list[str] | None = None
@@ -293,7 +300,9 @@ class LocalStack:
                 from local.aep_simulator import AepSimulator
 
                 self.simulator = self._exit.enter_context(AepSimulator())
-            self._start_moto()
+            self.dynamodb = self.dynamodb or dynamodb_local.shared()
+            self._start_moto(self.dynamodb)
+            self.dynamodb.delete_all_tables(self.client("dynamodb"))  # an earlier stack's, if one stopped badly
             self._create(template)
             self._runtime = LambdaRuntime({spec.function_name: spec for spec in self.functions.values()})
             self._exit.enter_context(self._runtime.patched())
@@ -325,6 +334,8 @@ class LocalStack:
             self._runtime.forget_modules()
             if self._server is not None:
                 try:
+                    if self.dynamodb is not None:
+                        self.dynamodb.delete_all_tables(self.client("dynamodb"))
                     requests.post(f"{self.aws_endpoint}/moto-api/reset", timeout=10)
                     if self._moto_config_before is not None:
                         default_user_config.update(self._moto_config_before)  # type: ignore[typeddict-item]
@@ -350,10 +361,11 @@ class LocalStack:
             self._exit.callback(logger.setLevel, logger.level)
             logger.setLevel(level)
 
-    def _start_moto(self) -> None:
+    def _start_moto(self, dynamodb: DynamoDBLocal) -> None:
         self._quiet_loggers()
         port = _free_port(_last_moto_port)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        dynamodb.start()
+        self._server = MotoWithDynamoDBLocal(dynamodb, ip_address="127.0.0.1", port=port)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.aws_endpoint = f"http://{host}:{port}"
@@ -759,6 +771,27 @@ class LocalStack:
         """In-process handler calls by function name (physical name, as moto knows it)."""
         return self._runtime.invocations
 
+    def inject_lambda_fault(
+        self,
+        function_logical_id_or_name: str,
+        kind: str = "crash",
+        nth: int = 1,
+        times: int = 1,
+        after: bool = True,
+    ) -> LambdaFault:
+        """Fail the function's `nth` next call (and `times - 1` more) as Lambda would (`LambdaFault`): `crash`
+        (Error `Lambda.Unknown`) or `timeout` (`Sandbox.Timedout`); `after`: the handler runs first and only
+        its answer is lost. Returns the fault (its `fired` counts the failures). Raises `KeyError`."""
+        if kind not in ("crash", "timeout"):
+            raise ValueError(f"kind must be crash or timeout, not {kind!r}")
+        name = self._physical(function_logical_id_or_name, ("AWS::Serverless::Function",))
+        fault = LambdaFault(name, kind, nth=nth, times=times, after=after)  # type: ignore[arg-type]
+        return self._runtime.add_fault(fault)
+
+    def clear_lambda_faults(self) -> None:
+        """Remove every injected Lambda fault."""
+        self._runtime.clear_faults()
+
     @property
     def environment(self) -> dict[str, str]:
         """The Globals environment (resolved, simulator URLs applied), set in os.environ while running."""
@@ -814,6 +847,26 @@ class LocalStack:
         )
         arn: str = answer["executionArn"]
         return arn
+
+    def restart_execution(self, execution_arn: str, name: str | None = None) -> str:
+        """Resume a FAILED, TIMED_OUT or ABORTED execution after its cause was fixed: a new execution of the same
+        state machine with the same input (moto 5 has no RedriveExecution); returns the new execution's ARN.
+
+        `name` defaults to `<old name>-redrive-<n>` (n: 1 + the executions already named so). Every step is
+        idempotent and RecordFailure expired the failed execution's create intents, so the new execution reuses
+        what the failed one created. Raises `StackError` for an execution that is RUNNING or SUCCEEDED.
+        """
+        sfn = self.client("stepfunctions")
+        described = sfn.describe_execution(executionArn=execution_arn)
+        if described["status"] not in ("FAILED", "TIMED_OUT", "ABORTED"):
+            raise StackError(f"execution {described['name']} is {described['status']}: nothing to resume")
+        machine = described["stateMachineArn"]
+        if name is None:
+            base = f"{described['name'][:64]}-redrive-"
+            pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=machine)
+            taken = {e["name"] for page in pages for e in page["executions"]}
+            name = next(f"{base}{n}" for n in range(1, len(taken) + 2) if f"{base}{n}" not in taken)
+        return self.start_execution(machine, json.loads(described.get("input") or "{}"), name=name)
 
     def wait(self, execution_arn: str, timeout_s: float = 60) -> dict[str, Any]:
         """DescribeExecution once the execution left RUNNING; raises `TimeoutError` after `timeout_s` s."""

@@ -9,6 +9,11 @@ handler in the calling thread. Calls are not serialised: Map and Parallel branch
 
 A raised exception becomes the payload of Lambda's Python runtime, `{"errorMessage", "errorType", "requestId",
 "stackTrace"}`, with the `X-Amz-Function-Error` flag set, so Step Functions reports `Error` = the class name.
+
+`LambdaFault`s make the runtime fail a named function's nth call as Lambda itself would: `crash` answers
+`Lambda.Unknown` (the process died without an error type, e.g. out of memory), `timeout` answers
+`Sandbox.Timedout` (the function ran past its Timeout). With `after=True` the handler runs first (its Adobe and
+DynamoDB effects happen) and only its answer is lost; with `after=False` it never runs.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 from moto.awslambda.models import LambdaFunction
 
@@ -50,6 +55,34 @@ class FunctionSpec:
     environment: Mapping[str, str]
     timeout_s: int = 3
     memory_mb: int = 128
+
+
+@dataclass
+class LambdaFault:
+    """Fail calls `nth` .. `nth + times - 1` of the function named `function_name` (its physical name).
+
+    `kind`: `crash` (Step Functions Error `Lambda.Unknown`) or `timeout` (`Sandbox.Timedout`). `after`: the
+    handler runs to its end before the failure (effects happen, the answer is lost), else it does not run.
+    `fired` counts the failures injected.
+    """
+
+    function_name: str
+    kind: Literal["crash", "timeout"]
+    nth: int = 1
+    times: int = 1
+    after: bool = True
+    fired: int = 0
+
+    def applies(self, call: int) -> bool:
+        return self.nth <= call < self.nth + self.times
+
+    def payload(self, request_id: str, timeout_s: int) -> dict[str, Any]:
+        """The error document Lambda answers for this failure."""
+        if self.kind == "timeout":
+            message = f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds"
+            return {"errorType": "Sandbox.Timedout", "errorMessage": message}
+        message = f"RequestId: {request_id} Error: Runtime exited without providing a reason (injected crash)"
+        return {"errorType": "Lambda.Unknown", "errorMessage": message}
 
 
 @dataclass
@@ -82,6 +115,21 @@ class LambdaRuntime:
         self._import_lock = threading.Lock()
         self._count_lock = threading.Lock()
         self.invocations: Counter[str] = Counter()
+        self.faults: list[LambdaFault] = []
+
+    def add_fault(self, fault: LambdaFault) -> LambdaFault:
+        """Inject `fault` (its calls are counted from the function's next call); raises `KeyError` for a
+        function the runtime does not know."""
+        if fault.function_name not in self._functions:
+            raise KeyError(f"no function named {fault.function_name!r}")
+        with self._count_lock:
+            fault.nth += self.invocations[fault.function_name]
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._count_lock:
+            self.faults.clear()
 
     @contextmanager
     def patched(self) -> Iterator[LambdaRuntime]:
@@ -110,6 +158,12 @@ class LambdaRuntime:
         request_id = str(uuid.uuid4())
         with self._count_lock:
             self.invocations[function_name] += 1
+            call = self.invocations[function_name]
+            fault = next((f for f in self.faults if f.function_name == function_name and f.applies(call)), None)
+            if fault is not None:
+                fault.fired += 1
+        if fault is not None and not fault.after:
+            return json.dumps(fault.payload(request_id, spec.timeout_s)), True, ""
         try:
             handler = self._handler(spec)
             context = LambdaContext(
@@ -123,6 +177,8 @@ class LambdaRuntime:
                 _deadline=time.monotonic() + spec.timeout_s,
             )
             result = handler(event, context)
+            if fault is not None:
+                return json.dumps(fault.payload(request_id, spec.timeout_s)), True, ""
             return json.dumps(result), False, ""
         except Exception as exc:
             return json.dumps(_error_payload(exc, request_id)), True, ""

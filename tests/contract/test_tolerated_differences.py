@@ -148,3 +148,25 @@ def test_create_flow_run_window_units_seconds_pass_the_spec() -> None:
     assert oc.validate_request(_req("POST", f"{FLOW}/runs", body=body)) == []
     wrong = {"flowId": "f", "params": {"windowStartTime": "1767225600"}}  # the guide's strings: the spec refuses
     assert oc.validate_request(_req("POST", f"{FLOW}/runs", body=wrong)) != []
+
+
+CONVERSION = "/data/foundation/conversion"
+
+
+def test_preview_mapping_set_and_validate_expression_requests_follow_data_prep_yaml() -> None:
+    """The two Data Prep operations the simulator answers with its evaluator: the request forms the project
+    sends pass, and the spec's own rules are enforced (PreviewRequest.data is an array)."""
+    mapping_set = {"mappings": [{"sourceType": "ATTRIBUTE", "source": "data.id", "destination": "_id"}]}
+    preview = _req(
+        "POST",
+        f"{CONVERSION}/mappingSets/preview",
+        body={"data": [{"data": {"id": "ch_1"}}], "mappingSet": mapping_set},
+    )
+    assert oc.validate_request(preview) == []
+    single = _req("POST", f"{CONVERSION}/mappingSets/preview", body={"data": {"id": "ch_1"}, "mappingSet": mapping_set})
+    assert oc.validate_request(single) != []
+    validate = _req("POST", f"{CONVERSION}/languages/el/validate", body={"expression": "upper(data.currency)"})
+    assert oc.validate_request(validate) == []
+    no_auth = _req("POST", f"{CONVERSION}/languages/el/validate", body={"expression": "x"})
+    del no_auth["headers"]["Authorization"]
+    assert oc.validate_request(no_auth) != []

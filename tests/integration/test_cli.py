@@ -21,7 +21,7 @@ import requests
 
 from tests.integration.conftest import REPO, require_app
 
-CLI = [sys.executable, "-m", "local.cli"]
+CLI = [sys.executable, "-m", "stripe_aep_cli"]
 # The fake credential the local stack seeds in the Adobe credential secret (local.stack.AdobeCredential).
 ADOBE = {"client_id": "local-client-id", "client_secret": "local-client-secret"}
 ADOBE_ORG = "LOCAL0000000000000000000@AdobeOrg"
@@ -58,14 +58,21 @@ class Running:
 
     def aep_flow(self, flow_id: str) -> dict[str, Any]:
         """GET /flows/{id} on the simulator, authenticated as the provisioner is."""
+        answer = self.aep_get(f"/data/foundation/flowservice/flows/{flow_id}")
+        answer.raise_for_status()
+        body: dict[str, Any] = answer.json()
+        return body["items"][0] if "items" in body else body
+
+    def aep_get(self, path: str) -> requests.Response:
+        """GET a Platform API path on the simulator, authenticated as the provisioner is."""
         base = self.document["simulatorUrl"].rstrip("/")
         token = requests.post(
             f"{base}/ims/token/v3",
             data={"grant_type": "client_credentials", **ADOBE, "scope": "openid"},
             timeout=10,
         ).json()["access_token"]
-        answer = requests.get(
-            f"{base}/data/foundation/flowservice/flows/{flow_id}",
+        return requests.get(
+            f"{base}{path}",
             headers={
                 "Authorization": f"Bearer {token}",
                 "x-api-key": ADOBE["client_id"],
@@ -74,9 +81,6 @@ class Running:
             },
             timeout=10,
         )
-        answer.raise_for_status()
-        body: dict[str, Any] = answer.json()
-        return body["items"][0] if "items" in body else body
 
 
 def cli(running: Running, *args: str) -> subprocess.CompletedProcess[str]:
@@ -110,7 +114,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     require_app()
     stack_file = tmp_path_factory.mktemp("local") / "stack.json"
     up = subprocess.run(  # noqa: S603
-        [*CLI, "--stack-file", str(stack_file), "local", "up", "--background", "--seed-demo"],
+        [*CLI, "--stack-file", str(stack_file), "local", "up", "--background", "--seed-demo", "--health-every", "0"],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -148,7 +152,10 @@ def test_bad_resource_path_is_a_usage_error(running: Running) -> None:
     before = len(running.executions("Provision"))
     result = cli(running, "provision", "acme", "--path", "invoices")
     assert result.returncode == 2
-    assert "resourcePaths" in result.stderr
+    # the message names the option typed and lists the allowed values (not the model's field)
+    assert "--path" in result.stderr and "invoices" in result.stderr
+    assert "charges, subscriptions, refunds" in result.stderr
+    assert "resourcePaths" not in result.stderr
     assert len(running.executions("Provision")) == before
 
 
@@ -174,7 +181,16 @@ def test_provision_status_health_disable(running: Running) -> None:
     assert again.returncode == 0
     assert as_json(again)["execution"]["started"] is True
     assert as_json(again)["execution"]["name"] == report["execution"]["name"] + "-r1"
+    assert as_json(again)["adobeObjects"] == {"created": 0, "alreadyExisted": 6}
     assert len(running.executions("Provision")) == flows_before + 1
+    assert running.item("PATH#charges", "acme")["flow_id"]["S"] == flow_id
+    # ... and says so: every create state found its object
+    third = cli(running, "provision", "acme", "--path", "charges")
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert "= CreateDataflow (charges): already existed, nothing created" in third.stdout
+    assert "= CreateBaseConnection: already existed, nothing created" in third.stdout
+    assert "✓ CreateDataflow" not in third.stdout
+    assert "0 Adobe objects created, 6 already existed" in third.stdout
     assert running.item("PATH#charges", "acme")["flow_id"]["S"] == flow_id
 
     # status: the table's IDs are DynamoDB's
@@ -185,6 +201,13 @@ def test_provision_status_health_disable(running: Running) -> None:
     assert [(d["resource_path"], d["flow_id"]) for d in row["dataflows"]] == [("charges", flow_id)]
     human = cli(running, "status")
     assert human.returncode == 0 and flow_id in human.stdout and "acme" in human.stdout
+    # piped output is plain: no box drawing, no colour codes, one line per row (IDs whole, never wrapped)
+    assert not set("┏┃━│└\x1b") & set(human.stdout)
+    (charges_line,) = [line for line in human.stdout.splitlines() if " charges " in line]
+    assert flow_id in charges_line
+    # global options where users put them
+    after = cli(running, "status", "acme", "--json")
+    assert after.returncode == 0 and as_json(after) == as_json(status)
 
     # health: the health-check function ran and wrote its verdict on the dataflow item
     health = cli(running, "--json", "health", "acme")
@@ -194,6 +217,12 @@ def test_provision_status_health_disable(running: Running) -> None:
     checked = running.item("PATH#charges", "acme")
     assert checked is not None and "health_status" in checked
     assert (health.returncode == 3) == (checked["health_status"]["S"] in {"FAILED", "STALE", "MISSING", "DEGRADED"})
+
+    # update-schedule with --frequency alone: every 1 unit (the help says so), not "needs an interval"
+    daily = cli(running, "update-schedule", "acme", "--frequency", "day")
+    assert daily.returncode == 0, daily.stdout + daily.stderr
+    schedule = running.aep_flow(flow_id)["scheduleParams"]
+    assert (schedule["frequency"], schedule["interval"]) == ("day", 1)
 
     # disable: the flow is disabled in AEP and DynamoDB says so
     disable = cli(running, "disable", "acme")
@@ -219,6 +248,16 @@ def test_failed_provisioning_exits_1_with_the_cause_and_retries_under_a_new_name
     human = cli(running, "provision", "initech", "--path", "charges")
     assert human.returncode == 1
     assert "provision initech: FAILED" in human.stdout
+    # the failed step is shown failed, with its error, and never with a check mark
+    failed_lines = [line for line in human.stdout.splitlines() if line.strip().startswith("✗")]
+    assert len(failed_lines) == 1, human.stdout
+    failed_state = failed_lines[0].split()[1]
+    assert "StripeSourceRejectedError" in failed_lines[0]
+    assert f"✓ {failed_state}" not in human.stdout
+    # the message and the cause are not the same text twice
+    assert human.stdout.count("sk_test_not_accepted") == 0
+    message_lines = [line for line in human.stdout.splitlines() if line.strip().startswith(("message:", "cause:"))]
+    assert len({line.split(":", 1)[1].strip() for line in message_lines}) == len(message_lines)
     assert "-r1" in human.stdout  # the failed name is not reused: the retry runs as {name}-r1
     names = sorted(e["name"] for e in running.executions("Provision") if "-initech-" in e["name"])
     assert names == [report["execution"]["name"], f"{report['execution']['name']}-r1"]
@@ -237,7 +276,7 @@ def test_no_stack_is_a_usage_error(tmp_path: Path) -> None:
     assert "local up" in result.stderr
 
 
-def test_global_options_go_before_the_command(tmp_path: Path) -> None:
+def test_global_options_are_accepted_after_the_command(tmp_path: Path) -> None:
     result = subprocess.run(  # noqa: S603
         [*CLI, "status", "--local", "--stack-file", str(tmp_path / "none.json"), "--json"],
         capture_output=True,
@@ -247,20 +286,54 @@ def test_global_options_go_before_the_command(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2
-    assert "No such option: --local" in result.stderr
+    assert "No such option" not in result.stderr
+    assert "local up" in json.loads(result.stdout)["error"]
+
+
+def test_option_errors_name_the_option_and_list_the_allowed_values(running: Running) -> None:
+    before = len(running.executions("Provision"))
+    fortnight = cli(running, "provision", "acme", "--frequency", "fortnight")
+    assert fortnight.returncode == 2
+    assert "--frequency" in fortnight.stderr and "once, minute, hour, day, week" in fortnight.stderr
+    too_often = cli(running, "provision", "acme", "--frequency", "minute", "--interval", "5")
+    assert too_often.returncode == 2
+    assert "--interval" in too_often.stderr and "schedule." not in too_often.stderr
+    assert len(running.executions("Provision")) == before
+
+
+def test_purge_shows_the_datasets_and_asks_first(running: Running) -> None:
+    provision = cli(running, "provision", "globex", "--path", "refunds")
+    assert provision.returncode == 0, provision.stdout + provision.stderr
+    dataflow = running.item("PATH#refunds", "globex")
+    assert dataflow is not None
+    dataset_id = dataflow["dataset_id"]["S"]
+
+    # no terminal to ask on and no --yes: refused, the datasets listed, nothing started or deleted
+    refused = cli(running, "deprovision", "globex", "--purge")
+    assert refused.returncode == 2
+    assert dataset_id in refused.stderr and "--yes" in refused.stderr
+    assert not [e for e in running.executions("Deprovision") if "-globex-" in e["name"]]
+    assert running.aep_get(f"/data/foundation/catalog/dataSets/{dataset_id}").status_code == 200
+
+    purged = cli(running, "deprovision", "globex", "--purge", "--yes")
+    assert purged.returncode == 0, purged.stdout + purged.stderr
+    assert "deprovision globex: SUCCEEDED" in purged.stdout
+    assert running.aep_get(f"/data/foundation/catalog/dataSets/{dataset_id}").status_code == 404
 
 
 def test_run_now_follows_the_run_and_prints_its_counts(running: Running) -> None:
     provisioned = cli(running, "provision", "globex", "--path", "customers")
     assert provisioned.returncode == 0, provisioned.stdout + provisioned.stderr
-    result = cli(running, "--json", "run", "globex", "--path", "customers")
+    # a backfill of the day the simulator's sample Stripe customers were created (2026-01-01)
+    window = ("--from", "2026-01-01T00:00:00Z", "--to", "1767312000")
+    result = cli(running, "--json", "run", "globex", "--path", "customers", *window)
     assert result.returncode == 0, result.stdout + result.stderr
     report = as_json(result)
     assert report["execution"]["status"] == "SUCCEEDED"
     (run,) = report["runs"].values()
     assert run["state"] == "success"
-    assert run["recordsRead"] == run["recordsWritten"] + run["recordsFailed"]
-    human = cli(running, "run", "globex", "--path", "customers")  # the same window (same minute): one run
+    assert run["recordsRead"] > 0 and run["recordsRead"] == run["recordsWritten"] + run["recordsFailed"]
+    human = cli(running, "run", "globex", "--path", "customers", *window)  # the same window: the same run
     assert human.returncode == 0, human.stdout + human.stderr
     assert "customers: run " in human.stdout and " success: " in human.stdout and " read, " in human.stdout
     before = len(running.executions("Lifecycle"))

@@ -6,16 +6,26 @@ from bench.graph import CREATE_OPERATIONS, provision_graph
 from stripe_aep.resources import RESOURCE_PATHS
 
 
-def test_first_tenant_of_a_sandbox_has_a_ten_call_chain() -> None:
+def test_first_tenant_of_a_sandbox_has_a_twelve_call_chain() -> None:
+    """Ten calls, plus the mapping check on sample rows (explore preview=true, previewMappingSet) per path."""
     graph = provision_graph(RESOURCE_PATHS, fresh_sandbox=True, cold_token=True)
 
     chain = graph.longest_chain()
 
-    assert len(chain) == 10, chain
+    assert len(chain) == 12, chain
+    path = chain[-1].removeprefix("createFlow[").removesuffix("]")
+    assert chain[-5:-1] == [
+        f"validateMappingSet[{path}]",
+        f"getByConnectionId[{path}:preview]",
+        f"previewMappingSet[{path}]",
+        f"createMappingSet[{path}]",
+    ]
     assert chain[0] == "imsToken" and chain[-1].startswith("createFlow[")
     counts = graph.operation_counts()
     assert counts["createClass"] == 1
-    assert sum(counts.values()) - counts["imsToken"] == 57
+    assert counts["previewMappingSet"] == len(RESOURCE_PATHS)
+    assert counts["getByConnectionId"] == 2 * len(RESOURCE_PATHS)
+    assert sum(counts.values()) - counts["imsToken"] == 57 + 2 * len(RESOURCE_PATHS)
 
 
 def test_warm_tenant_in_a_known_sandbox_has_a_five_call_chain() -> None:
@@ -26,7 +36,7 @@ def test_warm_tenant_in_a_known_sandbox_has_a_five_call_chain() -> None:
     assert len(chain) == 5, chain
     counts = graph.operation_counts()
     assert sum(counts.values()) == 43
-    assert {"createClass", "createFieldGroup", "createSchema"}.isdisjoint(counts)
+    assert {"createClass", "createFieldGroup", "createSchema", "previewMappingSet"}.isdisjoint(counts)
     assert {op for op in counts if op in CREATE_OPERATIONS} == {
         "createConnection",
         "createSourceConnection",

@@ -6,6 +6,8 @@ so these names are part of the state machines' contract: see docs/architecture.m
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class StepError(Exception):
     """Base of the errors a step raises on purpose. The message is one line a console user can act on."""
@@ -19,8 +21,25 @@ class TenantNotFoundError(StepError):
     """DynamoDB holds no item for the tenant id the input names. Never retried."""
 
 
+class TenantSecretNotFoundError(StepError):
+    """The tenant's Stripe key secret (``{TENANT_SECRET_PREFIX}{tenant id}``) does not exist or holds no key.
+
+    Not a refused input: the provisioning had begun (the tenant is recorded FAILED with this cause). Never retried.
+    """
+
+
+#: Errors that refuse a request before it changes anything: nothing is written to DynamoDB (not even
+#: ``last_error``); the execution's Error/Cause and the logs report them.
+REFUSALS: tuple[type[StepError], ...] = (InputValidationError, TenantNotFoundError)
+
+
 class StripeSourceRejectedError(StepError):
     """Explore failed: Stripe rejected the tenant's key, or the resource path cannot be read. Never retried."""
+
+
+class MappingRejectedError(StepError):
+    """Data Prep's preview of the mapping set on sample rows reported errors (previewMappingSet): the message
+    names the resource path, each XDM field, its source attribute and Adobe's message. Never retried."""
 
 
 class ConcurrentModificationError(StepError):
@@ -28,3 +47,18 @@ class ConcurrentModificationError(StepError):
 
     Retried by the state machine: by the next attempt the other execution has stored its ID or its lease expired.
     """
+
+
+def error_details(exc: BaseException) -> dict[str, Any]:
+    """What DynamoDB and the logs keep of a failure: type, one-line message, Adobe's code and request id."""
+    from stripe_aep.aep.errors import AepError
+
+    details: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)[:1000]}
+    if isinstance(exc, AepError):
+        details |= {
+            "adobe_error_code": exc.error_code,
+            "request_id": exc.request_id,
+            "status": exc.status,
+            "operation": exc.operation,
+        }
+    return {k: v for k, v in details.items() if v is not None}

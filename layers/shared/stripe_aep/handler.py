@@ -10,6 +10,7 @@
 - emits ``StepDuration`` (milliseconds) and ``StepFailed`` (count) metrics, dimension ``step``;
 - on failure records ``last_error`` (step, error, Adobe error code, message, request id, epoch seconds) on the
   DynamoDB item the step works on, then re-raises: the exception's class name is the Step Functions ``Error``.
+  A refusal (``stripe_aep.errors.REFUSALS``: bad input, unknown tenant) writes nothing: only logs and re-raises.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from stripe_aep.aep import AepError
-from stripe_aep.errors import StepError
+from stripe_aep.errors import REFUSALS, StepError, error_details
 from stripe_aep.metrics import emit_metric
 from stripe_aep.runtime import Runtime, Settings, runtime_for
 from stripe_aep.store import dataflow_key, tenant_key
@@ -33,19 +34,6 @@ from stripe_aep.tenants import now_s, parse_input
 logger = Logger()
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 Step = Callable[[_ModelT, Runtime], dict[str, Any]]
-
-
-def error_details(exc: BaseException) -> dict[str, Any]:
-    """What DynamoDB and the logs keep of a failure: type, one-line message, Adobe's code and request id."""
-    details: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)[:1000]}
-    if isinstance(exc, AepError):
-        details |= {
-            "adobe_error_code": exc.error_code,
-            "request_id": exc.request_id,
-            "status": exc.status,
-            "operation": exc.operation,
-        }
-    return {k: v for k, v in details.items() if v is not None}
 
 
 def step_handler(step: Step[Any]) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
@@ -75,7 +63,8 @@ def step_handler(step: Step[Any]) -> Callable[[dict[str, Any], LambdaContext], d
             details = error_details(exc)
             logger.warning("step failed", extra={"failure": details})
             emit_metric("StepFailed", 1, step=name)
-            _record_failure(runtime, request, name, details)
+            if not isinstance(exc, REFUSALS):
+                _record_failure(runtime, request, name, details)
             raise
         emit_metric("StepDuration", (time.perf_counter() - started) * 1000, MetricUnit.Milliseconds, step=name)
         logger.info("step done", extra={"result": result})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import threading
 from collections.abc import Mapping
 from functools import cache
@@ -20,7 +21,7 @@ from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings
-from stripe_aep.errors import TenantNotFoundError
+from stripe_aep.errors import TenantSecretNotFoundError
 from stripe_aep.metrics import record_adobe_call
 from stripe_aep.store import Store
 from stripe_aep.tenants import Frequency, tenant_secret_name
@@ -73,18 +74,22 @@ class Runtime:
                     ),
                     self.adobe_credential(),
                     observer=record_adobe_call,
+                    reload_credential=lambda: self.adobe_credential(fresh=True),
                 )
                 self._clients[sandbox] = client
             return client
 
-    def adobe_credential(self) -> ImsCredential:
+    def adobe_credential(self, fresh: bool = False) -> ImsCredential:
         """The deployment's Adobe OAuth Server-to-Server credential from Secrets Manager.
 
         The secret is JSON: ``{"client_id", "client_secret", "ims_org", "scopes"}`` (scopes: a list or a
-        comma-separated string).
+        comma-separated string). ``fresh`` bypasses the cache (IMS answered ``invalid_client``: rotated).
         """
         raw = parameters.get_secret(
-            self.settings.adobe_credential_secret, transform="json", max_age=self.settings.secret_max_age_s
+            self.settings.adobe_credential_secret,
+            transform="json",
+            max_age=self.settings.secret_max_age_s,
+            force_fetch=fresh,
         )
         data = dict(raw) if isinstance(raw, dict) else {}
         scopes = data.get("scopes", [])
@@ -96,19 +101,24 @@ class Runtime:
         """The tenant's Stripe secret key, from the secret ``{TENANT_SECRET_PREFIX}{tenant_id}``.
 
         The secret holds the key itself, or JSON ``{"stripe_secret_key": "..."}``. ``fresh`` bypasses the cache
-        (key rotation). Raises ``TenantNotFoundError`` when the secret does not exist or holds no key.
+        (key rotation). Raises ``TenantSecretNotFoundError`` when the secret does not exist or holds no key.
         """
         name = tenant_secret_name(self.settings.tenant_secret_prefix, tenant_id)
         try:
             value = parameters.get_secret(name, max_age=self.settings.secret_max_age_s, force_fetch=fresh)
         except parameters.exceptions.GetParameterError:
-            raise TenantNotFoundError(f"no Stripe key secret for tenant {tenant_id} at {name}") from None
+            raise TenantSecretNotFoundError(f"no Stripe key secret for tenant {tenant_id} at {name}") from None
         text = value.decode() if isinstance(value, bytes) else str(value)
         if text.lstrip().startswith("{"):
             text = str(json.loads(text).get("stripe_secret_key", ""))
         if not text:
-            raise TenantNotFoundError(f"the secret {name} holds no Stripe key")
+            raise TenantSecretNotFoundError(f"the secret {name} holds no Stripe key")
         return SecretStr(text)
+
+    def stripe_key_is(self, tenant_id: str, key: SecretStr) -> bool:
+        """Whether the tenant's secret still holds ``key`` (read fresh; compared in constant time)."""
+        current = self.stripe_key(tenant_id, fresh=True)
+        return secrets.compare_digest(current.get_secret_value().encode(), key.get_secret_value().encode())
 
 
 @cache

@@ -37,6 +37,10 @@ ACTIVE_PARTITION = "DATAFLOW#ACTIVE"
 # Provisioning status of a tenant or dataflow item.
 PROVISIONING, ACTIVE, FAILED = "PROVISIONING", "ACTIVE", "FAILED"
 DEPROVISIONING, DEPROVISIONED = "DEPROVISIONING", "DEPROVISIONED"
+#: A dataflow the tenant disabled (out of the health-check index); a tenant all of whose dataflows are disabled.
+DISABLED = "DISABLED"
+#: What the health check wrote on a dataflow item (removed when the dataflow is deprovisioned).
+HEALTH_ATTRIBUTES = ("health_status", "health_reason", "health_errors", "health_check_error", "health_checked_at")
 
 
 def tenant_key(tenant_id: str) -> ItemKey:
@@ -62,6 +66,12 @@ def sandbox_key(sandbox: str) -> ItemKey:
 def record_class_key(sandbox: str) -> ItemKey:
     """Key of the item holding a sandbox's custom XDM record class."""
     return (f"SANDBOX#{sandbox}", "CLASS#record")
+
+
+def flow_run_key(flow_id: str, window: tuple[int, int] | None) -> ItemKey:
+    """Key of the item remembering the on-demand run of ``flow_id`` over ``window`` (``(windowStartTime,
+    windowEndTime)``, epoch s; ``None``: the provisioning's first run, whose window its first attempt fixed)."""
+    return (f"FLOWRUN#{flow_id}", "FIRST" if window is None else f"WINDOW#{window[0]}#{window[1]}")
 
 
 def has_intent(item: Mapping[str, Any], kind: str) -> bool:
@@ -318,6 +328,39 @@ class Store:
             key,
             remove=(f"{kind}_id", f"{kind}_etag", f"{kind}_intent", f"{kind}_intent_owner", *extra),
         )
+
+    def follow_dataflow_states(self, tenant_id: str) -> str | None:
+        """Set an ACTIVE or DISABLED tenant's status from its dataflows: DISABLED when every live dataflow is
+        DISABLED, else ACTIVE. Returns the status written (None: the tenant is in another status).
+
+        Safe under concurrent calls (a Map of enable/disable steps): each caller first bumps the tenant's
+        ``state_version`` (after its own dataflow write), reads the dataflows, and writes only when its version is
+        the newest applied; the caller with the highest version read after every dataflow write.
+        """
+        key = tenant_key(tenant_id)
+        bumped = self._table.update_item(
+            Key={"pk": key[0], "sk": key[1]},
+            UpdateExpression="ADD #v :one",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#v": "state_version"},
+            ExpressionAttributeValues={":one": 1},
+            ReturnValues="UPDATED_NEW",
+        )
+        version = int(bumped["Attributes"]["state_version"])
+        _, dataflows = self.tenant_items(tenant_id)
+        live = [d for d in dataflows if d.get("status") not in (DEPROVISIONING, DEPROVISIONED)]
+        status = DISABLED if live and all(d.get("status") == DISABLED for d in live) else ACTIVE
+        try:
+            self.update(
+                key,
+                {"status": status, "state_applied": version},
+                condition="#status IN (:active, :disabled) AND (attribute_not_exists(#applied) OR #applied < :v)",
+                condition_names={"#status": "status", "#applied": "state_applied"},
+                condition_values={":active": ACTIVE, ":disabled": DISABLED, ":v": version},
+            )
+        except ConcurrentModificationError:
+            return None
+        return status
 
     def set_status(self, key: ItemKey, status: str, **attrs: Any) -> dict[str, Any]:
         """Set an item's provisioning ``status`` (and other attributes); dataflows join or leave ``gsi1``."""

@@ -22,9 +22,11 @@ from .models import (
     ExploreResult,
     Flow,
     FlowRun,
+    MappingPreview,
     MappingSet,
     PatchOperation,
     Schedule,
+    TransformErrorInfo,
     XdmResource,
 )
 
@@ -43,6 +45,7 @@ __all__ = [
     "FlowRun",
     "ImsCredential",
     "ImsTokenProvider",
+    "MappingPreview",
     "MappingSet",
     "NotFoundError",
     "PatchOperation",
@@ -51,6 +54,7 @@ __all__ = [
     "PreconditionFailedError",
     "Schedule",
     "ThrottledError",
+    "TransformErrorInfo",
     "UnexpectedResponseError",
     "UpstreamError",
     "XdmResource",

@@ -35,6 +35,7 @@ from .models import (
     Flow,
     FlowRequest,
     FlowRun,
+    MappingPreview,
     MappingSet,
     MappingSetBody,
     PatchOperation,
@@ -108,6 +109,8 @@ class PlatformClient:
     as is (mount your own adapters for retries). ``observer(operation, status, throttled)`` is told of every
     Platform call once it ended: the final HTTP status (0 when no answer came) and how many 429 answers it met,
     retries included (the Lambdas turn this into the AdobeCalls / AdobeThrottles metrics).
+    ``reload_credential`` reads the credential again bypassing caches: called once when IMS answers
+    ``invalid_client`` (a rotated client secret; see ``ImsTokenProvider``).
     """
 
     def __init__(
@@ -116,6 +119,7 @@ class PlatformClient:
         credential: ImsCredential,
         session: requests.Session | None = None,
         observer: CallObserver | None = None,
+        reload_credential: Callable[[], ImsCredential] | None = None,
     ) -> None:
         self.settings = settings
         self._observer = observer
@@ -132,7 +136,12 @@ class PlatformClient:
             session = build_session(retry)
         self._session = session
         self._tokens = ImsTokenProvider(
-            credential, settings.ims_url, session, settings.timeout, settings.token_refresh_margin_s
+            credential,
+            settings.ims_url,
+            session,
+            settings.timeout,
+            settings.token_refresh_margin_s,
+            reload_credential=reload_credential,
         )
         origin = urlsplit(settings.platform_url)
         self._origin = (origin.scheme, origin.netloc)
@@ -156,8 +165,8 @@ class PlatformClient:
     def _headers(self, token: str, extra: Mapping[str, str] | None, has_body: bool) -> dict[str, str]:
         headers = {
             "Authorization": f"Bearer {token}",
-            "x-api-key": self._credential.client_id,
-            "x-gw-ims-org-id": self._credential.ims_org,
+            "x-api-key": self._tokens.credential.client_id,
+            "x-gw-ims-org-id": self._tokens.credential.ims_org,
             "x-sandbox-name": self.settings.sandbox,
             "Accept": "application/json",
         }
@@ -350,6 +359,14 @@ class PlatformClient:
         Raises ``PreconditionFailedError`` (412, stale etag), ``NotFoundError``, ``AepValidationError``."""
         return self._patch("patchConnection", f"{FLOW_SERVICE}/connections/{_seg(id)}", etag, ops)
 
+    def replace_stripe_key(self, id: str, etag: str, stripe_key: SecretStr) -> Created:
+        """Give the base connection a new Stripe key: PATCH /flowservice/connections/{id} (patchConnection; EN
+        update.md) with ``If-Match: etag`` and ``[{"op": "replace", "path": "/auth/params", "value":
+        {"accessToken": <key>}}]``. The key is unwrapped only into this request body. Returns the new
+        ``Created(id, etag)``; raises as ``patch_base_connection``."""
+        op = PatchOperation(op="replace", path="/auth/params", value={"accessToken": stripe_key.get_secret_value()})
+        return self._patch("patchConnection", f"{FLOW_SERVICE}/connections/{_seg(id)}", etag, [op])
+
     def delete_base_connection(self, id: str) -> None:
         """DELETE /flowservice/connections/{id} (deleteConnection; EN delete.md) -> 204. Raises
         ``ConflictError`` (400 ``FLOW-1418-400``) while flows still use it, ``NotFoundError`` when absent."""
@@ -525,7 +542,7 @@ class PlatformClient:
         tests/contract). ``start_time_s`` (when the run begins) defaults to ``window_end_s``. Returns
         ``Created(id, etag)``: the spec's CreateFlowRunResponse ``{id, etag}`` or the guide's
         ``{"items": [{id, etag}]}``. Never retried by the HTTP layer (a POST): callers re-run through
-        ``steps.common.ensure``. Raises ``AepValidationError`` (Adobe refused the window or the flow),
+        ``catalogue.ensure``. Raises ``AepValidationError`` (Adobe refused the window or the flow),
         ``NotFoundError``, ``ThrottledError``, ``UpstreamError``.
         """
         body = {
@@ -661,6 +678,40 @@ class PlatformClient:
         checked = MappingSetBody.model_validate(dict(body)).model_dump()
         response = self._send("createMappingSet", "POST", self._url(f"{DATA_PREP}/mappingSets"), json_body=checked)
         return self._parse(MappingSet, self._json("createMappingSet", response), "createMappingSet")
+
+    def preview_mapping_set(self, body: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> MappingPreview:
+        """Run a mapping set on sample rows without creating anything.
+
+        POST /conversion/mappingSets/preview (operationId ``previewMappingSet``; data-prep.yaml ``PreviewRequest``
+        ``{data: [row...], mappingSet: <MappingSet>}``). ``body``: a createMappingSet body
+        (``outputSchema``, ``mappings``); ``rows``: source records as explore with ``preview=true`` gives them
+        (``{"data": <Stripe object>}``). Returns ``MappingPreview`` (``PreviewResponse``: mapped ``data`` and
+        ``errors`` [TransformErrorInfo]). Raises ``AepValidationError`` when Adobe refuses the request itself.
+        """
+        checked = MappingSetBody.model_validate(dict(body)).model_dump()
+        request = {"data": [dict(row) for row in rows], "mappingSet": checked}
+        response = self._send(
+            "previewMappingSet", "POST", self._url(f"{DATA_PREP}/mappingSets/preview"), json_body=request
+        )
+        return self._parse(MappingPreview, self._json("previewMappingSet", response), "previewMappingSet")
+
+    def validate_expression(self, expression: str) -> bool:
+        """Check one Data Prep expression's syntax and functions.
+
+        POST /conversion/languages/el/validate (operationId ``validateExpression``; data-prep.yaml
+        ``ValidationRequest`` ``{expression}``) -> 200 with a JSON boolean. Returns that boolean; Adobe answers
+        400 for an invalid expression, raised as ``AepValidationError`` (Adobe's message in ``detail``).
+        """
+        response = self._send(
+            "validateExpression",
+            "POST",
+            self._url(f"{DATA_PREP}/languages/el/validate"),
+            json_body={"expression": expression},
+        )
+        answer = self._json("validateExpression", response)
+        if not isinstance(answer, bool):
+            raise UnexpectedResponseError("validateExpression answer is not a boolean", operation="validateExpression")
+        return answer
 
     def find_mapping_set(self, name: str) -> MappingSet | None:
         """GET /conversion/mappingSets?name=X&start=0&limit=10 (listMappingSets) -> MapperSetPage ``{data: [...]}``;

@@ -19,8 +19,22 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from stripe_aep.store import Store
 
-#: Default place of the file ``stripe-aep local up`` writes (relative to the working directory).
-DEFAULT_STACK_FILE = Path(".local/stack.json")
+#: Environment variable naming the stack file (overrides the default place; ``--stack-file`` overrides both).
+STACK_FILE_ENV = "STRIPE_AEP_STACK_FILE"
+
+
+def default_stack_file() -> Path:
+    """Where ``local up`` writes and ``--local`` reads the stack file, the same from any folder.
+
+    ``$STRIPE_AEP_STACK_FILE`` when set, else ``$XDG_STATE_HOME/stripe-aep/local-stack.json``
+    (``~/.local/state/stripe-aep/local-stack.json`` when XDG_STATE_HOME is unset).
+    """
+    if os.environ.get(STACK_FILE_ENV):
+        return Path(os.environ[STACK_FILE_ENV]).expanduser()
+    state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state_home) / "stripe-aep" / "local-stack.json"
+
+
 #: The state machine each console operation starts (template Outputs keys).
 STATE_MACHINE_OUTPUTS = {
     "provision": "ProvisionStateMachineArn",
