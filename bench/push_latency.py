@@ -59,7 +59,7 @@ def _run(stack: LocalStack, flow_id: str, status: str) -> tuple[dict[str, Any], 
 
 def measure(failures: int, latency_s: float) -> dict[str, Any]:
     """Push and sweep alert latencies (seconds) over ``failures`` failed runs each."""
-    with LocalStack(project_root=ROOT) as stack:
+    with LocalStack(project_root=ROOT, parameter_overrides={"PushHealth": "true"}) as stack:
         stack.put_tenant_secret(TENANT, STRIPE_KEY)
         stack.simulator.register_stripe_key(STRIPE_KEY)
         arn = stack.start_execution(

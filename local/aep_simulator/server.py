@@ -561,7 +561,9 @@ class AepSimulator:
         if not records:
             return run
         batch_id = new_hex(16)
-        ingest.write_batch(self.state_dir / "datasets" / dataset_id / batch_id, json_schema, outcome.rows, outcome.failed)
+        ingest.write_batch(
+            self.state_dir / "datasets" / dataset_id / batch_id, json_schema, outcome.rows, outcome.failed
+        )
         state.batches.setdefault(dataset_id, []).append(
             {
                 "id": batch_id,

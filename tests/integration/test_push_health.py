@@ -20,7 +20,7 @@ from local.aep_simulator.io_events import Delivery
 from local.stack import LocalStack
 from stripe_aep.push import FlowRunProcessor
 from stripe_aep.store import Store, dataflow_key
-from tests.integration.conftest import TenantFactory
+from tests.integration.conftest import REPO, TenantFactory, check_contract, require_app
 from tests.integration.test_health_check import alert_queue
 from tests.integration.test_lifecycle import provision, store_of
 
@@ -60,6 +60,25 @@ class Pushed:
             QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
         )["Attributes"]
         return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+@pytest.fixture
+def stack() -> Iterator[LocalStack]:
+    """The one-machine stack with push health deployed (``PushHealth=true``, off by default: the webhook is
+    registered with Adobe I/O first); requests checked against Adobe's specs on teardown as everywhere."""
+    require_app()
+    with LocalStack(project_root=REPO, parameter_overrides={"PushHealth": "true"}) as started:
+        yield started
+        check_contract(started.simulator)
+
+
+def test_push_health_is_off_by_default() -> None:
+    """Without ``PushHealth=true`` the template deploys no webhook: the scheduled sweep is the alerting path."""
+    require_app()
+    with LocalStack(project_root=REPO) as default:
+        assert "WebhookReceiverFunction" not in default.functions
+        assert "FlowRunQueue" not in default.resources
+        assert "StartFlowRunFunction" in default.functions  # run now does not depend on push
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from local.stack import LocalStack
-from stripe_aep.steps.run_now import MAX_WINDOW_S, flow_run_key
-from stripe_aep.store import dataflow_key
+from stripe_aep.runs import MAX_WINDOW_S
+from stripe_aep.store import dataflow_key, flow_run_key
 from stripe_aep.tenants import now_s
 from tests.integration.conftest import TenantFactory
 from tests.integration.test_lifecycle import provision, run, store_of

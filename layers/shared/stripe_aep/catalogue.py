@@ -315,6 +315,7 @@ FLOW = Kind(
     forget=("flow_state", "flow_state_changed_at"),
 )
 
+
 def flow_run(flow_id: str, window: tuple[int, int], *, first: bool = False) -> Kind:
     """The on-demand run of ``flow_id`` over ``window`` (``(windowStartTime, windowEndTime)``, epoch s;
     ``stripe_aep.runs``), created by ``ensure`` with createFlowRun (``POST /runs``).
