@@ -6,13 +6,16 @@ executions state by state, prints what DynamoDB holds afterwards, provisions one
 is created twice, then runs a health-check sweep in which the simulator fails one dataflow's runs, deletes another
 dataflow and leaves a third without runs. The flow runs really ingest: each tenant's Stripe account in the
 simulator holds the project's corpus of Stripe objects (tools/stripe_corpus.py), the runs map it with the
-flows' mapping sets and write Parquet; the demo ends with each dataflow's first run (records read / written /
-failed) and a few rows read back from a dataset.
+flows' mapping sets and write Parquet; the demo shows each dataflow's first run (records read / written /
+failed) and a few rows read back from a dataset. Last, a backfill started at once (lifecycle ``run_now``, Flow
+Service ``POST /runs``, ingesting the window's Stripe objects) and a failed run reported by push (the
+simulator's Adobe I/O Events -> webhook receiver -> SQS -> processor -> DynamoDB and the alert topic).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -37,6 +40,7 @@ TENANTS: dict[str, list[str]] = {
 }
 #: What the simulator does to three dataflows before the health check (tenant, path) -> what.
 HOURS_AGO = 3
+DEMO_KEY_SUFFIX = "51NbX2fakefakefake"
 HEALTH_SCENARIO = {
     ("acme", "charges"): "failed runs",
     ("acme", "refunds"): "deleted",
@@ -223,6 +227,72 @@ def show_rows(stack: LocalStack, store: Store, tenant_id: str, path: str, limit:
         console.print_json(data={k: v for k, v in fields.items() if not isinstance(v, list | dict) or k == "metadata"})
 
 
+def run_now_and_push(stack: LocalStack, store: Store) -> bool:
+    """Section 5: a backfill started at once (lifecycle run_now, POST /runs) that ingests its window's Stripe
+    objects, then a failed run reported by push (the simulator's I/O Events -> webhook receiver -> SQS ->
+    processor -> DynamoDB + SNS alert). Push is on in this stack (template parameter PushHealth=true)."""
+    console.rule("5. run now (POST /runs): a backfill, and a failed run arriving by push (Adobe I/O Events webhook)")
+    sim = stack.simulator
+    stack.enable_push()
+    sqs, sns = stack.client("sqs"), stack.client("sns")
+    queue = sqs.create_queue(QueueName="demo-alerts")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = stack.functions["HealthCheckFunction"].environment["HEALTH_TOPIC_ARN"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    # A backfill of globex/customers (no runs so far: STALE): the week its Stripe customers were created
+    # (2026-01-09 to 2026-01-16, epoch seconds).
+    backfill = {"windowStartTime": 1767916800, "windowEndTime": 1768521600}
+    request = {"operation": "run_now", "tenantId": "globex", "resourcePaths": ["customers"]}
+    arn = stack.start_execution("LifecycleStateMachine", request | backfill, name="run-now-globex")
+    done = follow(stack, {"globex": arn})
+    customers = store.get(("TENANT#globex", "PATH#customers")) or {}
+    run = next(r for r in sim._state.runs.get(str(customers.get("flow_id")), []) if "params" in r)
+    records = run["metrics"]["recordSummary"]
+    console.print(
+        f"run_now globex/customers (backfill of 2026-01-09 to 2026-01-16): {done['globex']}; run "
+        f"{short(run['id'])}: {run['metrics']['statusSummary']['status']}, {records['inputRecordCount']} read, "
+        f"{records['outputRecordCount']} written, {records['failedRecordCount']} failed"
+    )
+    show_rows(stack, store, "globex", "customers", limit=1)
+    # acme's Stripe key is revoked at Stripe: acme's next run fails at the source (the connector's 401).
+    sim.revoke_stripe_key(f"sk_test_demo_acme_{DEMO_KEY_SUFFIX}")
+    end = sim.now_ms() // 1000 // 60 * 60
+    window = {"windowStartTime": end - 86400, "windowEndTime": end}
+    request = {"operation": "run_now", "tenantId": "acme", "resourcePaths": ["subscriptions"]}
+    began = time.perf_counter()
+    done = follow(
+        stack, {"acme": stack.start_execution("LifecycleStateMachine", request | window, name="run-now-acme")}
+    )
+    alerts: list[dict[str, Any]] = []
+    latency = 0.0
+
+    def wanted(notice: dict[str, Any]) -> bool:
+        return notice["kind"] == "ALERT" and notice["resourcePath"] == "subscriptions"
+
+    while not any(wanted(a) for a in alerts) and time.perf_counter() - began < 30:
+        for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+            alerts.append(json.loads(json.loads(message["Body"])["Message"]))
+            latency = time.perf_counter() - began
+        time.sleep(0.01)
+    delivery = sim.io_events.deliveries[-1] if sim.io_events.deliveries else None
+    item = store.get(("TENANT#acme", "PATH#subscriptions")) or {}
+    console.print(
+        f"run_now acme/subscriptions: {done['acme']}; the run failed; I/O Events delivered it "
+        f"(webhook answered {delivery.status if delivery else '-'}), health is now {item.get('health_status')}: "
+        f"{item.get('health_reason')}"
+    )
+    for alert in alerts:  # the globex backfill's success is a recovery (it was STALE): pushed too
+        code = f" ({alert['errors'][0]['code']})" if alert["errors"] else ""
+        console.print(
+            f"by push: {alert['kind']} {alert['previousStatus']} -> {alert['status']} "
+            f"{alert['tenantId']}/{alert['resourcePath']}{code}"
+        )
+    console.print(f"the alert came {latency:.2f} s after the failing run was requested (its execution included)")
+    swept = stack.invoke("HealthCheckFunction", {"pushHealth": True})
+    console.print(f"next sweep: missedByPush={swept.get('missedByPush')}, alerts={swept.get('alerts')}")
+    return any(wanted(a) for a in alerts) and item.get("health_status") == "FAILED" and records["outputRecordCount"] > 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--max-concurrency", type=int, default=None, help="the provision Map's MaxConcurrency")
@@ -230,12 +300,15 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")  # the demo prints its own lines
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     wall = time.monotonic()
-    overrides = {"MaxConcurrency": str(args.max_concurrency)} if args.max_concurrency else None
+    overrides = {"MaxConcurrency": str(args.max_concurrency)} if args.max_concurrency else {}
+    # The demo provisions on a simulator clock three hours behind: a first run "now" would end in Adobe's future.
+    # Section 5 starts runs at once with run_now instead, and shows push health (registered webhook: PushHealth).
+    overrides = {**overrides, "StartFirstRun": "false", "PushHealth": "true"}
     with LocalStack(project_root=ROOT, parameter_overrides=overrides) as stack:
         console.print(f"[bold]moto[/] {stack.aws_endpoint}   [bold]AEP simulator[/] {stack.simulator.url}")
         store = Store(stack.outputs["TableName"])
         for tenant_id in TENANTS:
-            key = f"sk_test_demo_{tenant_id}_51NbX2fakefakefake"
+            key = f"sk_test_demo_{tenant_id}_{DEMO_KEY_SUFFIX}"
             stack.put_tenant_secret(tenant_id, key)
             stack.simulator.register_stripe_key(key)
             stack.simulator.seed_stripe_account(key, corpus())
@@ -272,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         show_rows(stack, store, "globex", "charges", limit=1)
 
         ok = set(outcome.values()) == {"SUCCEEDED"} and status["acme"] == "SUCCEEDED"
+        ok = run_now_and_push(stack, store) and ok
     console.print(f"[bold]wall time[/] {time.monotonic() - wall:.1f} s")
     return 0 if ok else 1
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from stripe_aep_cli.backend import STACK_FILE_ENV, default_stack_file
-from stripe_aep_cli.commands import data, local, operations, state
+from stripe_aep_cli.commands import data, local, operations, run, state
 from stripe_aep_cli.common import EPILOG, Options
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 operations.register(app)
+run.register(app)
 state.register(app)
 data.register(app)
 app.add_typer(local.local_app, name="local")

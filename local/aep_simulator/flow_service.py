@@ -26,7 +26,7 @@ import json
 from typing import Any
 
 from .calls import Call, Reply, list_page
-from .runs import last_run_details
+from .runs import last_run_details, start_flow_run
 from .state import ApiError, State, new_etag, new_uuid
 from .stripe_account import account_objects, newest_first
 from .stripe_data import RESOURCE_PATHS, explore_schema
@@ -540,3 +540,41 @@ def list_runs(state: State, call: Call) -> Reply:
     flows = _objects(state, call, "flows")
     runs = [run for flow_id in flows for run in state.runs.get(flow_id, [])]
     return list_page(call, runs, default_orderby="-createdAt")
+
+
+_MS_THRESHOLD = 10**11  # epoch values at or above this are milliseconds
+
+
+def _epoch_s(params: dict[str, Any], key: str, default: int | None = None) -> int:
+    value = params.get(key, default)
+    if isinstance(value, str) and value.isdigit():  # the guide's examples send strings
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _bad(f"params.{key} must be unix time (epoch seconds)")
+    if value >= _MS_THRESHOLD:
+        raise _bad(f"params.{key} must be unix time in seconds, not milliseconds")
+    return value
+
+
+def create_run(state: State, call: Call) -> Reply:
+    """POST /runs (createFlowRun; EN on-demand-ingestion.md) -> 201 {id, etag}: an on-demand run of an
+    enabled flow over [windowStartTime, windowEndTime] (epoch s; the window may not end in the future)."""
+    body = call.json_object()
+    flow_id = _require_str(body, "flowId")
+    params = body.get("params")
+    if not isinstance(params, dict):
+        raise _bad("'params' is required: {startTime, windowStartTime, windowEndTime}")
+    flow = _objects(state, call, "flows").get(flow_id)
+    if flow is None:
+        raise _not_found("Flow", flow_id)
+    if flow.get("state") != "enabled":
+        raise _bad(f"flow '{flow_id}' is disabled; on-demand runs need an enabled flow")
+    start = _epoch_s(params, "windowStartTime")
+    end = _epoch_s(params, "windowEndTime")
+    start_time = _epoch_s(params, "startTime", end)
+    if end <= start:
+        raise _bad("params.windowEndTime must be after params.windowStartTime")
+    if end > state.now_ms() // 1000:
+        raise _bad("params.windowEndTime is in the future")
+    run = start_flow_run(state, flow, window_start_s=start, window_end_s=end, start_time_s=start_time)
+    return Reply(201, {"id": run["id"], "etag": run["etag"]})

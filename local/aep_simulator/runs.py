@@ -10,9 +10,14 @@ A flow's `lastRunDetails{id, state, startedAtUTC, completedAtUTC}` describes its
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .state import new_etag, new_uuid
+
+if TYPE_CHECKING:
+    from .state import State
 
 RUN_STATUSES: frozenset[str] = frozenset({"success", "failed", "inProgress", "partialSuccess"})
 
@@ -89,3 +94,44 @@ def scheduled_times_ms(schedule: dict[str, Any], after_ms: int | None, until_ms:
             times.append(t)
             t += step_ms
     return [t for t in times if (after_ms is None or t > after_ms) and t <= until_ms]
+
+
+#: How an on-demand run reads its window: ``(state, flow, window_start_s, window_end_s, started_at_ms) -> run``,
+#: the run recorded (``AepSimulator`` sets ``State.ingest`` to its Data Prep engine's ingestion).
+Ingestor = Callable[["State", dict[str, Any], int, int, int], dict[str, Any]]
+
+
+def start_flow_run(
+    state: State,
+    flow: dict[str, Any],
+    *,
+    window_start_s: int,
+    window_end_s: int,
+    start_time_s: int,
+) -> dict[str, Any]:
+    """The one place an on-demand run (POST /runs, createFlowRun) is made and carried out.
+
+    Ingests the window through ``state.ingest`` (the Stripe records created in ``[window_start_s,
+    window_end_s)``, mapped and written to the flow's dataset), records the run's ``params{startTime,
+    windowStartTime, windowEndTime}`` (epoch s, as sent) and, when it has finished, tells
+    ``state.run_listeners`` (I/O Events plays Adobe's flow run notifications from there). Call with
+    ``state.lock`` held; returns the stored run. Raises RuntimeError when the state has no ingestion.
+    """
+    ingest: Ingestor | None = state.ingest
+    if ingest is None:
+        raise RuntimeError("the simulator state has no ingestion (AepSimulator sets State.ingest)")
+    run = ingest(state, flow, window_start_s, window_end_s, state.now_ms())
+    run["params"] = {
+        "startTime": start_time_s,
+        "windowStartTime": window_start_s,
+        "windowEndTime": window_end_s,
+    }
+    if "completedAtUTC" in run["metrics"]["durationSummary"]:
+        run_ended(state, run)
+    return run
+
+
+def run_ended(state: State, run: dict[str, Any]) -> None:
+    """A run finished: every listener hears of it (a copy each; listeners must not block)."""
+    for listener in list(state.run_listeners):
+        listener(copy.deepcopy(run))

@@ -47,7 +47,8 @@ from . import stripe_account
 from .calls import Call, Reply
 from .dataprep import ingest, xdm
 from .faults import Fault, FaultSet, TokenBucket
-from .runs import make_run, scheduled_times_ms
+from .io_events import IoEvents
+from .runs import make_run, run_ended, scheduled_times_ms
 from .state import ApiError, State, Token, new_hex
 
 Handler = Callable[[State, Call], Reply]
@@ -121,6 +122,7 @@ ROUTES: tuple[Route, ...] = (
     _route("PATCH", f"{FLOW}/flows/{_ID}", "patchFlow", "flow", fs.patch_flow),
     _route("DELETE", f"{FLOW}/flows/{_ID}", "deleteByFlow", "flow", fs.delete_flow),
     _route("GET", f"{FLOW}/runs", "listFlowRuns", "flow", fs.list_runs),
+    _route("POST", f"{FLOW}/runs", "createFlowRun", "flow", fs.create_run),
     # Schema Registry
     _route("GET", f"{SCHEMAS}/stats", "retrieveStats", "xdm", pa.stats),
     _route("POST", f"{SCHEMAS}/tenant/classes", "createClass", "xdm", pa.create_class),
@@ -204,6 +206,8 @@ class AepSimulator:
         self._thread: threading.Thread | None = None
         self.latency_s: float = 0.0
         self.token_ttl_s: int = 86399
+        self._io_events: IoEvents | None = None
+        self._state.ingest = self._ingest  # on-demand runs (POST /runs) ingest through the Data Prep engine
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -381,7 +385,24 @@ class AepSimulator:
                 errors=errors,
             )
             self._state.runs.setdefault(flow_id, []).append(run)
+            if status != "inProgress":
+                run_ended(self._state, run)
             return copy.deepcopy(run)
+
+    @property
+    def io_events(self) -> IoEvents:
+        """Adobe I/O Events (flow run notifications to a webhook; keys served under ``/prod/keys/``), created on
+        first use and told of every run that ends. Set ``io_events.webhook_url`` to start deliveries."""
+        with self._state.lock:
+            if self._io_events is None:
+                self._io_events = IoEvents()
+                self._state.run_listeners.append(self._io_events.on_run_end)
+            return self._io_events
+
+    def add_run_listener(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """``listener(run)`` hears of every run that finishes (added, generated or on demand)."""
+        with self._state.lock:
+            self._state.run_listeners.append(listener)
 
     def generate_runs(
         self, flow_id: str | None = None, until_ms: int | None = None, status: str = "success", *, ingest: bool = False
@@ -410,6 +431,7 @@ class AepSimulator:
                         )
                         self._state.runs.setdefault(flow["id"], []).append(run)
                         self._state.generated_until_ms[flow["id"]] = t
+                        run_ended(self._state, run)
                         created += 1
         return created
 
@@ -478,61 +500,86 @@ class AepSimulator:
             found = self._state.find_flow(flow_id)
             if found is None:
                 raise KeyError(f"no flow {flow_id}")
-            sandbox_name, flow = found
-            objects = self._state.sandbox(sandbox_name)
             started = started_at_ms if started_at_ms is not None else self._state.now_ms()
-            source = objects["sourceConnections"][flow["sourceConnectionIds"][0]]
-            target = objects["targetConnections"][flow["targetConnectionIds"][0]]
-            path = source["params"]["resourcePath"]
-            dataset_id = target["params"]["dataSetId"]
-            key = self._state.connection_secrets.get(source["baseConnectionId"], "")
-            if key not in self._state.stripe_keys:
-                run = make_run(
-                    flow,
-                    "failed",
-                    started_at_ms=started,
-                    completed_at_ms=started + 1_000,
-                    input_records=0,
-                    failed_records=0,
-                    errors=[{"code": "CONNECTOR-1401-401", "message": "Stripe rejected the API key (401)"}],
-                )
-                self._state.runs.setdefault(flow_id, []).append(run)
-                return copy.deepcopy(run)
-            began = time.perf_counter()
-            records, pages = stripe_account.read_all(stripe_account.account_objects(self._state, key, path), path)
-            json_schema = xdm.resolve_schema(objects, target["data"]["schema"]["id"])
-            mapping_set = _flow_mapping_set(objects, flow)
-            outcome = ingest.ingest_records(records, mapping_set, json_schema, flow.get("options"))
-            batch_id = new_hex(16)
-            ingest.write_batch(
-                self.state_dir / "datasets" / dataset_id / batch_id, json_schema, outcome.rows, outcome.failed
-            )
+            run = self._ingest(self._state, found[1], None, None, started)
+            run_ended(self._state, run)
+            return copy.deepcopy(run)
+
+    def _ingest(
+        self,
+        state: State,
+        flow: dict[str, Any],
+        window_start_s: int | None,
+        window_end_s: int | None,
+        started_at_ms: int,
+    ) -> dict[str, Any]:
+        """One flow run through the Data Prep engine (``State.ingest``; call with the lock held): the Stripe
+        records of the flow's path (only those whose ``created``, epoch s, falls in ``[window_start_s,
+        window_end_s)`` when a window is given: an on-demand run, POST /runs), mapped, validated and written as
+        one batch of its dataset (none when no record was read). Records and returns the run itself."""
+        found = state.find_flow(flow["id"])
+        if found is None:
+            raise KeyError(f"no flow {flow['id']}")
+        sandbox_name = found[0]
+        objects = state.sandbox(sandbox_name)
+        started = started_at_ms
+        source = objects["sourceConnections"][flow["sourceConnectionIds"][0]]
+        target = objects["targetConnections"][flow["targetConnectionIds"][0]]
+        path = source["params"]["resourcePath"]
+        dataset_id = target["params"]["dataSetId"]
+        key = state.connection_secrets.get(source["baseConnectionId"], "")
+        if key not in state.stripe_keys:
             run = make_run(
                 flow,
-                outcome.status,
+                "failed",
                 started_at_ms=started,
-                completed_at_ms=started + max(1, int((time.perf_counter() - began) * 1000)),
-                input_records=outcome.input_records,
-                failed_records=outcome.failed_records,
-                errors=outcome.errors,
+                completed_at_ms=started + 1_000,
+                input_records=0,
+                failed_records=0,
+                errors=[{"code": "CONNECTOR-1401-401", "message": "Stripe rejected the API key (401)"}],
             )
-            self._state.runs.setdefault(flow_id, []).append(run)
-            self._state.batches.setdefault(dataset_id, []).append(
-                {
-                    "id": batch_id,
-                    "runId": run["id"],
-                    "flowId": flow_id,
-                    "status": outcome.status,
-                    "schemaId": target["data"]["schema"]["id"],
-                    "sandbox": sandbox_name,
-                    "recordsRead": outcome.input_records,
-                    "recordsWritten": len(outcome.rows),
-                    "recordsFailed": outcome.failed_records,
-                    "stripePages": pages,
-                    "createdAt": started,
-                }
-            )
-            return copy.deepcopy(run)
+            state.runs.setdefault(flow["id"], []).append(run)
+            return run
+        began = time.perf_counter()
+        account = stripe_account.account_objects(state, key, path)
+        if window_start_s is not None and window_end_s is not None:
+            account = [o for o in account if window_start_s <= int(o.get("created") or 0) < window_end_s]
+        records, pages = stripe_account.read_all(account, path)
+        json_schema = xdm.resolve_schema(objects, target["data"]["schema"]["id"])
+        mapping_set = _flow_mapping_set(objects, flow)
+        outcome = ingest.ingest_records(records, mapping_set, json_schema, flow.get("options"))
+        run = make_run(
+            flow,
+            outcome.status,
+            started_at_ms=started,
+            completed_at_ms=started + max(1, int((time.perf_counter() - began) * 1000)),
+            input_records=outcome.input_records,
+            failed_records=outcome.failed_records,
+            errors=outcome.errors,
+        )
+        state.runs.setdefault(flow["id"], []).append(run)
+        if not records:
+            return run
+        batch_id = new_hex(16)
+        ingest.write_batch(
+            self.state_dir / "datasets" / dataset_id / batch_id, json_schema, outcome.rows, outcome.failed
+        )
+        state.batches.setdefault(dataset_id, []).append(
+            {
+                "id": batch_id,
+                "runId": run["id"],
+                "flowId": flow["id"],
+                "status": outcome.status,
+                "schemaId": target["data"]["schema"]["id"],
+                "sandbox": sandbox_name,
+                "recordsRead": outcome.input_records,
+                "recordsWritten": len(outcome.rows),
+                "recordsFailed": outcome.failed_records,
+                "stripePages": pages,
+                "createdAt": started,
+            }
+        )
+        return run
 
     def dataset_batches(self, dataset_id: str) -> list[dict[str, Any]]:
         """The batches runs wrote to a dataset, oldest first: `{id, runId, flowId, status, recordsRead,
@@ -752,6 +799,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         split = urlsplit(self.path)
+        if self.command == "GET" and split.path.startswith("/prod/keys/"):
+            self._serve_key(split.path)
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -780,6 +830,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
         # recorded before answering, so that a caller who got its answer also finds it in `requests`
         self._record(split.path, split.query, body, operation, reply.status)
         self._send(reply, request_id)
+
+    def _serve_key(self, path: str) -> None:
+        """The I/O Events key host (static.adobeioevents.com): a PEM public key, or 404."""
+        events = self.sim._io_events
+        pem = events.public_key(path) if events is not None else None
+        self.send_response(200 if pem else 404)
+        self.send_header("Content-Type", "application/x-pem-file")
+        self.send_header("Content-Length", str(len(pem or b"")))
+        self.end_headers()
+        self.wfile.write(pem or b"")
 
     def _record(self, path: str, query: str, body: bytes, operation: str, status: int) -> None:
         headers = dict(self.headers.items())

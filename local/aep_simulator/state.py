@@ -121,6 +121,9 @@ class State:
     connection_secrets: dict[str, str] = field(default_factory=dict)  # base connection id -> Stripe key
     runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # flow id -> runs
     generated_until_ms: dict[str, int] = field(default_factory=dict)  # flow id -> last scheduled run time
+    # On-demand runs (runs.start_flow_run): how a window is ingested (runs.Ingestor), end-of-run listeners.
+    ingest: Any = None
+    run_listeners: list[Any] = field(default_factory=list)
     clock_offset_ms: int = 0
     # Stripe key -> resource path -> Stripe objects (insertion order); unseeded paths read stripe_data's samples
     stripe_accounts: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)

@@ -120,6 +120,7 @@ class Simulator(Protocol):
     """What the stack needs from the AEP simulator (`local.aep_simulator.AepSimulator`)."""
 
     url: str
+    io_events: Any  # local.aep_simulator.io_events.IoEvents (push health)
 
     def register_client(self, client_id: str, client_secret: str, ims_org: str) -> None: ...
 
@@ -254,6 +255,7 @@ class LocalStack:
         self._attrs: dict[str, dict[str, Any]] = {}
         self._types: dict[str, str] = {}
         self._sqs_sources: list[tuple[str, str, int]] = []  # (function logical id, queue logical id, batch size)
+        self._function_urls: dict[str, Any] = {}  # function logical id -> local.stack.webhook.FunctionUrlEndpoint
         self._runtime = LambdaRuntime({})
         self._clients: dict[str, BaseClient] = {}
         self._server: MotoWithDynamoDBLocal | None = None
@@ -542,6 +544,8 @@ class LocalStack:
 
     def _get_att(self, logical_id: str, attribute: str) -> Any:
         attrs = self._attrs.get(logical_id)
+        if attrs is None and attribute == "FunctionUrl" and logical_id.removesuffix("Url") in self._attrs:
+            return self.function_url(logical_id.removesuffix("Url"))  # SAM's implicit <Function>Url
         if attrs is None:
             role = self._attrs.get("__role__", {})
             if logical_id.endswith("Role") and role:  # SAM's implicit <Function>Role / <StateMachine>Role
@@ -679,6 +683,7 @@ class LocalStack:
         return {
             "PLATFORM_URL": url,
             "IMS_URL": str(getattr(self.simulator, "ims_url", url)).rstrip("/"),
+            "WEBHOOK_KEY_HOST": url,  # the simulator serves I/O Events' public keys (static.adobeioevents.com)
             **overrides,
         }
 
@@ -920,7 +925,28 @@ class LocalStack:
             raise StackError("no function of the template has an SQS event")
         return str(self._attrs[self._sqs_sources[0][1]]["QueueUrl"])
 
-    def drain_queue(self, max_batches: int = 10) -> list[dict[str, Any]]:
+    def function_url(self, function_logical_id: str) -> str:
+        """The loopback URL of a function's Function URL (started on first use; `local.stack.webhook`)."""
+        from local.stack.webhook import FunctionUrlEndpoint
+
+        if function_logical_id not in self._function_urls:
+            endpoint = FunctionUrlEndpoint(lambda event: self.invoke(function_logical_id, event))
+            self._exit.callback(endpoint.stop)
+            self._function_urls[function_logical_id] = endpoint
+        return str(self._function_urls[function_logical_id].url)
+
+    def enable_push(self, auto_process: bool = True) -> Any:
+        """Push health on the local stack: the simulator's I/O Events delivers to `WebhookReceiverFunction`'s
+        Function URL; with `auto_process`, each accepted delivery is handed to `FlowRunProcessorFunction` at once
+        (the queue's event source mapping). Returns the endpoint (`wait_idle()` waits for the processing)."""
+        url = self.function_url("WebhookReceiverFunction")
+        endpoint = self._function_urls["WebhookReceiverFunction"]
+        self.simulator.io_events.webhook_url = url
+        if auto_process:
+            endpoint.after_accept = lambda: self.drain_queue(function_logical_id="FlowRunProcessorFunction")
+        return endpoint
+
+    def drain_queue(self, max_batches: int = 10, function_logical_id: str | None = None) -> list[dict[str, Any]]:
         """Hand the signup queue's messages to the SQS-triggered function as an event source mapping would.
 
         Each batch (up to the event's BatchSize, at most 10) becomes an SQS event `{"Records": [...]}` invoked
@@ -929,9 +955,10 @@ class LocalStack:
         Stops at an empty receive or after `max_batches` batches. Returns the function's answers, one per
         batch (Lambda's error document for a failed invocation).
         """
-        if not self._sqs_sources:
-            raise StackError("no function of the template has an SQS event")
-        function_id, queue_id, batch_size = self._sqs_sources[0]
+        sources = [src for src in self._sqs_sources if function_logical_id in (None, src[0])]
+        if not sources:
+            raise StackError(f"no function of the template has an SQS event ({function_logical_id or 'any'})")
+        function_id, queue_id, batch_size = sources[0]
         queue = self._attrs[queue_id]
         sqs = self.client("sqs")
         answers: list[dict[str, Any]] = []

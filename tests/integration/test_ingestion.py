@@ -7,19 +7,33 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+import pytest
 
 from local.aep_simulator.stripe_data import SAMPLES
 from local.stack import LocalStack
 from stripe_aep.aep import PatchOperation
 from stripe_aep.store import Store, dataflow_key
-from tests.integration.conftest import TenantFactory
+from tests.integration.conftest import REPO, TenantFactory, check_contract, require_app
 from tests.integration.test_lifecycle import platform_client
 
 KEY = "sk_test_acme_ingest_000000000001"
+
+
+@pytest.fixture
+def stack() -> Iterator[LocalStack]:
+    """The one-machine stack without the provisioning's first run (``StartFirstRun=false``): these tests run
+    the flows themselves and count their runs (on-demand runs ingest too: tests/integration/test_run_now.py)."""
+    require_app()
+    with LocalStack(project_root=REPO, parameter_overrides={"StartFirstRun": "false"}) as started:
+        yield started
+        check_contract(started.simulator)
+
+
 CURRENCIES = ("usd", "jpy", "eur", "bhd")
 
 

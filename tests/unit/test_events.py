@@ -38,6 +38,7 @@ GOOD: dict[str, str] = {
     "lifecycle-rotate-key.json": "lifecycle-input",
     "lifecycle-enable.json": "lifecycle-input",
     "lifecycle-disable.json": "lifecycle-input",
+    "lifecycle-run-now.json": "lifecycle-input",
     "tenant-signed-up.json": "tenant-event",
     "tenant-deleted.json": "tenant-event",
     "secret-changed.json": "tenant-event",

@@ -26,7 +26,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from stripe_aep import names
 from stripe_aep.resources import RECORD_CLASS_TITLE, get_resource, record_class_body
-from stripe_aep.store import ItemKey, Store, dataflow_key, has_intent, record_class_key, schema_key, tenant_key
+from stripe_aep.store import (
+    ItemKey,
+    Store,
+    dataflow_key,
+    flow_run_key,
+    has_intent,
+    record_class_key,
+    schema_key,
+    tenant_key,
+)
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -305,6 +314,46 @@ FLOW = Kind(
     delete=lambda client, id: client.delete_flow(id),
     forget=("flow_state", "flow_state_changed_at"),
 )
+
+
+def flow_run(flow_id: str, window: tuple[int, int], *, first: bool = False) -> Kind:
+    """The on-demand run of ``flow_id`` over ``window`` (``(windowStartTime, windowEndTime)``, epoch s;
+    ``stripe_aep.runs``), created by ``ensure`` with createFlowRun (``POST /runs``).
+
+    One kind per (flow, window): a flow run has no name in Adobe, so it is found again by its window among the
+    flow's latest runs (``GET /runs``, listFlowRuns) and recorded at ``store.flow_run_key`` (``first``: the
+    provisioning's first run). Not in ``CATALOGUE``: a provisioning's graph ends at the flow, and the first run
+    is optional (template parameter ``StartFirstRun``).
+    """
+
+    def find(client: PlatformClient, name: str) -> AepObject | None:
+        from stripe_aep.aep import NotFoundError
+
+        with contextlib.suppress(NotFoundError):
+            for run in client.list_flow_runs(flow_id, limit=50):
+                params = run.params
+                if (_epoch(params.get("windowStartTime")), _epoch(params.get("windowEndTime"))) == window:
+                    return AepObject(run.id)
+        return None
+
+    return Kind(
+        scope="path",
+        operations=("createFlowRun",),
+        needs=("flow",),
+        attribute="flow_run",
+        name=lambda ref: f"run of flow {flow_id} over [{window[0]}, {window[1]}]",
+        key=lambda ref: flow_run_key(flow_id, None if first else window),
+        find=find,
+        create=lambda client, name, ref, given: _obj(client.create_flow_run(flow_id, window[0], window[1])),
+    )
+
+
+def _epoch(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
 
 #: Everything a provisioning makes or calls, by name, in creation order (``needs`` name entries of this map).
 CATALOGUE: Mapping[str, Check] = {

@@ -68,6 +68,12 @@ def record_class_key(sandbox: str) -> ItemKey:
     return (f"SANDBOX#{sandbox}", "CLASS#record")
 
 
+def flow_run_key(flow_id: str, window: tuple[int, int] | None) -> ItemKey:
+    """Key of the item remembering the on-demand run of ``flow_id`` over ``window`` (``(windowStartTime,
+    windowEndTime)``, epoch s; ``None``: the provisioning's first run, whose window its first attempt fixed)."""
+    return (f"FLOWRUN#{flow_id}", "FIRST" if window is None else f"WINDOW#{window[0]}#{window[1]}")
+
+
 def has_intent(item: Mapping[str, Any], kind: str) -> bool:
     """Whether a create of ``kind`` was started on the item and not finished: its intent is recorded (an expired
     intent, time 0, still counts: the object may exist in AEP and must be looked up by name)."""
@@ -367,3 +373,36 @@ class Store:
             else:
                 remove = ("gsi1pk", "gsi1sk")
         return self.update(key, values, remove=remove)
+
+    # ---- push health (flow run notifications) ----------------------------------------------------------------
+    def dataflow_key_of_flow(self, flow_id: str, unknown_ttl_s: int = 600) -> ItemKey | None:
+        """The key of the ACTIVE dataflow item holding ``flow_id``, or None (a flow of another product).
+
+        A flow run notification names its flow, not its tenant: the item ``("FLOW#{flow_id}", "DATAFLOW")``
+        maps one to the other. On a miss the map is rebuilt from the ACTIVE dataflows (index ``gsi1``), and a
+        flow still unknown is remembered as such for ``unknown_ttl_s`` seconds (``expires_at`` TTL), so that
+        notifications of other products' flows cost one read each.
+        """
+        key = (f"FLOW#{flow_id}", "DATAFLOW")
+        found = self.get(key)
+        if found is not None and found.get("unknown") and int(found.get("expires_at") or 0) < now_s():
+            found = None  # TTL deletion is lazy: an expired "unknown" is a miss
+        if found is None:
+            for item in self.active_dataflows():
+                if item.get("flow_id"):
+                    self.update(
+                        (f"FLOW#{item['flow_id']}", "DATAFLOW"),
+                        {"tenant_id": item["tenant_id"], "resource_path": item["resource_path"]},
+                        remove=("unknown", "expires_at"),
+                    )
+            found = self.get(key)
+            if found is None:
+                self.update(key, {"unknown": True, "expires_at": now_s() + unknown_ttl_s})
+                return None
+        if found.get("unknown"):
+            return None
+        return dataflow_key(str(found["tenant_id"]), str(found["resource_path"]))
+
+    def delete(self, key: ItemKey) -> None:
+        """Delete the item at ``key`` (nothing when absent)."""
+        self._table.delete_item(Key={"pk": key[0], "sk": key[1]})

@@ -133,11 +133,14 @@ class DeprovisionInput(_Input):
 class LifecycleInput(_Input):
     """Console input of the lifecycle state machine (schemas/lifecycle-input.schema.json)."""
 
-    operation: Literal["update_schedule", "rotate_key", "enable", "disable"]
+    operation: Literal["update_schedule", "rotate_key", "enable", "disable", "run_now"]
     tenantId: TenantId
     resourcePaths: list[ResourcePath] | None = Field(default=None, min_length=1)
     schedule: ScheduleInput | None = None
     name: str | None = Field(default=None, min_length=1, max_length=200)
+    #: run_now only: the on-demand window, epoch seconds (``stripe_aep.runs.check_window``).
+    windowStartTime: int | None = Field(default=None, ge=0)
+    windowEndTime: int | None = Field(default=None, ge=0)
 
 
 def parse_input(model: type[_InputT], data: Any) -> _InputT:

@@ -295,6 +295,8 @@ class FlowRun(BaseModel):
     updated_at: int | None = Field(default=None, alias="updatedAt", description="epoch ms")
     metrics: dict[str, Any] = Field(default_factory=dict)
     activities: list[dict[str, Any]] = Field(default_factory=list)
+    #: An on-demand run's ``{startTime, windowStartTime, windowEndTime}`` (epoch s; createFlowRun).
+    params: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def status(self) -> str | None:

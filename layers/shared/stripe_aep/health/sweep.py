@@ -101,6 +101,8 @@ class SweepSummary:
     cursor: str | None = None
     alerts: int = 0
     skipped: str | None = None
+    #: With push health on: transitions this sweep found on a run push never reported (lost events).
+    missed_by_push: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The handler's answer: ``{checked, byStatus, complete, cursor, alerts}`` (+ ``skipped``)."""
@@ -113,6 +115,8 @@ class SweepSummary:
         }
         if self.skipped:
             out["skipped"] = self.skipped
+        if self.missed_by_push is not None:
+            out["missedByPush"] = self.missed_by_push
         return out
 
 
@@ -120,6 +124,7 @@ class SweepSummary:
 class _Outcome:
     status: str | None  # a HealthStatus value, ERROR, or None when the item left ACTIVE meanwhile
     alerted: bool = False
+    missed: bool = False  # a transition on a run the item had not recorded yet (push would have)
 
 
 def _now_ms() -> int:
@@ -154,6 +159,7 @@ class HealthChecker:
         batch_size: int = 100,
         flow_page_size: int = 100,
         runs_limit: int = 5,
+        push_enabled: bool = False,
     ) -> None:
         if concurrency < 1 or batch_size < 1:
             raise ValueError("concurrency and batch_size must be >= 1")
@@ -167,6 +173,7 @@ class HealthChecker:
         self.batch_size = batch_size
         self.flow_page_size = flow_page_size
         self.runs_limit = runs_limit
+        self.push_enabled = push_enabled
 
     # ---- entry points ------------------------------------------------------------------------------------
     def check_tenant(self, tenant_id: str) -> SweepSummary:
@@ -178,7 +185,7 @@ class HealthChecker:
         tenant, items = self.store.tenant_items(tenant_id)
         if tenant is None and not items:
             raise TenantNotFoundError(f"no tenant {tenant_id} in DynamoDB")
-        summary = SweepSummary()
+        summary = SweepSummary(missed_by_push=0 if self.push_enabled else None)
         active = [i for i in items if i.get("status") == ACTIVE]
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="health") as pool:
             self._run_batch(pool, active, {}, summary)
@@ -200,7 +207,7 @@ class HealthChecker:
                 complete=False, cursor=current.get("cursor"), skipped="another health sweep holds the lease"
             )
         cursor: str | None = state.get("cursor")
-        summary = SweepSummary(complete=False, cursor=cursor)
+        summary = SweepSummary(complete=False, cursor=cursor, missed_by_push=0 if self.push_enabled else None)
         listings: dict[str, dict[str, Flow] | None] = {}
         try:
             with ThreadPoolExecutor(self.concurrency, thread_name_prefix="health") as pool:
@@ -235,6 +242,8 @@ class HealthChecker:
             summary.checked += 1
             summary.by_status[outcome.status] += 1
             summary.alerts += int(outcome.alerted)
+            if summary.missed_by_push is not None:
+                summary.missed_by_push += int(outcome.missed)
 
     def _list_flows(self, sandbox: str) -> dict[str, Flow] | None:
         """The sandbox's Stripe flows by id (listFlows, all pages), or ``None`` when listing failed (each flow
@@ -282,6 +291,12 @@ class HealthChecker:
             return _Outcome(ERROR)
 
     # ---- recording and alerting ---------------------------------------------------------------------------
+    def record(self, key: ItemKey, item: Mapping[str, Any], health: Health) -> bool:
+        """Record a verdict reached elsewhere (push health: a flow run notification) exactly as the sweep does:
+        the same conditional write claims the transition, so one notice is sent whichever path saw it first.
+        Returns whether a notice was published. Raises like the sweep (publisher errors, a lost race twice)."""
+        return self._record(key, item, health).alerted
+
     def _record(self, key: ItemKey, item: Mapping[str, Any], health: Health) -> _Outcome:
         """Write the verdict, conditional on the item still being ACTIVE with the ``health_status`` seen;
         publish when the status moved into or out of UNHEALTHY. The write claims the transition, so a notice
@@ -307,11 +322,12 @@ class HealthChecker:
                     raise
                 previous = fresh.get("health_status")
         status = health.status
+        missed = previous != status.value and health.last_run_id not in (None, item.get("last_run_id"))
         if previous == status.value or self.publish is None:
-            return _Outcome(status.value)
+            return _Outcome(status.value, missed=missed)
         was_unhealthy = previous in {s.value for s in UNHEALTHY}
         if status not in UNHEALTHY and not was_unhealthy:
-            return _Outcome(status.value)
+            return _Outcome(status.value, missed=missed)
         notice = {
             "kind": "ALERT" if status in UNHEALTHY else "RECOVERY",
             "tenantId": item.get("tenant_id"),
@@ -334,7 +350,7 @@ class HealthChecker:
                 key, restore, remove=() if previous else ("health_status",), condition="attribute_exists(pk)"
             )
             raise
-        return _Outcome(status.value, alerted=True)
+        return _Outcome(status.value, alerted=True, missed=missed)
 
     def _write(self, key: ItemKey, health: Health, previous: str | None) -> None:
         values: dict[str, Any] = {

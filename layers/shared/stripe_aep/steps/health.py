@@ -33,10 +33,13 @@ logger = Logger()
 
 
 class HealthInput(BaseModel):
-    """The payload: ``{"tenantId": "acme"}`` checks one tenant; anything else (``{}``) sweeps."""
+    """The payload: ``{"tenantId": "acme"}`` checks one tenant; anything else (``{}``, or the schedule's
+    ``{"pushHealth": true}``) sweeps."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
     tenantId: TenantId | None = None
+    #: The schedule's payload when push health is deployed: the answer then counts ``missedByPush``.
+    pushHealth: bool = False
 
 
 def metric_name(status: str) -> str:
@@ -68,6 +71,7 @@ def health_handler() -> Callable[[Any, LambdaContext], dict[str, Any]]:
         """
         request = parse_input(HealthInput, event if isinstance(event, dict) else {})
         checker = checker_for(runtime_for(settings), health_settings)
+        checker.push_enabled = request.pushHealth
         if request.tenantId:
             logger.append_keys(tenant_id=request.tenantId)
             summary = checker.check_tenant(request.tenantId)

@@ -28,6 +28,7 @@ from stripe_aep.errors import (
 from stripe_aep.metrics import emit_metric
 from stripe_aep.names import rotation_check_name
 from stripe_aep.resources import RESOURCE_PATHS
+from stripe_aep.runs import validate_run_now
 from stripe_aep.runtime import Runtime
 from stripe_aep.steps.common import (
     RawInput,
@@ -119,6 +120,10 @@ def validate_lifecycle_input(request: RawInput, runtime: Runtime) -> dict[str, A
     else:
         paths = with_flow
     out: dict[str, Any] = {"operation": data.operation, "tenantId": data.tenantId, "resourcePaths": paths}
+    if data.operation == "run_now":
+        return out | validate_run_now(data, dataflows, paths)
+    if data.windowStartTime is not None or data.windowEndTime is not None:
+        raise InputValidationError("invalid LifecycleInput: windowStartTime: only run_now takes a window")
     if data.operation != "update_schedule":
         extra = [f for f in ("schedule", "name") if getattr(data, f) is not None]
         if extra:
