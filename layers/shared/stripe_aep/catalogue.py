@@ -20,6 +20,8 @@ mapping set -> dataflow.
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 #: Which item records an object: the tenant's, a (tenant, path) dataflow's, a (sandbox, path) schema item, or the
 #: sandbox's record-class item. ``tenant``/``sandbox`` kinds are one per provisioning, the others one per path.
 Scope = Literal["tenant", "path", "sandbox", "sandbox_path"]
+logger = logging.getLogger(__name__)
 #: How many objects of one deterministic name an unfinished intent may have left (Adobe names are not unique).
 MAX_NAMESAKES = 10
 
@@ -100,6 +103,12 @@ class Kind(Check):
     delete: Callable[[PlatformClient, str], None] | None = None
     forget: tuple[str, ...] = ()
     for_path: Callable[[str], bool] = lambda resource_path: True
+    #: Every object with the name (Adobe names are not unique): what converge compares with DynamoDB.
+    find_all: Callable[[PlatformClient, str], list[AepObject]] = lambda client, name: []
+    #: Called before an orphan is deleted (a flow is disabled first, so it stops ingesting at once).
+    disable: Callable[[PlatformClient, str], None] | None = None
+    #: Objects holding customer data: never deleted as orphans (datasets).
+    holds_data: bool = False
 
     def applies(self, resource_path: str) -> bool:
         """Whether an object of this kind is made for ``resource_path``."""
@@ -163,6 +172,7 @@ BASE_CONNECTION = Kind(
     key=_tenant_key,
     find=lambda client, name: _found(client.find_base_connection(name)),
     create=lambda client, name, ref, given: _obj(client.create_base_connection(name, _stripe_key(given))),
+    find_all=lambda client, name: [_obj(c) for c in client.find_base_connections(name)],
     get=lambda client, id: AepObject(id, client.get_base_connection(id).etag),
     patch=lambda client, id, etag, ops: client.patch_base_connection(id, etag, ops),
     delete=lambda client, id: client.delete_base_connection(id),
@@ -189,6 +199,7 @@ SOURCE_CONNECTION = Kind(
     name=lambda ref: names.source_connection_name(ref.tenant_id, ref.resource_path),
     key=_path_key,
     find=lambda client, name: _found(client.find_source_connection(name)),
+    find_all=lambda client, name: [_obj(c) for c in client.find_source_connections(name)],
     create=lambda client, name, ref, given: _obj(
         client.create_source_connection(name, given["base_connection_id"], ref.resource_path)
     ),
@@ -205,6 +216,9 @@ RECORD_CLASS = Kind(
     name=lambda ref: RECORD_CLASS_TITLE,
     key=lambda ref: record_class_key(ref.sandbox),
     find=lambda client, name: _found(client.find_class(name), etag=False, class_alt_id="alt_id"),
+    find_all=lambda client, name: [
+        _obj(c, etag=False, class_alt_id="alt_id") for c in client.find_xdm_resources("classes", name)
+    ],
     create=lambda client, name, ref, given: _obj(
         client.create_class(record_class_body()), etag=False, class_alt_id="alt_id"
     ),
@@ -220,6 +234,9 @@ FIELD_GROUP = Kind(
     name=lambda ref: get_resource(ref.resource_path).field_group_title,
     key=_schema_key,
     find=lambda client, name: _found(client.find_field_group(name), etag=False, field_group_alt_id="alt_id"),
+    find_all=lambda client, name: [
+        _obj(g, etag=False, field_group_alt_id="alt_id") for g in client.find_xdm_resources("fieldgroups", name)
+    ],
     create=lambda client, name, ref, given: _obj(
         client.create_field_group(
             get_resource(ref.resource_path).field_group_body(given["xdm_tenant_id"], class_id=given.get("class_id"))
@@ -238,6 +255,9 @@ SCHEMA = Kind(
     name=lambda ref: get_resource(ref.resource_path).schema_title,
     key=_schema_key,
     find=lambda client, name: _found(client.find_schema(name), etag=False, schema_alt_id="alt_id"),
+    find_all=lambda client, name: [
+        _obj(x, etag=False, schema_alt_id="alt_id") for x in client.find_xdm_resources("schemas", name)
+    ],
     create=lambda client, name, ref, given: _obj(
         client.create_schema(
             get_resource(ref.resource_path).schema_body(given["field_group_id"], class_id=given.get("class_id"))
@@ -254,6 +274,8 @@ DATASET = Kind(
     name=lambda ref: names.dataset_name(ref.tenant_id, ref.resource_path),
     key=_path_key,
     find=lambda client, name: _found(client.find_dataset(name), etag=False),
+    find_all=lambda client, name: [_obj(d, etag=False) for d in client.find_datasets(name)],
+    holds_data=True,
     create=lambda client, name, ref, given: AepObject(client.create_dataset(name, given["schema_id"])),
     delete=lambda client, id: client.delete_dataset(id),
 )
@@ -265,6 +287,7 @@ TARGET_CONNECTION = Kind(
     name=lambda ref: names.target_connection_name(ref.tenant_id, ref.resource_path),
     key=_path_key,
     find=lambda client, name: _found(client.find_target_connection(name)),
+    find_all=lambda client, name: [_obj(c) for c in client.find_target_connections(name)],
     create=lambda client, name, ref, given: _obj(
         client.create_target_connection(name, given["schema_id"], given["dataset_id"])
     ),
@@ -280,6 +303,9 @@ MAPPING_SET = Kind(
     name=lambda ref: names.mapping_set_name(ref.tenant_id, ref.resource_path),
     key=_path_key,
     find=lambda client, name: _found(client.find_mapping_set(name), etag=False, mapping_set_version="version"),
+    find_all=lambda client, name: [
+        _obj(m, etag=False, mapping_set_version="version") for m in client.find_mapping_sets(name)
+    ],
     create=_create_mapping_set,
     get=lambda client, id: _obj(client.get_mapping_set(id), etag=False, mapping_set_version="version"),
 )
@@ -291,6 +317,8 @@ FLOW = Kind(
     name=lambda ref: names.dataflow_name(ref.tenant_id, ref.resource_path),
     key=_path_key,
     find=lambda client, name: _found(client.find_flow(name)),
+    find_all=lambda client, name: [_obj(f) for f in client.find_flows(name)],
+    disable=lambda client, id: client.disable_flow(id),
     create=_create_flow,
     get=lambda client, id: AepObject(id, client.get_flow(id).etag),
     patch=lambda client, id, etag, ops: client.patch_flow(id, etag, ops),
@@ -328,15 +356,20 @@ def ensure(
     """Make sure exactly one ``kind`` object exists for ``ref``; return its DynamoDB item afterwards.
 
     1. The item already holds ``<attribute>_id``: nothing is called.
-    2. An intent is recorded (an earlier attempt may have created the object and crashed before storing its
-       ID): the object is looked up by its deterministic name; found -> its ID is stored.
+    2. An intent is recorded (an earlier create may have reached Adobe: it got no answer, or the Lambda
+       crashed): the object is looked up by its deterministic name, and when it is ``owner``'s own create that
+       got no answer (*uncertain*: timeout, reset; ``<attribute>_uncertain_at``) looked up again with backoff
+       until a POST it sent is surely listed (``settle_deadline``); found -> its ID is stored, its namesakes
+       removed (``keep_one``).
     3. Otherwise the intent is claimed under ``owner`` (an execution name; ``Store.claim_intent`` raises
        ``ConcurrentModificationError`` while another owner's lease stands), the object created with ``given``
-       and its ID stored with a conditional write. A ``ConflictError`` from the create (the name was taken
-       meanwhile) falls back to the lookup.
+       and its ID stored with a conditional write; a create that retries ``owner``'s uncertain one is confirmed
+       to be the only one of its name (``keep_one``). A ``ConflictError`` from the create (the name was taken
+       meanwhile) falls back to the lookup. A create Adobe refused (4xx: a 429 too) created nothing: its intent
+       is released, so the retry creates again without a lookup.
     On the happy path this costs no lookup call. Adobe errors propagate unchanged.
     """
-    from stripe_aep.aep import ConflictError
+    from stripe_aep.aep import AepConnectionError, AepError, ConflictError
 
     if kind.create is None:
         raise TypeError(f"{kind.attribute} objects are not created by ensure")
@@ -345,10 +378,12 @@ def ensure(
     if item.get(f"{attribute}_id"):
         return item
     name = kind.name(ref)
-    if has_intent(item, attribute):
-        found = kind.find(client, name)
-        if found is not None:
-            return store.record_object(key, attribute, found.id, found.etag, found.extra)
+    retried = has_intent(item, attribute)
+    until = settle_deadline(client, item, attribute, owner) if retried else 0.0
+    if retried:
+        namesakes = look_for(client, kind, name, until)
+        if namesakes:
+            return keep_one(store, client, kind, ref, namesakes[0], namesakes)
     store.claim_intent(key, attribute, owner)
     try:
         created = kind.create(client, name, ref, given or {})
@@ -357,7 +392,64 @@ def ensure(
         if lookup is None:
             raise
         created = lookup
+    except AepConnectionError:  # no answer (timeout, reset): the POST may commit later
+        store.mark_uncertain(key, attribute, owner)
+        raise
+    except AepError as exc:
+        if exc.status is not None and 400 <= exc.status < 500:  # a refusal, not an uncertainty
+            store.release_intent(key, attribute, owner)
+        raise
+    if until:  # a retry of this owner's uncertain create: make sure no twin committed meanwhile
+        return keep_one(store, client, kind, ref, created, kind.find_all(client, name))
     return store.record_object(key, attribute, created.id, created.etag, created.extra)
+
+
+def settle_deadline(client: PlatformClient, item: Mapping[str, Any], attribute: str, owner: str) -> float:
+    """Until when (epoch s) a create of ``owner`` that got no answer may still show up: when it was given up
+    (``<attribute>_uncertain_at``) + ``create_settle_s``. Otherwise (another owner's, an expired intent, an
+    answered failure): 0, one lookup."""
+    uncertain_at = item.get(f"{attribute}_uncertain_at")
+    if not uncertain_at or item.get(f"{attribute}_intent_owner") != owner:
+        return 0.0
+    return float(uncertain_at) + client.settings.create_settle_s
+
+
+def look_for(
+    client: PlatformClient, kind: Kind, name: str, until: float, first_wait_s: float = 0.25
+) -> list[AepObject]:
+    """``kind.find_all`` by name, again with doubling waits while nothing is found and ``until`` (epoch s) is
+    ahead. Returns the namesakes found (empty: none by ``until``)."""
+    wait = first_wait_s
+    while True:
+        found = kind.find_all(client, name)
+        left = until - time.time()
+        if found or left <= 0:
+            return found
+        time.sleep(min(wait, left))
+        wait *= 2
+
+
+def keep_one(
+    store: Store, client: PlatformClient, kind: Kind, ref: Ref, chosen: AepObject, namesakes: list[AepObject]
+) -> dict[str, Any]:
+    """Record ``chosen`` as ``ref``'s object and remove the other ``namesakes`` (twins an uncertain create left).
+
+    Twins are disabled (flows) and deleted; kinds Adobe cannot delete here are only logged. A twin dataset is
+    deleted too: it was made by the same unfinished create and nothing points at it yet. Returns the item.
+    """
+    from stripe_aep.aep import NotFoundError
+
+    item = store.record_object(kind.key(ref), kind.attribute, chosen.id, chosen.etag, chosen.extra)
+    for twin in dict.fromkeys(o.id for o in namesakes if o.id != chosen.id):
+        if kind.delete is None:
+            logger.warning("%s %s has a namesake %s that cannot be deleted", kind.attribute, chosen.id, twin)
+            continue
+        with contextlib.suppress(NotFoundError):
+            if kind.disable is not None:
+                kind.disable(client, twin)
+            kind.delete(client, twin)
+        logger.warning("%s: removed %s, a duplicate of %s (uncertain create)", kind.attribute, twin, chosen.id)
+    return item
 
 
 def delete_recorded(store: Store, client: PlatformClient, kind: Kind, ref: Ref) -> list[str]:
