@@ -7,14 +7,17 @@ at a live object: no lost ID).
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from local.aep_simulator import Fault
 from local.stack import LocalStack
+from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings, Schedule
 from stripe_aep.store import Store
 from tests.integration.conftest import DEFAULT_STRIPE_KEY, REPO, TenantFactory, check_contract, require_app
 
@@ -92,3 +95,116 @@ def test_a_throttled_create_is_retried_without_a_lookup(stack: LocalStack, tenan
     assert throttle.fired == 2 and stack.simulator.calls["createFlow"] == 3
     assert stack.simulator.calls["listFlows"] == 0
     assert_converged(stack, "acme", ["charges"])
+
+
+def health(stack: LocalStack, tenant_id: str) -> dict[str, str]:
+    """Run the tenant's health check; its dataflows' health_status by resource path."""
+    answer = stack.invoke("HealthCheckFunction", {"tenantId": tenant_id})
+    assert "errorType" not in answer, answer
+    _, items = Store(stack.outputs["TableName"]).tenant_items(tenant_id)
+    return {i["resource_path"]: i.get("health_status") for i in items}
+
+
+def plan(stack: LocalStack, tenant_id: str) -> dict[str, Any]:
+    answer = stack.invoke("HealthCheckFunction", {"tenantId": tenant_id, "plan": True})
+    assert "errorType" not in answer, answer
+    return answer
+
+
+def verbs(answer: dict[str, Any]) -> Counter[tuple[str, str]]:
+    return Counter((a["verb"], a["kind"]) for a in answer["actions"])
+
+
+PATHS = ["charges", "customers"]
+
+
+def test_a_flow_deleted_in_aep_is_recreated_by_provisioning_reusing_its_connections(
+    stack: LocalStack, tenant_factory: TenantFactory
+) -> None:
+    tenant_factory("acme")
+    payload = {"tenantId": "acme", "resourcePaths": PATHS}
+    assert provision(stack, payload, "first")["status"] == "SUCCEEDED"
+    store = Store(stack.outputs["TableName"])
+    _, before = store.tenant_items("acme")
+    charges = next(i for i in before if i["resource_path"] == "charges")
+    stack.simulator.remove_flow(charges["flow_id"])
+    assert health(stack, "acme")["charges"] == "MISSING"
+    planned = plan(stack, "acme")
+    assert planned["changes"] == 1 and verbs(planned)[("recreate", "flow")] == 1, planned
+
+    assert provision(stack, payload, "repair")["status"] == "SUCCEEDED"
+
+    assert_converged(stack, "acme", PATHS)
+    _, after = store.tenant_items("acme")
+    repaired = next(i for i in after if i["resource_path"] == "charges")
+    assert repaired["flow_id"] != charges["flow_id"]
+    for attr in ("source_connection_id", "target_connection_id", "dataset_id", "mapping_set_id"):
+        assert repaired[attr] == charges[attr], f"{attr} must be reused"
+    flow = next(f for f in stack.simulator.objects("flows") if f["id"] == repaired["flow_id"])
+    assert flow["sourceConnectionIds"] == [charges["source_connection_id"]] and flow["state"] == "enabled"
+    assert health(stack, "acme")["charges"] in ("HEALTHY", "PENDING")
+    assert plan(stack, "acme")["changes"] == 0
+
+
+def test_orphan_namesakes_are_removed_but_never_a_dataset(stack: LocalStack, tenant_factory: TenantFactory) -> None:
+    tenant_factory("acme")
+    payload = {"tenantId": "acme", "resourcePaths": ["charges"]}
+    assert provision(stack, payload, "first")["status"] == "SUCCEEDED"
+    sim = stack.simulator
+    flow = sim.objects("flows")[0]
+    dataset = sim.objects("dataSets")[0]
+    # Namesakes as a lost create would leave them: a second enabled flow on the same connections, a dataset.
+    client = platform_client(stack)
+    schedule = Schedule(start_time=int(time.time()) + 3600, frequency="hour", interval=1)
+    twin = client.create_flow(
+        flow["name"],
+        source_connection_id=flow["sourceConnectionIds"][0],
+        target_connection_id=flow["targetConnectionIds"][0],
+        mapping_id=flow["transformations"][0]["params"]["mappingId"],
+        mapping_version=int(flow["transformations"][0]["params"]["mappingVersion"]),
+        schedule=schedule,
+    )
+    twin_dataset = client.create_dataset(dataset["name"], dataset["schemaRef"]["id"])
+    planned = plan(stack, "acme")
+    assert verbs(planned)[("delete_orphan", "flow")] == 1 and verbs(planned)[("keep_orphan", "dataset")] == 1
+
+    assert provision(stack, payload, "cleanup")["status"] == "SUCCEEDED"
+
+    assert twin.id not in {f["id"] for f in sim.objects("flows")}
+    assert sim.calls["postStateTransition"] >= 1, "the orphan flow is disabled before it is deleted"
+    assert twin_dataset in {d["id"] for d in sim.objects("dataSets")}, "a dataset is never deleted as an orphan"
+    _, items = Store(stack.outputs["TableName"]).tenant_items("acme")
+    assert items[0]["flow_id"] == flow["id"] and items[0]["dataset_id"] == dataset["id"]
+    assert [f["id"] for f in sim.objects("flows")] == [flow["id"]]
+
+
+def test_a_flow_disabled_outside_the_product_is_enabled_only_if_the_tenant_is_meant_to_be(
+    stack: LocalStack, tenant_factory: TenantFactory
+) -> None:
+    tenant_factory("acme")
+    payload = {"tenantId": "acme", "resourcePaths": ["charges"]}
+    assert provision(stack, payload, "first")["status"] == "SUCCEEDED"
+    client = platform_client(stack)
+    flow_id = stack.simulator.objects("flows")[0]["id"]
+    client.disable_flow(flow_id)
+    assert verbs(plan(stack, "acme"))[("enable", "flow")] == 1
+
+    assert provision(stack, payload, "re-enable")["status"] == "SUCCEEDED"
+    assert stack.simulator.objects("flows")[0]["state"] == "enabled"
+
+    arn = stack.start_execution("LifecycleStateMachine", {"operation": "disable", "tenantId": "acme"}, name="off")
+    assert stack.wait(arn, timeout_s=120)["status"] == "SUCCEEDED"
+    assert provision(stack, payload, "stays-off")["status"] == "SUCCEEDED"
+    assert stack.simulator.objects("flows")[0]["state"] == "disabled", "the tenant was disabled by the product"
+    assert plan(stack, "acme")["changes"] == 0
+
+
+def platform_client(stack: LocalStack) -> PlatformClient:
+    """A Platform client with the stack's Adobe credential, against its simulator (as someone outside the
+    product would change AEP)."""
+    cred = stack.adobe_credential
+    credential = ImsCredential(
+        client_id=cred["client_id"], client_secret=SecretStr(cred["client_secret"]), ims_org=cred["ims_org"]
+    )
+    url = stack.simulator.url
+    return PlatformClient(PlatformSettings(platform_url=url, ims_url=url, sandbox="prod"), credential)

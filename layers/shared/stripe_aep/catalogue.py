@@ -59,6 +59,8 @@ class AepObject:
     id: str
     etag: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The client model it was read from (a ``Flow``...), for ``Kind.drift``; ``None`` when only created.
+    model: Any = field(default=None, compare=False, repr=False)
 
 
 #: What a create is given: IDs of the objects it needs (``<attribute>_id`` of ``needs``) and other inputs
@@ -109,6 +111,9 @@ class Kind(Check):
     disable: Callable[[PlatformClient, str], None] | None = None
     #: Objects holding customer data: never deleted as orphans (datasets).
     holds_data: bool = False
+    enable: Callable[[PlatformClient, str], None] | None = None
+    #: How a live object differs from what its DynamoDB item asks for: ``(verb, reason, patch ops)``s.
+    drift: Callable[[AepObject, Mapping[str, Any]], list[Drift]] | None = None
 
     def applies(self, resource_path: str) -> bool:
         """Whether an object of this kind is made for ``resource_path``."""
@@ -118,7 +123,7 @@ class Kind(Check):
 def _obj(model: Any, etag: bool = True, **extra: str) -> AepObject:
     """An ``AepObject`` from a client model; ``extra`` maps stored attributes to the model's fields."""
     return AepObject(
-        str(model.id), model.etag if etag else None, {attr: getattr(model, f) for attr, f in extra.items()}
+        str(model.id), model.etag if etag else None, {attr: getattr(model, f) for attr, f in extra.items()}, model
     )
 
 
@@ -162,6 +167,65 @@ def _path_key(ref: Ref) -> ItemKey:
 
 def _schema_key(ref: Ref) -> ItemKey:
     return schema_key(ref.sandbox, ref.resource_path)
+
+
+#: What converge does with one object: ``keep`` it, ``create``/``recreate`` it (nothing, or nothing alive,
+#: behind the recorded ID), ``adopt`` a namesake (record its ID), ``patch``/``enable``/``disable`` it, and for
+#: other namesakes ``delete_orphan`` (disabled first) or ``keep_orphan`` (datasets, kinds never deleted).
+Verb = Literal["keep", "create", "recreate", "adopt", "patch", "enable", "disable", "delete_orphan", "keep_orphan"]
+#: A difference of a live object from its item: (verb, reason, JSON Patch operations for ``patch``).
+Drift = tuple[Verb, str, list["PatchOperation"]]
+
+
+def _flow_drift(flow: Any, item: Mapping[str, Any]) -> list[Drift]:
+    """A live flow against its dataflow item: connections (``recreate``: Flow Service cannot re-point a flow),
+    state (``flow_state``, default enabled: a flow disabled outside the product is re-enabled only when the
+    tenant is meant to be enabled), schedule frequency/interval and mapping set id/version (``patch``)."""
+    from stripe_aep.aep import PatchOperation
+
+    if flow is None:
+        return []
+    want_source, want_target = item.get("source_connection_id"), item.get("target_connection_id")
+    if (want_source and flow.source_connection_ids != [want_source]) or (
+        want_target and flow.target_connection_ids != [want_target]
+    ):
+        return [("recreate", "the flow reads or writes other connections than the recorded ones", [])]
+    drifts: list[Drift] = []
+    wanted_state = str(item.get("flow_state") or "enabled")
+    if flow.state and flow.state != wanted_state:
+        drifts.append(("enable" if wanted_state == "enabled" else "disable", f"flow is {flow.state}", []))
+    ops: list[PatchOperation] = []
+    stored = item.get("schedule")
+    schedule: Mapping[str, Any] = stored if isinstance(stored, dict) else {}
+    params = flow.schedule_params or {}
+    if schedule.get("frequency") and str(params.get("frequency")) != str(schedule["frequency"]):
+        ops.append(PatchOperation(op="replace", path="/scheduleParams/frequency", value=schedule["frequency"]))
+    interval = schedule.get("interval")
+    if schedule.get("frequency") and str(params.get("interval")) != str(interval):
+        if interval is None:
+            ops.append(PatchOperation(op="remove", path="/scheduleParams/interval"))
+        else:
+            ops.append(PatchOperation(op="add", path="/scheduleParams/interval", value=int(interval)))
+    index = next((i for i, t in enumerate(flow.transformations) if t.get("name") == "Mapping"), None)
+    if index is not None and item.get("mapping_set_id"):
+        mapping: dict[str, Any] = flow.transformations[index].get("params") or {}
+        if mapping.get("mappingId") != item["mapping_set_id"]:
+            ops.append(
+                PatchOperation(
+                    op="replace", path=f"/transformations/{index}/params/mappingId", value=item["mapping_set_id"]
+                )
+            )
+        if str(mapping.get("mappingVersion")) != str(item.get("mapping_set_version")):
+            ops.append(
+                PatchOperation(
+                    op="replace",
+                    path=f"/transformations/{index}/params/mappingVersion",
+                    value=int(item.get("mapping_set_version") or 0),
+                )
+            )
+    if ops:
+        drifts.append(("patch", ", ".join(op.path for op in ops) + " differ from DynamoDB", ops))
+    return drifts
 
 
 BASE_CONNECTION = Kind(
@@ -319,8 +383,10 @@ FLOW = Kind(
     find=lambda client, name: _found(client.find_flow(name)),
     find_all=lambda client, name: [_obj(f) for f in client.find_flows(name)],
     disable=lambda client, id: client.disable_flow(id),
+    enable=lambda client, id: client.enable_flow(id),
+    drift=lambda live, item: _flow_drift(live.model, item),
     create=_create_flow,
-    get=lambda client, id: AepObject(id, client.get_flow(id).etag),
+    get=lambda client, id: _obj(client.get_flow(id)),
     patch=lambda client, id, etag, ops: client.patch_flow(id, etag, ops),
     delete=lambda client, id: client.delete_flow(id),
     forget=("flow_state", "flow_state_changed_at"),
@@ -487,3 +553,166 @@ def delete_recorded(store: Store, client: PlatformClient, kind: Kind, ref: Ref) 
         return deleted
     store.forget_object(key, attribute, kind.forget)
     return deleted
+
+
+# ---- converge: what AEP holds against what DynamoDB records, per kind ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """One step of a plan: ``verb`` (see ``Verb``) on the ``kind`` object of ``resource_path`` ("" for the
+    tenant's own objects); ``object_id`` is the object acted on (for ``recreate``: the recorded ID now gone)."""
+
+    verb: Verb
+    kind: str
+    resource_path: str = ""
+    object_id: str | None = None
+    reason: str = ""
+    ops: tuple[PatchOperation, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{verb, kind, resourcePath, objectId, reason}`` (patch values are not shown)."""
+        return {
+            "verb": self.verb,
+            "kind": self.kind,
+            "resourcePath": self.resource_path,
+            "objectId": self.object_id,
+            "reason": self.reason,
+        }
+
+
+#: The verbs that change nothing.
+RESTING: frozenset[str] = frozenset({"keep", "keep_orphan"})
+
+
+def plan_kind(client: PlatformClient, kind: Kind, ref: Ref, item: Mapping[str, Any]) -> list[Action]:
+    """What to do so that exactly one live ``kind`` object of ``ref`` exists and is recorded in ``item``.
+
+    Reads AEP only: every object with the deterministic name (``kind.find_all``) and, when the recorded ID is
+    not among them, the recorded object by ID (``kind.get``: it may have been renamed). Then: the recorded
+    object is alive -> ``keep`` (plus its ``drift``); gone or never recorded with a namesake -> ``adopt`` it;
+    no namesake -> ``recreate`` (recorded) or ``create``. Other namesakes are orphans: ``delete_orphan``, or
+    ``keep_orphan`` for datasets (they hold data) and kinds never deleted. Adobe errors propagate.
+    """
+    from stripe_aep.aep import NotFoundError
+
+    def act(verb: Verb, object_id: str | None, reason: str, ops: list[PatchOperation] | None = None) -> Action:
+        return Action(verb, kind.attribute, ref.resource_path, object_id, reason, tuple(ops or ()))
+
+    recorded = item.get(f"{kind.attribute}_id")
+    namesakes = kind.find_all(client, kind.name(ref))
+    live = next((o for o in namesakes if o.id == recorded), None)
+    if recorded and live is None and kind.get is not None:
+        with contextlib.suppress(NotFoundError):
+            live = kind.get(client, str(recorded))
+    others = [o for o in namesakes if live is None or o.id != live.id]
+    actions: list[Action] = []
+    if live is not None:
+        actions.append(act("keep", live.id, "recorded and alive"))
+    elif others:
+        live = others.pop(0)
+        why = f"the recorded {recorded} is gone" if recorded else "not recorded"
+        actions.append(act("adopt", live.id, f"{why}; found by name"))
+    elif recorded:
+        actions.append(act("recreate", str(recorded), "the recorded object is gone from AEP"))
+    else:
+        actions.append(act("create", None, "nothing recorded, nothing found by name"))
+    if live is not None and kind.drift is not None:
+        actions += [act(verb, live.id, reason, ops) for verb, reason, ops in kind.drift(live, item)]
+    for orphan in others:
+        keep = kind.holds_data or kind.delete is None
+        reason = "a namesake holding data: never deleted" if kind.holds_data else "a namesake of the recorded object"
+        actions.append(act("keep_orphan" if keep else "delete_orphan", orphan.id, reason))
+    return actions
+
+
+def converge(
+    store: Store, client: PlatformClient, kind: Kind, ref: Ref, owner: str, given: Given | None = None
+) -> dict[str, Any]:
+    """Drive ``ref``'s ``kind`` object to what DynamoDB says: ``ensure`` when nothing is recorded yet (the
+    first provisioning: no extra call), else ``plan_kind`` and apply it, then plan once more when something
+    changed (a re-created flow gets the recorded state). Returns the item afterwards.
+
+    ``recreate`` reuses ``given`` (the IDs of what it needs, converged by the earlier steps). An orphan still in
+    use (``ConflictError``) is left for the next run. Adobe errors propagate; a re-run converges further.
+    """
+    key = kind.key(ref)
+    item = store.get(key) or {}
+    if not item.get(f"{kind.attribute}_id"):
+        return ensure(store, client, kind, ref, owner, given)
+    for _ in range(2):
+        actions = plan_kind(client, kind, ref, item)
+        if all(a.verb in RESTING for a in actions):
+            break
+        for action in actions:
+            item = _apply(store, client, kind, ref, owner, given, action, item)
+    return item
+
+
+def _apply(
+    store: Store,
+    client: PlatformClient,
+    kind: Kind,
+    ref: Ref,
+    owner: str,
+    given: Given | None,
+    action: Action,
+    item: dict[str, Any],
+) -> dict[str, Any]:
+    from stripe_aep.aep import ConflictError, NotFoundError
+
+    key, attribute, object_id = kind.key(ref), kind.attribute, str(action.object_id)
+    if action.verb == "adopt":
+        found = next(o for o in kind.find_all(client, kind.name(ref)) if o.id == object_id)
+        return store.replace_object(key, attribute, str(item[f"{attribute}_id"]), found.id, found.etag, found.extra)
+    if action.verb == "recreate":
+        if kind.delete is not None:  # gone (404), or alive but wired to other connections
+            with contextlib.suppress(NotFoundError):
+                kind.delete(client, object_id)
+        store.forget_object(key, attribute)  # the wanted state (flow_state...) stays: it is DynamoDB's intent
+        return ensure(store, client, kind, ref, owner, given)
+    if action.verb == "delete_orphan" and kind.delete is not None:
+        try:
+            if kind.disable is not None:
+                kind.disable(client, object_id)
+            kind.delete(client, object_id)
+        except NotFoundError:
+            pass
+        except ConflictError:
+            logger.warning("%s orphan %s is still in use: left for the next run", attribute, object_id)
+        return item
+    toggle = {"enable": kind.enable, "disable": kind.disable}.get(action.verb)
+    if toggle is not None:
+        toggle(client, object_id)
+        return item
+    if action.verb == "patch" and kind.patch is not None and kind.get is not None:
+        current = kind.get(client, object_id)
+        created = kind.patch(client, object_id, str(current.etag), list(action.ops))
+        return store.update(key, {f"{attribute}_etag": created.etag} if created.etag else {})
+    return item
+
+
+def plan_tenant(store: Store, platform: Callable[[str], PlatformClient], tenant_id: str) -> dict[str, Any]:
+    """The plan of one tenant: ``plan_kind`` of each of its own objects (not the sandbox's shared XDM ones).
+
+    Out: ``{tenantId, sandbox, status, actions: [Action.to_dict()], changes (actions not resting)}``. Reads
+    DynamoDB and AEP only. Raises ``KeyError`` when DynamoDB has no such tenant.
+    """
+    tenant, items = store.tenant_items(tenant_id)
+    if tenant is None:
+        raise KeyError(tenant_id)
+    sandbox = str(tenant.get("sandbox") or "")
+    client = platform(sandbox)
+    actions = plan_kind(client, BASE_CONNECTION, Ref(sandbox, tenant_id), tenant)
+    for item in items:
+        ref = Ref(sandbox, tenant_id, str(item["resource_path"]))
+        for kind in KINDS:
+            if kind.scope == "path" and kind.applies(ref.resource_path):
+                actions += plan_kind(client, kind, ref, item)
+    return {
+        "tenantId": tenant_id,
+        "sandbox": sandbox,
+        "status": tenant.get("status"),
+        "actions": [a.to_dict() for a in actions],
+        "changes": sum(a.verb not in RESTING for a in actions),
+    }
