@@ -504,6 +504,44 @@ def health(
         raise typer.Exit(ExitCode.UNHEALTHY)
 
 
+# ---- plan: what provisioning would change in AEP (self-contained) ------------------------------------------
+@app.command("plan", epilog=EPILOG)
+def plan_command(
+    ctx: typer.Context,
+    tenant: TenantArg,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+) -> None:
+    """Show what `provision TENANT` would do in AEP: create, recreate, adopt, patch, enable/disable, delete orphan.
+
+    Compares what DynamoDB records for the tenant with what AEP holds (by ID and by deterministic name); the
+    health-check function computes it (`{"tenantId", "plan": true}`) and changes nothing. Exits 0.
+    """
+    options = ctx.ensure_object(Options)
+    backend = _backend(options)
+    payload = {"tenantId": tenant, "plan": True}
+    try:
+        answer = backend.client("lambda").invoke(
+            FunctionName=backend.health_function, Payload=json.dumps(payload).encode()
+        )
+        result = json.loads(answer["Payload"].read() or b"null")
+    except (ClientError, BotoCoreError, ValueError) as exc:
+        _fail(options, f"plan failed: {exc}")
+    if answer.get("FunctionError") or not isinstance(result, dict):
+        message = result.get("errorMessage") if isinstance(result, dict) else result
+        _fail(options, f"plan failed: {message}")
+    if options.json or as_json:
+        _emit_json(result)
+        return
+    table = Table(title=f"plan of {tenant} ({result.get('changes', 0)} change(s))")
+    for column in ("verb", "kind", "resource path", "object id", "reason"):
+        table.add_column(column)
+    for action in result.get("actions", []):
+        style = None if action["verb"] in ("keep", "keep_orphan") else "yellow"
+        row = (action["verb"], action["kind"], action.get("resourcePath") or "-", action.get("objectId") or "-")
+        table.add_row(*(escape(str(v)) for v in (*row, action.get("reason", ""))), style=style)
+    _console().print(table)
+
+
 # ---- local up / down ---------------------------------------------------------------------------------------
 @local_app.command("up", epilog=EPILOG)
 def local_up(

@@ -20,6 +20,7 @@ from local.stack import LocalStack
 from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings, Schedule
 from stripe_aep.store import Store
 from tests.integration.conftest import DEFAULT_STRIPE_KEY, REPO, TenantFactory, check_contract, require_app
+from tests.integration.test_health_check import alert_queue
 
 #: (simulator kind, DynamoDB attribute of the dataflow item) of the per-(tenant, path) objects.
 PER_PATH = (
@@ -208,3 +209,50 @@ def platform_client(stack: LocalStack) -> PlatformClient:
     )
     url = stack.simulator.url
     return PlatformClient(PlatformSettings(platform_url=url, ims_url=url, sandbox="prod"), credential)
+
+
+@pytest.fixture
+def repairing_stack() -> Iterator[LocalStack]:
+    """A LocalStack deployed with HealthRepairMissingFlows=true."""
+    require_app()
+    with LocalStack(project_root=REPO, parameter_overrides={"HealthRepairMissingFlows": "true"}) as started:
+        yield started
+        check_contract(started.simulator)
+
+
+def test_by_default_the_health_check_alert_on_a_missing_flow_says_how_to_repair_it(stack: LocalStack) -> None:
+    stack.put_tenant_secret("acme", DEFAULT_STRIPE_KEY)
+    stack.simulator.register_stripe_key(DEFAULT_STRIPE_KEY)
+    assert provision(stack, {"tenantId": "acme", "resourcePaths": ["charges"]}, "first")["status"] == "SUCCEEDED"
+    notices = alert_queue(stack)
+    stack.simulator.remove_flow(stack.simulator.objects("flows")[0]["id"])
+
+    assert health(stack, "acme")["charges"] == "MISSING"
+
+    (alert,) = notices()
+    assert alert["status"] == "MISSING" and "automatic repair off" in alert["repair"]
+    assert "stripe-aep provision acme" in alert["repair"]
+    sfn = stack.client("stepfunctions")
+    listed = sfn.list_executions(stateMachineArn=stack.state_machine_arn("ProvisionStateMachine"))["executions"]
+    assert [e["name"] for e in listed] == ["first"], "no repair is started by default"
+
+
+def test_the_health_check_repairs_a_missing_flow_when_allowed(repairing_stack: LocalStack) -> None:
+    stack = repairing_stack
+    stack.put_tenant_secret("acme", DEFAULT_STRIPE_KEY)
+    stack.simulator.register_stripe_key(DEFAULT_STRIPE_KEY)
+    assert provision(stack, {"tenantId": "acme", "resourcePaths": ["charges"]}, "first")["status"] == "SUCCEEDED"
+    notices = alert_queue(stack)
+    gone = stack.simulator.objects("flows")[0]["id"]
+    stack.simulator.remove_flow(gone)
+
+    assert health(stack, "acme")["charges"] == "MISSING"
+
+    (alert,) = notices()
+    assert alert["status"] == "MISSING" and alert["repair"].startswith("started provision execution repair-acme-")
+    name = alert["repair"].split()[3]
+    arn = f"{stack.state_machine_arn('ProvisionStateMachine').replace(':stateMachine:', ':execution:')}:{name}"
+    assert stack.wait(arn, timeout_s=180)["status"] == "SUCCEEDED"
+    assert_converged(stack, "acme", ["charges"])
+    assert gone not in {f["id"] for f in stack.simulator.objects("flows")}
+    assert health(stack, "acme")["charges"] in ("HEALTHY", "PENDING")
