@@ -569,6 +569,8 @@ class Action:
     object_id: str | None = None
     reason: str = ""
     ops: tuple[PatchOperation, ...] = ()
+    #: The live object acted on, as read by the plan (``None``: nothing alive, e.g. a gone object to recreate).
+    target: AepObject | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """``{verb, kind, resourcePath, objectId, reason}`` (patch values are not shown)."""
@@ -596,8 +598,9 @@ def plan_kind(client: PlatformClient, kind: Kind, ref: Ref, item: Mapping[str, A
     """
     from stripe_aep.aep import NotFoundError
 
-    def act(verb: Verb, object_id: str | None, reason: str, ops: list[PatchOperation] | None = None) -> Action:
-        return Action(verb, kind.attribute, ref.resource_path, object_id, reason, tuple(ops or ()))
+    def act(verb: Verb, target: AepObject | None, reason: str, ops: list[PatchOperation] | None = None) -> Action:
+        object_id = target.id if target is not None else (str(recorded) if recorded else None)
+        return Action(verb, kind.attribute, ref.resource_path, object_id, reason, tuple(ops or ()), target)
 
     recorded = item.get(f"{kind.attribute}_id")
     namesakes = kind.find_all(client, kind.name(ref))
@@ -608,21 +611,21 @@ def plan_kind(client: PlatformClient, kind: Kind, ref: Ref, item: Mapping[str, A
     others = [o for o in namesakes if live is None or o.id != live.id]
     actions: list[Action] = []
     if live is not None:
-        actions.append(act("keep", live.id, "recorded and alive"))
+        actions.append(act("keep", live, "recorded and alive"))
     elif others:
         live = others.pop(0)
         why = f"the recorded {recorded} is gone" if recorded else "not recorded"
-        actions.append(act("adopt", live.id, f"{why}; found by name"))
+        actions.append(act("adopt", live, f"{why}; found by name"))
     elif recorded:
-        actions.append(act("recreate", str(recorded), "the recorded object is gone from AEP"))
+        actions.append(act("recreate", None, "the recorded object is gone from AEP"))
     else:
         actions.append(act("create", None, "nothing recorded, nothing found by name"))
     if live is not None and kind.drift is not None:
-        actions += [act(verb, live.id, reason, ops) for verb, reason, ops in kind.drift(live, item)]
+        actions += [act(verb, live, reason, ops) for verb, reason, ops in kind.drift(live, item)]
     for orphan in others:
         keep = kind.holds_data or kind.delete is None
         reason = "a namesake holding data: never deleted" if kind.holds_data else "a namesake of the recorded object"
-        actions.append(act("keep_orphan" if keep else "delete_orphan", orphan.id, reason))
+        actions.append(act("keep_orphan" if keep else "delete_orphan", orphan, reason))
     return actions
 
 
@@ -662,11 +665,11 @@ def _apply(
     from stripe_aep.aep import ConflictError, NotFoundError
 
     key, attribute, object_id = kind.key(ref), kind.attribute, str(action.object_id)
-    if action.verb == "adopt":
-        found = next(o for o in kind.find_all(client, kind.name(ref)) if o.id == object_id)
+    if action.verb == "adopt" and action.target is not None:
+        found = action.target
         return store.replace_object(key, attribute, str(item[f"{attribute}_id"]), found.id, found.etag, found.extra)
     if action.verb == "recreate":
-        if kind.delete is not None:  # gone (404), or alive but wired to other connections
+        if action.target is not None and kind.delete is not None:  # alive but wired to other connections
             with contextlib.suppress(NotFoundError):
                 kind.delete(client, object_id)
         store.forget_object(key, attribute)  # the wanted state (flow_state...) stays: it is DynamoDB's intent
