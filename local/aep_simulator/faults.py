@@ -12,6 +12,9 @@ Kinds and what the caller sees:
 - "error500" / "error502" / "error503": that status with a gateway-style JSON body.
 - "reset": the socket is closed before the request is handled (nothing changes).
 - "reset_after_commit": the request is handled (state changes) and the socket is closed without an answer.
+- "commit_late": the socket is closed without an answer (after `latency_s`: set it above the client's read
+  timeout to play a timeout) and the request is handled `commit_delay_s` later, from another thread: Adobe
+  committing a POST after the client gave up.
 - "token_expired": 401 with the gateway body `{"error_code":"401013",...}`.
 - "latency": sleep `latency_s` before handling. Any kind sleeps `latency_s` first when it is set.
 """
@@ -33,6 +36,7 @@ FAULT_KINDS: frozenset[str] = frozenset(
         "error503",
         "reset",
         "reset_after_commit",
+        "commit_late",
         "token_expired",
         "latency",
     }
@@ -50,6 +54,7 @@ class Fault:
     rate: float | None = None
     retry_after: int | None = None
     latency_s: float = 0.0
+    commit_delay_s: float = 0.0
     seen: int = field(default=0, init=False)  # matching calls since the fault was added
     fired: int = field(default=0, init=False)  # how many times it fired
 

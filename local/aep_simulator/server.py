@@ -652,6 +652,9 @@ class AepSimulator:
                     raise _Drop
                 if fault.kind == "reset_after_commit":
                     commit_then_drop = True
+                elif fault.kind == "commit_late":
+                    self._commit_later(call, operation, route, fault.commit_delay_s)
+                    raise _Drop
                 else:
                     fault_reply = _fault_reply(fault, call)
             if fault_reply is not None:
@@ -662,6 +665,12 @@ class AepSimulator:
             return reply
         finally:
             self._done(platform)
+
+    def _commit_later(self, call: Call, operation: str, route: Route | None, delay_s: float) -> None:
+        """Handle ``call`` ``delay_s`` seconds from now on a timer thread (its answer goes nowhere)."""
+        timer = threading.Timer(delay_s, self._answer, args=(call, operation, route, operation != IMS_OPERATION))
+        timer.daemon = True
+        timer.start()
 
     def _answer(self, call: Call, operation: str, route: Route | None, platform: bool) -> Reply:
         try:

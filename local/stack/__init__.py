@@ -210,8 +210,15 @@ def _deliver_account_field() -> Callable[[], None]:
 # Stacks started one after another in a process reuse moto's port, so that boto3 clients that a cached module
 # created during an earlier stack still reach moto.
 _last_moto_port: int | None = None
-#: Variables the starting process may set to quieten the in-process handlers (the demo sets them).
-LOCAL_ENV_OVERRIDES = ("POWERTOOLS_LOG_LEVEL", "POWERTOOLS_METRICS_DISABLED")
+#: Variables the starting process may set for the in-process handlers (the demo quietens them; tests shorten
+#: the Adobe timeouts).
+LOCAL_ENV_OVERRIDES = (
+    "POWERTOOLS_LOG_LEVEL",
+    "POWERTOOLS_METRICS_DISABLED",
+    # test knobs: a small Adobe read timeout and settle window (uncertain creates)
+    "ADOBE_READ_TIMEOUT_S",
+    "ADOBE_CREATE_SETTLE_S",
+)
 _active: LocalStack | None = None
 
 

@@ -340,3 +340,39 @@ def test_run_now_follows_the_run_and_prints_its_counts(running: Running) -> None
     bad = cli(running, "run", "globex", "--from", "2999-01-01T00:00:00Z", "--to", "2999-01-02T00:00:00Z")
     assert bad.returncode == 2 and "windowEndTime" in bad.stderr  # refused before any execution
     assert len(running.executions("Lifecycle")) == before
+
+
+def test_plan_shows_what_provisioning_would_repair(running: Running) -> None:
+    unknown = cli(running, "plan", "globex")
+    assert unknown.returncode == 1 and "no tenant globex" in unknown.stderr
+    assert cli(running, "--json", "provision", "globex", "--path", "refunds").returncode == 0
+    clean = as_json(cli(running, "plan", "globex", "--json"))
+    assert clean["changes"] == 0
+    assert {(a["verb"], a["kind"]) for a in clean["actions"]} >= {("keep", "flow"), ("keep", "base_connection")}
+
+    flow_id = running.item("PATH#refunds", "globex")["flow_id"]["S"]
+    base = running.document["simulatorUrl"].rstrip("/")
+    token = requests.post(
+        f"{base}/ims/token/v3", data={"grant_type": "client_credentials", **ADOBE, "scope": "openid"}, timeout=10
+    ).json()["access_token"]
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "x-api-key": ADOBE["client_id"],
+        "x-gw-ims-org-id": ADOBE_ORG,
+        "x-sandbox-name": "prod",
+    }
+    gone = requests.delete(f"{base}/data/foundation/flowservice/flows/{flow_id}", headers=headers, timeout=10)
+    assert gone.status_code == 204
+
+    drifted = as_json(cli(running, "--json", "plan", "globex"))
+    assert drifted["changes"] == 1
+    assert [(a["verb"], a["kind"], a["objectId"]) for a in drifted["actions"] if a["verb"] != "keep"] == [
+        ("recreate", "flow", flow_id)
+    ]
+    human = cli(running, "plan", "globex")
+    assert human.returncode == 0 and "recreate" in human.stdout and "1 change(s)" in human.stdout
+
+    assert cli(running, "--json", "provision", "globex", "--path", "refunds").returncode == 0
+    assert as_json(cli(running, "--json", "plan", "globex"))["changes"] == 0
+    repaired = running.item("PATH#refunds", "globex")["flow_id"]["S"]
+    assert repaired != flow_id and running.aep_flow(repaired)["state"] == "enabled"

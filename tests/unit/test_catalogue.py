@@ -200,3 +200,61 @@ def test_names_are_deterministic_and_per_path() -> None:
         assert kind.name(charges) != kind.name(refunds)
         assert kind.key(charges) != kind.key(refunds)
     assert BASE_CONNECTION.key(charges) == BASE_CONNECTION.key(refunds) == tenant_key(TENANT)
+
+
+# ---- uncertain creates and converge ---------------------------------------------------------------------------
+
+
+def test_a_retry_of_an_uncertain_create_keeps_one_of_its_twins_and_deletes_the_others(
+    store: Store, platform_client: PlatformClient, simulator: Any
+) -> None:
+    """Two committed POSTs of the same name (the answer of each was lost): the retry records one, deletes one."""
+    key = tenant_key(TENANT)
+    store.claim_intent(key, BASE_CONNECTION.attribute, "exec-1")
+    store.mark_uncertain(key, BASE_CONNECTION.attribute, "exec-1")
+    twins = [
+        platform_client.create_base_connection(base_connection_name(TENANT), SecretStr(FAKE_STRIPE_KEY)).id
+        for _ in range(2)
+    ]
+
+    item = ensure(store, platform_client, BASE_CONNECTION, REF, "exec-1", {"stripe_key": KeyReader()})
+
+    assert item["base_connection_id"] in twins
+    assert [c["id"] for c in simulator.objects("connections")] == [item["base_connection_id"]]
+    assert "base_connection_uncertain_at" not in item and "base_connection_intent" not in item
+
+
+def test_a_refused_create_releases_its_intent_so_the_retry_makes_no_lookup(
+    store: Store, platform_client: PlatformClient, simulator: Any
+) -> None:
+    from local.aep_simulator import Fault
+    from stripe_aep.aep import ThrottledError
+
+    simulator.add_fault(Fault(operation="createConnection", kind="throttle", times=1))
+    with pytest.raises(ThrottledError):
+        ensure(store, platform_client, BASE_CONNECTION, REF, "exec-1", {"stripe_key": KeyReader()})
+    assert "base_connection_intent" not in (store.get(tenant_key(TENANT)) or {})
+
+    ensure(store, platform_client, BASE_CONNECTION, REF, "exec-1", {"stripe_key": KeyReader()})
+
+    assert simulator.calls["listConnections"] == 0 and simulator.calls["createConnection"] == 2
+    assert len(simulator.objects("connections")) == 1
+
+
+def test_plan_kind_adopts_a_namesake_of_a_vanished_object_and_converge_records_it(
+    store: Store, platform_client: PlatformClient, simulator: Any
+) -> None:
+    from stripe_aep.catalogue import converge, plan_kind
+
+    ensure(store, platform_client, BASE_CONNECTION, REF, "exec-1", {"stripe_key": KeyReader()})
+    recorded = (store.get(tenant_key(TENANT)) or {})["base_connection_id"]
+    platform_client.delete_base_connection(recorded)
+    other = platform_client.create_base_connection(base_connection_name(TENANT), SecretStr(FAKE_STRIPE_KEY)).id
+
+    planned = plan_kind(platform_client, BASE_CONNECTION, REF, store.get(tenant_key(TENANT)) or {})
+    assert [(a.verb, a.object_id) for a in planned] == [("adopt", other)]
+
+    item = converge(store, platform_client, BASE_CONNECTION, REF, "exec-2", {"stripe_key": KeyReader()})
+    assert item["base_connection_id"] == other
+    assert [a.verb for a in plan_kind(platform_client, BASE_CONNECTION, REF, item)] == ["keep"]
+    assert simulator.calls["createConnection"] == 2, "adopting creates nothing"

@@ -146,7 +146,15 @@ def test_functions_with_extra_environment() -> None:
         "LIFECYCLE_STATE_MACHINE_ARN",
     }
     health_env = FUNCTIONS["HealthCheckFunction"]["Properties"]["Environment"]["Variables"]
-    assert set(health_env) == {"HEALTH_TOPIC_ARN", "HEALTH_CONCURRENCY"}
+    # the repair of MISSING dataflows (issue 11): off unless HealthRepairMissingFlows is "true"
+    assert set(health_env) == {
+        "HEALTH_TOPIC_ARN",
+        "HEALTH_CONCURRENCY",
+        "HEALTH_REPAIR_MISSING",
+        "PROVISION_STATE_MACHINE_ARN",
+    }
+    assert health_env["HEALTH_REPAIR_MISSING"] == {"Ref": "HealthRepairMissingFlows"}
+    assert TEMPLATE["Parameters"]["HealthRepairMissingFlows"]["Default"] == "false"
 
 
 def test_every_function_logs_to_its_own_log_group_with_retention() -> None:

@@ -20,6 +20,8 @@ mapping set -> dataflow.
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 #: Which item records an object: the tenant's, a (tenant, path) dataflow's, a (sandbox, path) schema item, or the
 #: sandbox's record-class item. ``tenant``/``sandbox`` kinds are one per provisioning, the others one per path.
 Scope = Literal["tenant", "path", "sandbox", "sandbox_path"]
+logger = logging.getLogger(__name__)
 #: How many objects of one deterministic name an unfinished intent may have left (Adobe names are not unique).
 MAX_NAMESAKES = 10
 
@@ -65,6 +68,8 @@ class AepObject:
     id: str
     etag: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The client model it was read from (a ``Flow``...), for ``Kind.drift``; ``None`` when only created.
+    model: Any = field(default=None, compare=False, repr=False)
 
 
 #: What a create is given: IDs of the objects it needs (``<attribute>_id`` of ``needs``) and other inputs
@@ -113,6 +118,15 @@ class Kind(Check):
     delete: Callable[[PlatformClient, str], None] | None = None
     forget: tuple[str, ...] = ()
     for_path: Callable[[str], bool] = lambda resource_path: True
+    #: Every object with the name (Adobe names are not unique): what converge compares with DynamoDB.
+    find_all: Callable[[PlatformClient, str], list[AepObject]] = lambda client, name: []
+    #: Called before an orphan is deleted (a flow is disabled first, so it stops ingesting at once).
+    disable: Callable[[PlatformClient, str], None] | None = None
+    #: Objects holding customer data: never deleted as orphans (datasets).
+    holds_data: bool = False
+    enable: Callable[[PlatformClient, str], None] | None = None
+    #: How a live object differs from what its DynamoDB item asks for: ``(verb, reason, patch ops)``s.
+    drift: Callable[[AepObject, Mapping[str, Any]], list[Drift]] | None = None
 
     def applies(self, resource_path: str) -> bool:
         """Whether an object of this kind is made for ``resource_path``."""
@@ -122,7 +136,7 @@ class Kind(Check):
 def _obj(model: Any, etag: bool = True, **extra: str) -> AepObject:
     """An ``AepObject`` from a client model; ``extra`` maps stored attributes to the model's fields."""
     return AepObject(
-        str(model.id), model.etag if etag else None, {attr: getattr(model, f) for attr, f in extra.items()}
+        str(model.id), model.etag if etag else None, {attr: getattr(model, f) for attr, f in extra.items()}, model
     )
 
 
@@ -170,6 +184,65 @@ def _schema_key(ref: Ref) -> ItemKey:
     return schema_key(ref.sandbox, ref.resource_path)
 
 
+#: What converge does with one object: ``keep`` it, ``create``/``recreate`` it (nothing, or nothing alive,
+#: behind the recorded ID), ``adopt`` a namesake (record its ID), ``patch``/``enable``/``disable`` it, and for
+#: other namesakes ``delete_orphan`` (disabled first) or ``keep_orphan`` (datasets, kinds never deleted).
+Verb = Literal["keep", "create", "recreate", "adopt", "patch", "enable", "disable", "delete_orphan", "keep_orphan"]
+#: A difference of a live object from its item: (verb, reason, JSON Patch operations for ``patch``).
+Drift = tuple[Verb, str, list["PatchOperation"]]
+
+
+def _flow_drift(flow: Any, item: Mapping[str, Any]) -> list[Drift]:
+    """A live flow against its dataflow item: connections (``recreate``: Flow Service cannot re-point a flow),
+    state (``flow_state``, default enabled: a flow disabled outside the product is re-enabled only when the
+    tenant is meant to be enabled), schedule frequency/interval and mapping set id/version (``patch``)."""
+    from stripe_aep.aep import PatchOperation
+
+    if flow is None:
+        return []
+    want_source, want_target = item.get("source_connection_id"), item.get("target_connection_id")
+    if (want_source and flow.source_connection_ids != [want_source]) or (
+        want_target and flow.target_connection_ids != [want_target]
+    ):
+        return [("recreate", "the flow reads or writes other connections than the recorded ones", [])]
+    drifts: list[Drift] = []
+    wanted_state = str(item.get("flow_state") or "enabled")
+    if flow.state and flow.state != wanted_state:
+        drifts.append(("enable" if wanted_state == "enabled" else "disable", f"flow is {flow.state}", []))
+    ops: list[PatchOperation] = []
+    stored = item.get("schedule")
+    schedule: Mapping[str, Any] = stored if isinstance(stored, dict) else {}
+    params = flow.schedule_params or {}
+    if schedule.get("frequency") and str(params.get("frequency")) != str(schedule["frequency"]):
+        ops.append(PatchOperation(op="replace", path="/scheduleParams/frequency", value=schedule["frequency"]))
+    interval = schedule.get("interval")
+    if schedule.get("frequency") and str(params.get("interval")) != str(interval):
+        if interval is None:
+            ops.append(PatchOperation(op="remove", path="/scheduleParams/interval"))
+        else:
+            ops.append(PatchOperation(op="add", path="/scheduleParams/interval", value=int(interval)))
+    index = next((i for i, t in enumerate(flow.transformations) if t.get("name") == "Mapping"), None)
+    if index is not None and item.get("mapping_set_id"):
+        mapping: dict[str, Any] = flow.transformations[index].get("params") or {}
+        if mapping.get("mappingId") != item["mapping_set_id"]:
+            ops.append(
+                PatchOperation(
+                    op="replace", path=f"/transformations/{index}/params/mappingId", value=item["mapping_set_id"]
+                )
+            )
+        if str(mapping.get("mappingVersion")) != str(item.get("mapping_set_version")):
+            ops.append(
+                PatchOperation(
+                    op="replace",
+                    path=f"/transformations/{index}/params/mappingVersion",
+                    value=int(item.get("mapping_set_version") or 0),
+                )
+            )
+    if ops:
+        drifts.append(("patch", ", ".join(op.path for op in ops) + " differ from DynamoDB", ops))
+    return drifts
+
+
 BASE_CONNECTION = Kind(
     scope="tenant",
     operations=("createConnection",),
@@ -178,6 +251,7 @@ BASE_CONNECTION = Kind(
     key=_tenant_key,
     find=lambda client, name: _found(client.find_base_connection(name)),
     create=lambda client, name, ref, given: _obj(client.create_base_connection(name, _stripe_key(given))),
+    find_all=lambda client, name: [_obj(c) for c in client.find_base_connections(name)],
     get=lambda client, id: AepObject(id, client.get_base_connection(id).etag),
     patch=lambda client, id, etag, ops: client.patch_base_connection(id, etag, ops),
     delete=lambda client, id: client.delete_base_connection(id),
@@ -204,6 +278,7 @@ SOURCE_CONNECTION = Kind(
     name=lambda ref: names.source_connection_name(ref.tenant_id, ref.resource_path),
     key=_path_key,
     find=lambda client, name: _found(client.find_source_connection(name)),
+    find_all=lambda client, name: [_obj(c) for c in client.find_source_connections(name)],
     create=lambda client, name, ref, given: _obj(
         client.create_source_connection(name, given["base_connection_id"], ref.resource_path)
     ),
@@ -220,6 +295,9 @@ RECORD_CLASS = Kind(
     name=lambda ref: RECORD_CLASS_TITLE,
     key=lambda ref: record_class_key(ref.sandbox),
     find=lambda client, name: _found(client.find_class(name), etag=False, class_alt_id="alt_id"),
+    find_all=lambda client, name: [
+        _obj(c, etag=False, class_alt_id="alt_id") for c in client.find_xdm_resources("classes", name)
+    ],
     create=lambda client, name, ref, given: _obj(
         client.create_class(record_class_body()), etag=False, class_alt_id="alt_id"
     ),
@@ -235,6 +313,9 @@ FIELD_GROUP = Kind(
     name=lambda ref: get_resource(ref.resource_path).field_group_title,
     key=_schema_key,
     find=lambda client, name: _found(client.find_field_group(name), etag=False, field_group_alt_id="alt_id"),
+    find_all=lambda client, name: [
+        _obj(g, etag=False, field_group_alt_id="alt_id") for g in client.find_xdm_resources("fieldgroups", name)
+    ],
     create=lambda client, name, ref, given: _obj(
         client.create_field_group(
             get_resource(ref.resource_path).field_group_body(given["xdm_tenant_id"], class_id=given.get("class_id"))
@@ -253,6 +334,9 @@ SCHEMA = Kind(
     name=lambda ref: get_resource(ref.resource_path).schema_title,
     key=_schema_key,
     find=lambda client, name: _found(client.find_schema(name), etag=False, schema_alt_id="alt_id"),
+    find_all=lambda client, name: [
+        _obj(x, etag=False, schema_alt_id="alt_id") for x in client.find_xdm_resources("schemas", name)
+    ],
     create=lambda client, name, ref, given: _obj(
         client.create_schema(
             get_resource(ref.resource_path).schema_body(given["field_group_id"], class_id=given.get("class_id"))
@@ -269,6 +353,8 @@ DATASET = Kind(
     name=lambda ref: names.dataset_name(ref.tenant_id, ref.resource_path),
     key=_path_key,
     find=lambda client, name: _found(client.find_dataset(name), etag=False),
+    find_all=lambda client, name: [_obj(d, etag=False) for d in client.find_datasets(name)],
+    holds_data=True,
     create=lambda client, name, ref, given: AepObject(client.create_dataset(name, given["schema_id"])),
     delete=lambda client, id: client.delete_dataset(id),
 )
@@ -280,6 +366,7 @@ TARGET_CONNECTION = Kind(
     name=lambda ref: names.target_connection_name(ref.tenant_id, ref.resource_path),
     key=_path_key,
     find=lambda client, name: _found(client.find_target_connection(name)),
+    find_all=lambda client, name: [_obj(c) for c in client.find_target_connections(name)],
     create=lambda client, name, ref, given: _obj(
         client.create_target_connection(name, given["schema_id"], given["dataset_id"])
     ),
@@ -297,6 +384,9 @@ MAPPING_SET = Kind(
     name=lambda ref: names.mapping_set_name(ref.tenant_id, ref.resource_path),
     key=_path_key,
     find=lambda client, name: _found(client.find_mapping_set(name), etag=False, mapping_set_version="version"),
+    find_all=lambda client, name: [
+        _obj(m, etag=False, mapping_set_version="version") for m in client.find_mapping_sets(name)
+    ],
     create=_create_mapping_set,
     get=lambda client, id: _obj(client.get_mapping_set(id), etag=False, mapping_set_version="version"),
 )
@@ -308,8 +398,12 @@ FLOW = Kind(
     name=lambda ref: names.dataflow_name(ref.tenant_id, ref.resource_path),
     key=_path_key,
     find=lambda client, name: _found(client.find_flow(name)),
+    find_all=lambda client, name: [_obj(f) for f in client.find_flows(name)],
+    disable=lambda client, id: client.disable_flow(id),
+    enable=lambda client, id: client.enable_flow(id),
+    drift=lambda live, item: _flow_drift(live.model, item),
     create=_create_flow,
-    get=lambda client, id: AepObject(id, client.get_flow(id).etag),
+    get=lambda client, id: _obj(client.get_flow(id)),
     patch=lambda client, id, etag, ops: client.patch_flow(id, etag, ops),
     delete=lambda client, id: client.delete_flow(id),
     forget=("flow_state", "flow_state_changed_at"),
@@ -385,15 +479,20 @@ def ensure(
     """Make sure exactly one ``kind`` object exists for ``ref``; return its DynamoDB item afterwards.
 
     1. The item already holds ``<attribute>_id``: nothing is called.
-    2. An intent is recorded (an earlier attempt may have created the object and crashed before storing its
-       ID): the object is looked up by its deterministic name; found -> its ID is stored.
+    2. An intent is recorded (an earlier create may have reached Adobe: it got no answer, or the Lambda
+       crashed): the object is looked up by its deterministic name, and when it is ``owner``'s own create that
+       got no answer (*uncertain*: timeout, reset; ``<attribute>_uncertain_at``) looked up again with backoff
+       until a POST it sent is surely listed (``settle_deadline``); found -> its ID is stored, its namesakes
+       removed (``keep_one``).
     3. Otherwise the intent is claimed under ``owner`` (an execution name; ``Store.claim_intent`` raises
        ``ConcurrentModificationError`` while another owner's lease stands), the object created with ``given``
-       and its ID stored with a conditional write. A ``ConflictError`` from the create (the name was taken
-       meanwhile) falls back to the lookup.
+       and its ID stored with a conditional write; a create that retries ``owner``'s uncertain one is confirmed
+       to be the only one of its name (``keep_one``). A ``ConflictError`` from the create (the name was taken
+       meanwhile) falls back to the lookup. A create Adobe refused (4xx: a 429 too) created nothing: its intent
+       is released, so the retry creates again without a lookup.
     On the happy path this costs no lookup call. Adobe errors propagate unchanged.
     """
-    from stripe_aep.aep import ConflictError
+    from stripe_aep.aep import AepConnectionError, AepError, ConflictError
 
     if kind.create is None:
         raise TypeError(f"{kind.attribute} objects are not created by ensure")
@@ -402,10 +501,12 @@ def ensure(
     if item.get(f"{attribute}_id"):
         return item
     name = kind.name(ref)
-    if has_intent(item, attribute):
-        found = kind.find(client, name)
-        if found is not None:
-            return store.record_object(key, attribute, found.id, found.etag, found.extra)
+    retried = has_intent(item, attribute)
+    until = settle_deadline(client, item, attribute, owner) if retried else 0.0
+    if retried:
+        namesakes = look_for(client, kind, name, until)
+        if namesakes:
+            return keep_one(store, client, kind, ref, namesakes[0], namesakes)
     store.claim_intent(key, attribute, owner)
     try:
         created = kind.create(client, name, ref, given or {})
@@ -414,7 +515,64 @@ def ensure(
         if lookup is None:
             raise
         created = lookup
+    except AepConnectionError:  # no answer (timeout, reset): the POST may commit later
+        store.mark_uncertain(key, attribute, owner)
+        raise
+    except AepError as exc:
+        if exc.status is not None and 400 <= exc.status < 500:  # a refusal, not an uncertainty
+            store.release_intent(key, attribute, owner)
+        raise
+    if until:  # a retry of this owner's uncertain create: make sure no twin committed meanwhile
+        return keep_one(store, client, kind, ref, created, kind.find_all(client, name))
     return store.record_object(key, attribute, created.id, created.etag, created.extra)
+
+
+def settle_deadline(client: PlatformClient, item: Mapping[str, Any], attribute: str, owner: str) -> float:
+    """Until when (epoch s) a create of ``owner`` that got no answer may still show up: when it was given up
+    (``<attribute>_uncertain_at``) + ``create_settle_s``. Otherwise (another owner's, an expired intent, an
+    answered failure): 0, one lookup."""
+    uncertain_at = item.get(f"{attribute}_uncertain_at")
+    if not uncertain_at or item.get(f"{attribute}_intent_owner") != owner:
+        return 0.0
+    return float(uncertain_at) + client.settings.create_settle_s
+
+
+def look_for(
+    client: PlatformClient, kind: Kind, name: str, until: float, first_wait_s: float = 0.25
+) -> list[AepObject]:
+    """``kind.find_all`` by name, again with doubling waits while nothing is found and ``until`` (epoch s) is
+    ahead. Returns the namesakes found (empty: none by ``until``)."""
+    wait = first_wait_s
+    while True:
+        found = kind.find_all(client, name)
+        left = until - time.time()
+        if found or left <= 0:
+            return found
+        time.sleep(min(wait, left))
+        wait *= 2
+
+
+def keep_one(
+    store: Store, client: PlatformClient, kind: Kind, ref: Ref, chosen: AepObject, namesakes: list[AepObject]
+) -> dict[str, Any]:
+    """Record ``chosen`` as ``ref``'s object and remove the other ``namesakes`` (twins an uncertain create left).
+
+    Twins are disabled (flows) and deleted; kinds Adobe cannot delete here are only logged. A twin dataset is
+    deleted too: it was made by the same unfinished create and nothing points at it yet. Returns the item.
+    """
+    from stripe_aep.aep import NotFoundError
+
+    item = store.record_object(kind.key(ref), kind.attribute, chosen.id, chosen.etag, chosen.extra)
+    for twin in dict.fromkeys(o.id for o in namesakes if o.id != chosen.id):
+        if kind.delete is None:
+            logger.warning("%s %s has a namesake %s that cannot be deleted", kind.attribute, chosen.id, twin)
+            continue
+        with contextlib.suppress(NotFoundError):
+            if kind.disable is not None:
+                kind.disable(client, twin)
+            kind.delete(client, twin)
+        logger.warning("%s: removed %s, a duplicate of %s (uncertain create)", kind.attribute, twin, chosen.id)
+    return item
 
 
 def delete_recorded(store: Store, client: PlatformClient, kind: Kind, ref: Ref) -> list[str]:
@@ -452,3 +610,169 @@ def delete_recorded(store: Store, client: PlatformClient, kind: Kind, ref: Ref) 
         return deleted
     store.forget_object(key, attribute, kind.forget)
     return deleted
+
+
+# ---- converge: what AEP holds against what DynamoDB records, per kind ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """One step of a plan: ``verb`` (see ``Verb``) on the ``kind`` object of ``resource_path`` ("" for the
+    tenant's own objects); ``object_id`` is the object acted on (for ``recreate``: the recorded ID now gone)."""
+
+    verb: Verb
+    kind: str
+    resource_path: str = ""
+    object_id: str | None = None
+    reason: str = ""
+    ops: tuple[PatchOperation, ...] = ()
+    #: The live object acted on, as read by the plan (``None``: nothing alive, e.g. a gone object to recreate).
+    target: AepObject | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{verb, kind, resourcePath, objectId, reason}`` (patch values are not shown)."""
+        return {
+            "verb": self.verb,
+            "kind": self.kind,
+            "resourcePath": self.resource_path,
+            "objectId": self.object_id,
+            "reason": self.reason,
+        }
+
+
+#: The verbs that change nothing.
+RESTING: frozenset[str] = frozenset({"keep", "keep_orphan"})
+
+
+def plan_kind(client: PlatformClient, kind: Kind, ref: Ref, item: Mapping[str, Any]) -> list[Action]:
+    """What to do so that exactly one live ``kind`` object of ``ref`` exists and is recorded in ``item``.
+
+    Reads AEP only: every object with the deterministic name (``kind.find_all``) and, when the recorded ID is
+    not among them, the recorded object by ID (``kind.get``: it may have been renamed). Then: the recorded
+    object is alive -> ``keep`` (plus its ``drift``); gone or never recorded with a namesake -> ``adopt`` it;
+    no namesake -> ``recreate`` (recorded) or ``create``. Other namesakes are orphans: ``delete_orphan``, or
+    ``keep_orphan`` for datasets (they hold data) and kinds never deleted. Adobe errors propagate.
+    """
+    from stripe_aep.aep import NotFoundError
+
+    def act(verb: Verb, target: AepObject | None, reason: str, ops: list[PatchOperation] | None = None) -> Action:
+        object_id = target.id if target is not None else (str(recorded) if recorded else None)
+        return Action(verb, kind.attribute, ref.resource_path, object_id, reason, tuple(ops or ()), target)
+
+    recorded = item.get(f"{kind.attribute}_id")
+    namesakes = kind.find_all(client, kind.name(ref))
+    live = next((o for o in namesakes if o.id == recorded), None)
+    if recorded and live is None and kind.get is not None:
+        with contextlib.suppress(NotFoundError):
+            live = kind.get(client, str(recorded))
+    others = [o for o in namesakes if live is None or o.id != live.id]
+    actions: list[Action] = []
+    if live is not None:
+        actions.append(act("keep", live, "recorded and alive"))
+    elif others:
+        live = others.pop(0)
+        why = f"the recorded {recorded} is gone" if recorded else "not recorded"
+        actions.append(act("adopt", live, f"{why}; found by name"))
+    elif recorded:
+        actions.append(act("recreate", None, "the recorded object is gone from AEP"))
+    else:
+        actions.append(act("create", None, "nothing recorded, nothing found by name"))
+    if live is not None and kind.drift is not None:
+        actions += [act(verb, live, reason, ops) for verb, reason, ops in kind.drift(live, item)]
+    for orphan in others:
+        keep = kind.holds_data or kind.delete is None
+        reason = "a namesake holding data: never deleted" if kind.holds_data else "a namesake of the recorded object"
+        actions.append(act("keep_orphan" if keep else "delete_orphan", orphan, reason))
+    return actions
+
+
+def converge(
+    store: Store, client: PlatformClient, kind: Kind, ref: Ref, owner: str, given: Given | None = None
+) -> dict[str, Any]:
+    """Drive ``ref``'s ``kind`` object to what DynamoDB says: ``ensure`` when nothing is recorded yet (the
+    first provisioning: no extra call), else ``plan_kind`` and apply it, then plan once more when something
+    changed (a re-created flow gets the recorded state). Returns the item afterwards.
+
+    ``recreate`` reuses ``given`` (the IDs of what it needs, converged by the earlier steps). An orphan still in
+    use (``ConflictError``) is left for the next run. Adobe errors propagate; a re-run converges further.
+    """
+    key = kind.key(ref)
+    item = store.get(key) or {}
+    if not item.get(f"{kind.attribute}_id"):
+        return ensure(store, client, kind, ref, owner, given)
+    for _ in range(2):
+        actions = plan_kind(client, kind, ref, item)
+        if all(a.verb in RESTING for a in actions):
+            break
+        for action in actions:
+            item = _apply(store, client, kind, ref, owner, given, action, item)
+    return item
+
+
+def _apply(
+    store: Store,
+    client: PlatformClient,
+    kind: Kind,
+    ref: Ref,
+    owner: str,
+    given: Given | None,
+    action: Action,
+    item: dict[str, Any],
+) -> dict[str, Any]:
+    from stripe_aep.aep import ConflictError, NotFoundError
+
+    key, attribute, object_id = kind.key(ref), kind.attribute, str(action.object_id)
+    if action.verb == "adopt" and action.target is not None:
+        found = action.target
+        return store.replace_object(key, attribute, str(item[f"{attribute}_id"]), found.id, found.etag, found.extra)
+    if action.verb == "recreate":
+        if action.target is not None and kind.delete is not None:  # alive but wired to other connections
+            with contextlib.suppress(NotFoundError):
+                kind.delete(client, object_id)
+        store.forget_object(key, attribute)  # the wanted state (flow_state...) stays: it is DynamoDB's intent
+        return ensure(store, client, kind, ref, owner, given)
+    if action.verb == "delete_orphan" and kind.delete is not None:
+        try:
+            if kind.disable is not None:
+                kind.disable(client, object_id)
+            kind.delete(client, object_id)
+        except NotFoundError:
+            pass
+        except ConflictError:
+            logger.warning("%s orphan %s is still in use: left for the next run", attribute, object_id)
+        return item
+    toggle = {"enable": kind.enable, "disable": kind.disable}.get(action.verb)
+    if toggle is not None:
+        toggle(client, object_id)
+        return item
+    if action.verb == "patch" and kind.patch is not None and kind.get is not None:
+        current = kind.get(client, object_id)
+        created = kind.patch(client, object_id, str(current.etag), list(action.ops))
+        return store.update(key, {f"{attribute}_etag": created.etag} if created.etag else {})
+    return item
+
+
+def plan_tenant(store: Store, platform: Callable[[str], PlatformClient], tenant_id: str) -> dict[str, Any]:
+    """The plan of one tenant: ``plan_kind`` of each of its own objects (not the sandbox's shared XDM ones).
+
+    Out: ``{tenantId, sandbox, status, actions: [Action.to_dict()], changes (actions not resting)}``. Reads
+    DynamoDB and AEP only. Raises ``KeyError`` when DynamoDB has no such tenant.
+    """
+    tenant, items = store.tenant_items(tenant_id)
+    if tenant is None:
+        raise KeyError(tenant_id)
+    sandbox = str(tenant.get("sandbox") or "")
+    client = platform(sandbox)
+    actions = plan_kind(client, BASE_CONNECTION, Ref(sandbox, tenant_id), tenant)
+    for item in items:
+        ref = Ref(sandbox, tenant_id, str(item["resource_path"]))
+        for kind in KINDS:
+            if kind.scope == "path" and kind.applies(ref.resource_path):
+                actions += plan_kind(client, kind, ref, item)
+    return {
+        "tenantId": tenant_id,
+        "sandbox": sandbox,
+        "status": tenant.get("status"),
+        "actions": [a.to_dict() for a in actions],
+        "changes": sum(a.verb not in RESTING for a in actions),
+    }

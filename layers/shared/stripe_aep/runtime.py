@@ -46,6 +46,9 @@ class Settings(BaseModel):
     default_schedule_frequency: Frequency = "hour"
     default_schedule_interval: int = 1
     secret_max_age_s: int = 300
+    #: Adobe read timeout and the settle window of an uncertain create (seconds; ``PlatformSettings``).
+    adobe_read_timeout_s: float = 30.0
+    adobe_create_settle_s: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +78,8 @@ class Runtime:
                         platform_url=self.settings.platform_url,
                         ims_url=self.settings.ims_url,
                         sandbox=sandbox,
+                        read_timeout_s=self.settings.adobe_read_timeout_s,
+                        create_settle_s=self.settings.adobe_create_settle_s,
                     ),
                     self.adobe_credential(),
                     observer=record_adobe_call,

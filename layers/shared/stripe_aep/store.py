@@ -9,7 +9,8 @@ Key design (docs/architecture.md):
 | XDM schema of a sandbox | ``SANDBOX#{sandbox}`` | ``SCHEMA#{resource_path}`` |
 
 Each Adobe object is an attribute group ``<kind>_id``, ``<kind>_etag`` plus ``<kind>_intent`` (epoch seconds)
-and ``<kind>_intent_owner`` (execution name) written before the create call; see ``claim_intent``.
+and ``<kind>_intent_owner`` (execution name) written before the create call (see ``claim_intent``), and
+``<kind>_uncertain_at`` (epoch seconds) when that create got no answer (see ``mark_uncertain``).
 ACTIVE dataflow items carry ``gsi1pk = "DATAFLOW#ACTIVE"`` and ``gsi1sk = "{tenant}#{path}"``: the sparse
 index ``gsi1`` that health checks page through without reading unrelated items.
 All timestamps here are epoch **seconds**. No item ever holds a credential.
@@ -272,6 +273,61 @@ class Store:
             condition_values={":owner": owner, ":stale": now - lease_s},
         )
 
+    def mark_uncertain(self, key: ItemKey, kind: str, owner: str) -> None:
+        """Record when ``owner``'s create of ``kind`` got no answer (``<kind>_uncertain_at``, epoch seconds):
+        it may still commit, so the retry looks for it for a while before creating again."""
+        try:
+            self.update(
+                key,
+                {f"{kind}_uncertain_at": now_s()},
+                condition="#owner = :owner",
+                condition_names={"#owner": f"{kind}_intent_owner"},
+                condition_values={":owner": owner},
+            )
+        except ConcurrentModificationError:
+            return
+
+    def release_intent(self, key: ItemKey, kind: str, owner: str) -> None:
+        """Remove ``owner``'s intent to create ``kind`` (Adobe refused the create: nothing exists to look up).
+
+        Conditional on ``owner`` still holding it; another owner's intent is left alone.
+        """
+        try:
+            self.update(
+                key,
+                remove=(f"{kind}_intent", f"{kind}_intent_owner", f"{kind}_uncertain_at"),
+                condition="#owner = :owner",
+                condition_names={"#owner": f"{kind}_intent_owner"},
+                condition_values={":owner": owner},
+            )
+        except ConcurrentModificationError:
+            return
+
+    def replace_object(
+        self,
+        key: ItemKey,
+        kind: str,
+        old_id: str,
+        object_id: str,
+        etag: str | None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Point ``kind`` at another live object (adopted: the recorded one is gone from AEP).
+
+        Conditional on ``<kind>_id`` still being ``old_id`` (``ConcurrentModificationError`` otherwise).
+        """
+        attrs: dict[str, Any] = {f"{kind}_id": object_id, **(extra or {})}
+        if etag is not None:
+            attrs[f"{kind}_etag"] = etag
+        return self.update(
+            key,
+            attrs,
+            remove=() if etag is not None else (f"{kind}_etag",),
+            condition="#id = :old",
+            condition_names={"#id": f"{kind}_id"},
+            condition_values={":old": old_id},
+        )
+
     def expire_intents(self, key: ItemKey, owner: str) -> list[str]:
         """Mark every create intent that ``owner`` (an execution name) left on the item as expired (time 0).
 
@@ -316,7 +372,7 @@ class Store:
         return self.update(
             key,
             attrs,
-            remove=(f"{kind}_intent", f"{kind}_intent_owner"),
+            remove=(f"{kind}_intent", f"{kind}_intent_owner", f"{kind}_uncertain_at"),
             condition="attribute_not_exists(#id) OR #id = :id",
             condition_names={"#id": f"{kind}_id"},
             condition_values={":id": object_id},
@@ -326,7 +382,14 @@ class Store:
         """Remove ``kind``'s ID, etag and intent from the item (after the object was deleted in AEP)."""
         self.update(
             key,
-            remove=(f"{kind}_id", f"{kind}_etag", f"{kind}_intent", f"{kind}_intent_owner", *extra),
+            remove=(
+                f"{kind}_id",
+                f"{kind}_etag",
+                f"{kind}_intent",
+                f"{kind}_intent_owner",
+                f"{kind}_uncertain_at",
+                *extra,
+            ),
         )
 
     def follow_dataflow_states(self, tenant_id: str) -> str | None:

@@ -85,6 +85,11 @@ class PlatformSettings(BaseModel):
     retry_after_max_s: int = Field(default=20, ge=0, description="cap of one Retry-After wait")
     retry_total_wait_max_s: float = Field(default=30.0, ge=0, description="cap of all waits of one request")
     token_refresh_margin_s: float = Field(default=300.0, ge=0)
+    create_settle_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="after a create's read timeout, how long its POST may take to be listed (uncertain creates)",
+    )
 
     @field_validator("platform_url", "ims_url")
     @classmethod
@@ -323,10 +328,13 @@ class PlatformClient:
         self._send(operation, "DELETE", self._url(path))
 
     def _find_by_name(self, model: type[M], operation: str, path: str, name: str) -> M | None:
+        return next(self._named(model, operation, path, name), None)
+
+    def _named(self, model: type[M], operation: str, path: str, name: str) -> Iterator[M]:
+        """Every object with exactly this name (Adobe names are not unique), page by page, lazily."""
         for item in self._pages(operation, path, [("property", f"name=={name}")]):
             if isinstance(item, dict) and item.get("name") == name:
-                return self._parse(model, item, operation)
-        return None
+                yield self._parse(model, item, operation)
 
     # ---- Flow Service: base connections ----------------------------------------------------------
 
@@ -351,6 +359,10 @@ class PlatformClient:
         """GET /flowservice/connections?property=name==X (listConnections; sort-and-filter.md): the connection
         with exactly this name, or ``None``."""
         return self._find_by_name(Connection, "listConnections", f"{FLOW_SERVICE}/connections", name)
+
+    def find_base_connections(self, name: str) -> list[Connection]:
+        """Every base connection with exactly this name (listConnections, all pages)."""
+        return list(self._named(Connection, "listConnections", f"{FLOW_SERVICE}/connections", name))
 
     def patch_base_connection(self, id: str, etag: str, ops: list[PatchOperation]) -> Created:
         """PATCH /flowservice/connections/{id} with ``If-Match: etag`` exactly as returned (patchConnection;
@@ -414,6 +426,10 @@ class PlatformClient:
         """GET /flowservice/sourceConnections?property=name==X (getSourceConnections), or ``None``."""
         return self._find_by_name(Connection, "getSourceConnections", f"{FLOW_SERVICE}/sourceConnections", name)
 
+    def find_source_connections(self, name: str) -> list[Connection]:
+        """Every source connection with exactly this name (getSourceConnections, all pages)."""
+        return list(self._named(Connection, "getSourceConnections", f"{FLOW_SERVICE}/sourceConnections", name))
+
     def delete_source_connection(self, id: str) -> None:
         """DELETE /flowservice/sourceConnections/{id} (deleteSourceConnection) -> 204. Raises
         ``NotFoundError``."""
@@ -434,6 +450,10 @@ class PlatformClient:
     def find_target_connection(self, name: str) -> Connection | None:
         """GET /flowservice/targetConnections?property=name==X (getTargetConnections), or ``None``."""
         return self._find_by_name(Connection, "getTargetConnections", f"{FLOW_SERVICE}/targetConnections", name)
+
+    def find_target_connections(self, name: str) -> list[Connection]:
+        """Every target connection with exactly this name (getTargetConnections, all pages)."""
+        return list(self._named(Connection, "getTargetConnections", f"{FLOW_SERVICE}/targetConnections", name))
 
     def delete_target_connection(self, id: str) -> None:
         """DELETE /flowservice/targetConnections/{id} (deleteTargetConnection) -> 204. Raises
@@ -475,6 +495,10 @@ class PlatformClient:
     def find_flow(self, name: str) -> Flow | None:
         """GET /flowservice/flows?property=name==X (listFlows), or ``None``."""
         return self._find_by_name(Flow, "listFlows", f"{FLOW_SERVICE}/flows", name)
+
+    def find_flows(self, name: str) -> list[Flow]:
+        """Every flow with exactly this name (listFlows, all pages)."""
+        return list(self._named(Flow, "listFlows", f"{FLOW_SERVICE}/flows", name))
 
     def patch_flow(self, id: str, etag: str, ops: list[PatchOperation]) -> Created:
         """PATCH /flowservice/flows/{id} with ``If-Match: etag`` exactly as returned (patchFlow; EN
@@ -620,6 +644,9 @@ class PlatformClient:
         return self._parse(XdmResource, self._json(operation, response), operation, response.status_code)
 
     def _find_xdm(self, operation: str, kind: str, title: str) -> XdmResource | None:
+        return next(self._titled(operation, kind, title), None)
+
+    def _titled(self, operation: str, kind: str, title: str) -> Iterator[XdmResource]:
         items = self._pages(
             operation,
             f"{SCHEMA_REGISTRY}/tenant/{kind}",
@@ -629,8 +656,13 @@ class PlatformClient:
         )
         for item in items:
             if isinstance(item, dict) and item.get("title") == title:
-                return self._parse(XdmResource, item, operation)
-        return None
+                yield self._parse(XdmResource, item, operation)
+
+    def find_xdm_resources(self, kind: str, title: str) -> list[XdmResource]:
+        """Every tenant XDM resource of ``kind`` (``classes``, ``fieldgroups``, ``schemas``) with exactly this
+        title (listClasses / listFieldGroups / listSchemas, all pages)."""
+        operation = {"classes": "listClasses", "fieldgroups": "listFieldGroups", "schemas": "listSchemas"}[kind]
+        return list(self._titled(operation, kind, title))
 
     # ---- Catalog ---------------------------------------------------------------------------------
 
@@ -652,14 +684,19 @@ class PlatformClient:
     def find_dataset(self, name: str) -> Dataset | None:
         """GET /catalog/dataSets?name=X (listDatasets) -> an object keyed by dataset id; the one with exactly
         this name, or ``None``."""
+        return next(iter(self.find_datasets(name)), None)
+
+    def find_datasets(self, name: str) -> list[Dataset]:
+        """Every dataset with exactly this name (listDatasets ``?name=X``: an object keyed by dataset id)."""
         response = self._send("listDatasets", "GET", self._url(f"{CATALOG}/dataSets"), params={"name": name})
         data = self._json("listDatasets", response)
         if not isinstance(data, dict):
             raise UnexpectedResponseError("listDatasets answer is not an object", operation="listDatasets")
-        for key, value in data.items():
-            if isinstance(value, dict) and value.get("name") == name:
-                return self._parse(Dataset, {**value, "id": key}, "listDatasets")
-        return None
+        return [
+            self._parse(Dataset, {**value, "id": key}, "listDatasets")
+            for key, value in data.items()
+            if isinstance(value, dict) and value.get("name") == name
+        ]
 
     def delete_dataset(self, id: str) -> None:
         """DELETE /catalog/dataSets/{id} (deleteDataset) -> 200. Raises ``NotFoundError``."""
@@ -716,6 +753,10 @@ class PlatformClient:
     def find_mapping_set(self, name: str) -> MappingSet | None:
         """GET /conversion/mappingSets?name=X&start=0&limit=10 (listMappingSets) -> MapperSetPage ``{data: [...]}``;
         the newest mapping set with exactly this name, or ``None``."""
+        return next(iter(self.find_mapping_sets(name)), None)
+
+    def find_mapping_sets(self, name: str) -> list[MappingSet]:
+        """Every mapping set with exactly this name, newest first (listMappingSets, first 10)."""
         response = self._send(
             "listMappingSets",
             "GET",
@@ -726,10 +767,11 @@ class PlatformClient:
         items = data.get("data") if isinstance(data, dict) else None
         if not isinstance(items, list):
             raise UnexpectedResponseError("listMappingSets answer has no 'data'", operation="listMappingSets")
-        for item in items:
-            if isinstance(item, dict) and item.get("name") == name:
-                return self._parse(MappingSet, item, "listMappingSets")
-        return None
+        return [
+            self._parse(MappingSet, item, "listMappingSets")
+            for item in items
+            if isinstance(item, dict) and item.get("name") == name
+        ]
 
     def get_mapping_set(self, id: str) -> MappingSet:
         """GET /conversion/mappingSets/{id} (retrieveMappingSet). Raises ``NotFoundError``."""

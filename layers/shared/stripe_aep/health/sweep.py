@@ -20,6 +20,7 @@ A lease on the cursor item (``lease_owner``, ``lease_until`` epoch s) keeps two 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -38,17 +39,18 @@ from stripe_aep.aep import NotFoundError
 from stripe_aep.errors import ConcurrentModificationError, TenantNotFoundError, error_details
 from stripe_aep.runtime import Runtime
 from stripe_aep.store import ACTIVE, ItemKey, Store, dataflow_key
-from stripe_aep.tenants import now_s, validate_tenant_id
+from stripe_aep.tenants import execution_name, now_s, validate_tenant_id
 
 if TYPE_CHECKING:
     from stripe_aep.aep import Flow, FlowRun, PlatformClient
 
-from .classify import DEFAULT_POLICY, UNHEALTHY, Health, HealthPolicy, classify, needs_runs, redact
+from .classify import DEFAULT_POLICY, UNHEALTHY, Health, HealthPolicy, HealthStatus, classify, needs_runs, redact
 
 __all__ = [
     "CURSOR_KEY",
     "HealthChecker",
     "HealthSettings",
+    "ProvisionRepair",
     "Publisher",
     "SnsPublisher",
     "SweepSummary",
@@ -88,6 +90,35 @@ class SnsPublisher:
                 for key, name in (("kind", "kind"), ("status", "status"), ("tenantId", "tenantId"))
             },
         )
+
+
+class ProvisionRepair:
+    """Starts the repair of a MISSING dataflow: a provision execution of its tenant and resource path (with the
+    schedule DynamoDB holds), which re-creates the flow on its existing connections (``catalogue.converge``).
+
+    The execution name is ``repair-{tenant}-{sha256(path, flow id)[:12]}``: one repair per vanished flow, however
+    many sweeps see it (ExecutionAlreadyExists counts as started). Returns what the alert says. Raises
+    ``botocore`` errors other than ExecutionAlreadyExists.
+    """
+
+    def __init__(self, state_machine_arn: str, client: Any | None = None) -> None:
+        self.state_machine_arn = state_machine_arn
+        self._sfn = client if client is not None else boto3.client("stepfunctions")
+
+    def __call__(self, item: Mapping[str, Any]) -> str:
+        tenant_id, path = str(item["tenant_id"]), str(item["resource_path"])
+        name = execution_name("repair", tenant_id, {"resourcePath": path, "flowId": item.get("flow_id")})
+        payload: dict[str, Any] = {"tenantId": tenant_id, "sandbox": item.get("sandbox"), "resourcePaths": [path]}
+        schedule = item.get("schedule")
+        if isinstance(schedule, dict) and schedule.get("frequency"):
+            payload["schedule"] = {k: schedule[k] for k in ("frequency", "interval") if schedule.get(k) is not None}
+        with contextlib.suppress(self._sfn.exceptions.ExecutionAlreadyExists):
+            self._sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload))
+        return f"started provision execution {name} to re-create the flow"
+
+
+#: What an alert on a MISSING dataflow says when the automatic repair is off.
+REPAIR_OFF = "automatic repair off (template parameter HealthRepairMissingFlows): run `stripe-aep provision {t}`"
 
 
 @dataclass
@@ -160,6 +191,7 @@ class HealthChecker:
         flow_page_size: int = 100,
         runs_limit: int = 5,
         push_enabled: bool = False,
+        repair: Callable[[Mapping[str, Any]], str] | None = None,
     ) -> None:
         if concurrency < 1 or batch_size < 1:
             raise ValueError("concurrency and batch_size must be >= 1")
@@ -174,6 +206,7 @@ class HealthChecker:
         self.flow_page_size = flow_page_size
         self.runs_limit = runs_limit
         self.push_enabled = push_enabled
+        self.repair = repair
 
     # ---- entry points ------------------------------------------------------------------------------------
     def check_tenant(self, tenant_id: str) -> SweepSummary:
@@ -323,6 +356,9 @@ class HealthChecker:
                 previous = fresh.get("health_status")
         status = health.status
         missed = previous != status.value and health.last_run_id not in (None, item.get("last_run_id"))
+        repair: str | None = None
+        if status is HealthStatus.MISSING and previous != status.value:
+            repair = self.repair(item) if self.repair else REPAIR_OFF.format(t=item.get("tenant_id"))
         if previous == status.value or self.publish is None:
             return _Outcome(status.value, missed=missed)
         was_unhealthy = previous in {s.value for s in UNHEALTHY}
@@ -341,6 +377,8 @@ class HealthChecker:
             "errors": [dict(e) for e in health.errors],
             "checkedAt": now_s(),
         }
+        if repair is not None:
+            notice["repair"] = repair
         try:
             self.publish(notice)
         except Exception:
@@ -432,6 +470,9 @@ class HealthSettings(BaseModel):
     health_concurrency: int = Field(default=8, ge=1, le=64)
     health_grace_s: int = Field(default=900, ge=0)
     health_time_reserve_ms: int = Field(default=60_000, ge=0)
+    #: Start a provision execution for a MISSING dataflow (template parameter HealthRepairMissingFlows).
+    health_repair_missing: bool = False
+    provision_state_machine_arn: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HealthSettings:
@@ -449,4 +490,9 @@ def checker_for(runtime: Runtime, settings: HealthSettings) -> HealthChecker:
         concurrency=settings.health_concurrency,
         policy=HealthPolicy(grace_s=settings.health_grace_s),
         reserve_ms=settings.health_time_reserve_ms,
+        repair=(
+            ProvisionRepair(settings.provision_state_machine_arn)
+            if settings.health_repair_missing and settings.provision_state_machine_arn
+            else None
+        ),
     )

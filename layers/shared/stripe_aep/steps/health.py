@@ -1,7 +1,8 @@
 """The health_check Lambda: a scheduled sweep of every ACTIVE dataflow, or one tenant's check by hand.
 
 Invoked by an EventBridge Scheduler schedule with any payload (a full sweep, resumed from its cursor), or by
-hand with ``{"tenantId": "acme"}``. Returns ``{checked, byStatus, complete, cursor, alerts}`` (see
+hand with ``{"tenantId": "acme"}``; ``{"tenantId": "acme", "plan": true}`` answers the tenant's converge plan
+(``stripe-aep plan``) and changes nothing. Returns ``{checked, byStatus, complete, cursor, alerts}`` (see
 ``stripe_aep.health.sweep``) and emits, with Powertools Metrics (EMF, dimension ``service``), one count per
 status: ``DataflowsHealthy``, ``DataflowsDegraded``, ``DataflowsFailed``, ``DataflowsStale``,
 ``DataflowsMissing``, ``DataflowsDisabled``, ``DataflowsPending``, plus ``DataflowsChecked``,
@@ -22,9 +23,11 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
+from stripe_aep.catalogue import plan_tenant
+from stripe_aep.errors import TenantNotFoundError
 from stripe_aep.health import HealthStatus
 from stripe_aep.health.sweep import ERROR, HealthSettings, SweepSummary, checker_for
-from stripe_aep.runtime import Settings, runtime_for
+from stripe_aep.runtime import Runtime, Settings, runtime_for
 from stripe_aep.tenants import TenantId, parse_input
 
 __all__ = ["HealthInput", "HealthSettings", "checker_for", "health_handler", "metric_name"]
@@ -40,6 +43,8 @@ class HealthInput(BaseModel):
     tenantId: TenantId | None = None
     #: The schedule's payload when push health is deployed: the answer then counts ``missedByPush``.
     pushHealth: bool = False
+    #: With ``tenantId``: answer the tenant's converge plan instead (``stripe_aep.catalogue.plan_tenant``).
+    plan: bool = False
 
 
 def metric_name(status: str) -> str:
@@ -57,6 +62,15 @@ def _emit(summary: SweepSummary) -> None:
     metrics.flush_metrics()
 
 
+def tenant_plan(runtime: Runtime, tenant_id: str) -> dict[str, Any]:
+    """``{"tenantId", "plan": true}``: what a provisioning of the tenant would do (reads only; see
+    ``plan_tenant``). Raises ``TenantNotFoundError`` for a tenant DynamoDB lacks."""
+    try:
+        return plan_tenant(runtime.store, runtime.platform, tenant_id)
+    except KeyError:
+        raise TenantNotFoundError(f"no tenant {tenant_id} in DynamoDB") from None
+
+
 def health_handler() -> Callable[[Any, LambdaContext], dict[str, Any]]:
     """The Lambda handler, with its settings read now (the function module's import: a cold start; a missing
     variable fails the import, not the first invocation)."""
@@ -70,6 +84,8 @@ def health_handler() -> Callable[[Any, LambdaContext], dict[str, Any]]:
         Adobe errors of single flows never escape: they are counted under ``ERROR``.
         """
         request = parse_input(HealthInput, event if isinstance(event, dict) else {})
+        if request.plan and request.tenantId:
+            return tenant_plan(runtime_for(settings), request.tenantId)
         checker = checker_for(runtime_for(settings), health_settings)
         checker.push_enabled = request.pushHealth
         if request.tenantId:

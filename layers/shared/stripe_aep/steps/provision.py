@@ -3,7 +3,9 @@
 The chain is the Stripe source tutorial's (docs/stripe-source-flow-service-api.txt): base connection -> explore
 -> source connection | (XDM field group + schema -> dataset -> target connection) -> mapping set -> dataflow.
 Every create goes through ``ensure`` over its kind's declaration (idempotent; see ``stripe_aep.catalogue``), so
-re-running an execution, or a step, creates nothing twice.
+re-running an execution, or a step, creates nothing twice; the tenant's own objects already recorded are
+converged (``converge``: re-created when gone, namesake orphans removed, a flow's state, schedule and mapping
+put back), so provisioning an existing tenant repairs what drifted.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from stripe_aep.catalogue import (
     Given,
     Kind,
     Ref,
+    converge,
     ensure,
 )
 from stripe_aep.errors import REFUSALS
@@ -90,7 +93,10 @@ def create_base_connection(request: SandboxStep, runtime: Runtime) -> dict[str, 
 
 
 def _ensure(runtime: Runtime, kind: Kind, ref: Ref, owner: str, given: Given | None = None) -> dict[str, Any]:
-    return ensure(runtime.store, runtime.platform(ref.sandbox), kind, ref, owner, given)
+    # The tenant's own objects are converged (a re-provisioning repairs what drifted in AEP); the sandbox's
+    # shared XDM resources are only ensured.
+    act = ensure if kind.shared else converge
+    return act(runtime.store, runtime.platform(ref.sandbox), kind, ref, owner, given)
 
 
 def _path_ref(request: PathStep) -> Ref:

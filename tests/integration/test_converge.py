@@ -1,0 +1,258 @@
+"""Converge: provisioning drives AEP to the desired state whatever an earlier answer was.
+
+Real ASL on moto, real handlers, the AEP simulator over HTTP. Every test asserts what exists afterwards: the
+objects of each kind and name in the simulator's state (no duplicate) and the IDs DynamoDB holds (each pointing
+at a live object: no lost ID).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from local.aep_simulator import Fault
+from local.stack import LocalStack
+from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings, Schedule
+from stripe_aep.store import Store
+from tests.integration.conftest import DEFAULT_STRIPE_KEY, REPO, TenantFactory, check_contract, require_app
+from tests.integration.test_health_check import alert_queue
+
+#: (simulator kind, DynamoDB attribute of the dataflow item) of the per-(tenant, path) objects.
+PER_PATH = (
+    ("sourceConnections", "source_connection_id"),
+    ("dataSets", "dataset_id"),
+    ("targetConnections", "target_connection_id"),
+    ("mappingSets", "mapping_set_id"),
+    ("flows", "flow_id"),
+)
+#: The client gives up after READ_TIMEOUT_S; an uncertain create is looked for SETTLE_S after that.
+READ_TIMEOUT_S, SETTLE_S = 1.0, 6.0
+
+
+@pytest.fixture
+def fast_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalStack]:
+    """A LocalStack whose Lambdas give Adobe a 1 s read timeout and a 6 s settle window."""
+    require_app()
+    monkeypatch.setenv("ADOBE_READ_TIMEOUT_S", str(READ_TIMEOUT_S))
+    monkeypatch.setenv("ADOBE_CREATE_SETTLE_S", str(SETTLE_S))
+    with LocalStack(project_root=REPO) as started:
+        yield started
+        check_contract(started.simulator)
+
+
+def provision(stack: LocalStack, payload: dict[str, Any], name: str, timeout_s: float = 180) -> dict[str, Any]:
+    return stack.wait(stack.start_execution("ProvisionStateMachine", payload, name=name), timeout_s=timeout_s)
+
+
+def assert_converged(stack: LocalStack, tenant_id: str, paths: list[str]) -> None:
+    """One object per kind and name, and every ID DynamoDB holds names a live object."""
+    sim = stack.simulator
+    for kind, _ in PER_PATH:
+        names = Counter(o.get("name") for o in sim.objects(kind))
+        assert len(names) == len(paths) and set(names.values()) == {1}, (kind, names)
+    assert len(sim.objects("connections")) == 1
+    tenant, items = Store(stack.outputs["TableName"]).tenant_items(tenant_id)
+    assert tenant is not None and tenant["base_connection_id"] in {c["id"] for c in sim.objects("connections")}
+    assert sorted(i["resource_path"] for i in items) == sorted(paths)
+    for item in items:
+        for kind, attr in PER_PATH:
+            assert item[attr] in {o["id"] for o in sim.objects(kind)}, (item["resource_path"], attr, "lost ID")
+        assert not [k for k in item if k.endswith(("_intent", "_uncertain_at"))], item
+
+
+@pytest.mark.parametrize("operation", ["createFlow", "createSourceConnection", "createTargetConnection"])
+def test_a_create_committed_after_the_client_gave_up_is_found_not_duplicated(
+    fast_stack: LocalStack, operation: str
+) -> None:
+    """Adobe answers nothing within the read timeout and commits the POST 2.5 s later: the retry, which the
+    state machine starts before that commit, keeps looking until it sees the late object and creates nothing."""
+    fast_stack.put_tenant_secret("acme", DEFAULT_STRIPE_KEY)
+    fast_stack.simulator.register_stripe_key(DEFAULT_STRIPE_KEY)
+    late = fast_stack.simulator.add_fault(
+        Fault(operation=operation, kind="commit_late", latency_s=READ_TIMEOUT_S + 0.5, commit_delay_s=2.0)
+    )
+
+    result = provision(fast_stack, {"tenantId": "acme", "resourcePaths": ["charges"]}, "slow-create")
+
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    assert late.fired == 1
+    assert fast_stack.simulator.calls[operation] == 1, "the late-committed create must not be sent again"
+    assert_converged(fast_stack, "acme", ["charges"])
+
+
+def test_a_throttled_create_is_retried_without_a_lookup(stack: LocalStack, tenant_factory: TenantFactory) -> None:
+    """A 429 is a refusal: nothing was created, so the retry creates at once (no listFlows)."""
+    tenant_factory("acme")
+    throttle = stack.simulator.add_fault(Fault(operation="createFlow", kind="throttle", retry_after=1, times=2))
+
+    result = provision(stack, {"tenantId": "acme", "resourcePaths": ["charges"]}, "throttled")
+
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    assert throttle.fired == 2 and stack.simulator.calls["createFlow"] == 3
+    assert stack.simulator.calls["listFlows"] == 0
+    assert_converged(stack, "acme", ["charges"])
+
+
+def health(stack: LocalStack, tenant_id: str) -> dict[str, str]:
+    """Run the tenant's health check; its dataflows' health_status by resource path."""
+    answer = stack.invoke("HealthCheckFunction", {"tenantId": tenant_id})
+    assert "errorType" not in answer, answer
+    _, items = Store(stack.outputs["TableName"]).tenant_items(tenant_id)
+    return {i["resource_path"]: i.get("health_status") for i in items}
+
+
+def plan(stack: LocalStack, tenant_id: str) -> dict[str, Any]:
+    answer = stack.invoke("HealthCheckFunction", {"tenantId": tenant_id, "plan": True})
+    assert "errorType" not in answer, answer
+    return answer
+
+
+def verbs(answer: dict[str, Any]) -> Counter[tuple[str, str]]:
+    return Counter((a["verb"], a["kind"]) for a in answer["actions"])
+
+
+PATHS = ["charges", "customers"]
+
+
+def test_a_flow_deleted_in_aep_is_recreated_by_provisioning_reusing_its_connections(
+    stack: LocalStack, tenant_factory: TenantFactory
+) -> None:
+    tenant_factory("acme")
+    payload = {"tenantId": "acme", "resourcePaths": PATHS}
+    assert provision(stack, payload, "first")["status"] == "SUCCEEDED"
+    store = Store(stack.outputs["TableName"])
+    _, before = store.tenant_items("acme")
+    charges = next(i for i in before if i["resource_path"] == "charges")
+    stack.simulator.remove_flow(charges["flow_id"])
+    assert health(stack, "acme")["charges"] == "MISSING"
+    planned = plan(stack, "acme")
+    assert planned["changes"] == 1 and verbs(planned)[("recreate", "flow")] == 1, planned
+
+    assert provision(stack, payload, "repair")["status"] == "SUCCEEDED"
+
+    assert_converged(stack, "acme", PATHS)
+    _, after = store.tenant_items("acme")
+    repaired = next(i for i in after if i["resource_path"] == "charges")
+    assert repaired["flow_id"] != charges["flow_id"]
+    for attr in ("source_connection_id", "target_connection_id", "dataset_id", "mapping_set_id"):
+        assert repaired[attr] == charges[attr], f"{attr} must be reused"
+    flow = next(f for f in stack.simulator.objects("flows") if f["id"] == repaired["flow_id"])
+    assert flow["sourceConnectionIds"] == [charges["source_connection_id"]] and flow["state"] == "enabled"
+    assert health(stack, "acme")["charges"] in ("HEALTHY", "PENDING")
+    assert plan(stack, "acme")["changes"] == 0
+
+
+def test_orphan_namesakes_are_removed_but_never_a_dataset(stack: LocalStack, tenant_factory: TenantFactory) -> None:
+    tenant_factory("acme")
+    payload = {"tenantId": "acme", "resourcePaths": ["charges"]}
+    assert provision(stack, payload, "first")["status"] == "SUCCEEDED"
+    sim = stack.simulator
+    flow = sim.objects("flows")[0]
+    dataset = sim.objects("dataSets")[0]
+    # Namesakes as a lost create would leave them: a second enabled flow on the same connections, a dataset.
+    client = platform_client(stack)
+    schedule = Schedule(start_time=int(time.time()) + 3600, frequency="hour", interval=1)
+    twin = client.create_flow(
+        flow["name"],
+        source_connection_id=flow["sourceConnectionIds"][0],
+        target_connection_id=flow["targetConnectionIds"][0],
+        mapping_id=flow["transformations"][0]["params"]["mappingId"],
+        mapping_version=int(flow["transformations"][0]["params"]["mappingVersion"]),
+        schedule=schedule,
+    )
+    twin_dataset = client.create_dataset(dataset["name"], dataset["schemaRef"]["id"])
+    planned = plan(stack, "acme")
+    assert verbs(planned)[("delete_orphan", "flow")] == 1 and verbs(planned)[("keep_orphan", "dataset")] == 1
+
+    assert provision(stack, payload, "cleanup")["status"] == "SUCCEEDED"
+
+    assert twin.id not in {f["id"] for f in sim.objects("flows")}
+    assert sim.calls["postStateTransition"] >= 1, "the orphan flow is disabled before it is deleted"
+    assert twin_dataset in {d["id"] for d in sim.objects("dataSets")}, "a dataset is never deleted as an orphan"
+    _, items = Store(stack.outputs["TableName"]).tenant_items("acme")
+    assert items[0]["flow_id"] == flow["id"] and items[0]["dataset_id"] == dataset["id"]
+    assert [f["id"] for f in sim.objects("flows")] == [flow["id"]]
+
+
+def test_a_flow_disabled_outside_the_product_is_enabled_only_if_the_tenant_is_meant_to_be(
+    stack: LocalStack, tenant_factory: TenantFactory
+) -> None:
+    tenant_factory("acme")
+    payload = {"tenantId": "acme", "resourcePaths": ["charges"]}
+    assert provision(stack, payload, "first")["status"] == "SUCCEEDED"
+    client = platform_client(stack)
+    flow_id = stack.simulator.objects("flows")[0]["id"]
+    client.disable_flow(flow_id)
+    assert verbs(plan(stack, "acme"))[("enable", "flow")] == 1
+
+    assert provision(stack, payload, "re-enable")["status"] == "SUCCEEDED"
+    assert stack.simulator.objects("flows")[0]["state"] == "enabled"
+
+    arn = stack.start_execution("LifecycleStateMachine", {"operation": "disable", "tenantId": "acme"}, name="off")
+    assert stack.wait(arn, timeout_s=120)["status"] == "SUCCEEDED"
+    assert provision(stack, payload, "stays-off")["status"] == "SUCCEEDED"
+    assert stack.simulator.objects("flows")[0]["state"] == "disabled", "the tenant was disabled by the product"
+    assert plan(stack, "acme")["changes"] == 0
+
+
+def platform_client(stack: LocalStack) -> PlatformClient:
+    """A Platform client with the stack's Adobe credential, against its simulator (as someone outside the
+    product would change AEP)."""
+    cred = stack.adobe_credential
+    credential = ImsCredential(
+        client_id=cred["client_id"], client_secret=SecretStr(cred["client_secret"]), ims_org=cred["ims_org"]
+    )
+    url = stack.simulator.url
+    return PlatformClient(PlatformSettings(platform_url=url, ims_url=url, sandbox="prod"), credential)
+
+
+@pytest.fixture
+def repairing_stack() -> Iterator[LocalStack]:
+    """A LocalStack deployed with HealthRepairMissingFlows=true."""
+    require_app()
+    with LocalStack(project_root=REPO, parameter_overrides={"HealthRepairMissingFlows": "true"}) as started:
+        yield started
+        check_contract(started.simulator)
+
+
+def test_by_default_the_health_check_alert_on_a_missing_flow_says_how_to_repair_it(stack: LocalStack) -> None:
+    stack.put_tenant_secret("acme", DEFAULT_STRIPE_KEY)
+    stack.simulator.register_stripe_key(DEFAULT_STRIPE_KEY)
+    assert provision(stack, {"tenantId": "acme", "resourcePaths": ["charges"]}, "first")["status"] == "SUCCEEDED"
+    notices = alert_queue(stack)
+    stack.simulator.remove_flow(stack.simulator.objects("flows")[0]["id"])
+
+    assert health(stack, "acme")["charges"] == "MISSING"
+
+    (alert,) = notices()
+    assert alert["status"] == "MISSING" and "automatic repair off" in alert["repair"]
+    assert "stripe-aep provision acme" in alert["repair"]
+    sfn = stack.client("stepfunctions")
+    listed = sfn.list_executions(stateMachineArn=stack.state_machine_arn("ProvisionStateMachine"))["executions"]
+    assert [e["name"] for e in listed] == ["first"], "no repair is started by default"
+
+
+def test_the_health_check_repairs_a_missing_flow_when_allowed(repairing_stack: LocalStack) -> None:
+    stack = repairing_stack
+    stack.put_tenant_secret("acme", DEFAULT_STRIPE_KEY)
+    stack.simulator.register_stripe_key(DEFAULT_STRIPE_KEY)
+    assert provision(stack, {"tenantId": "acme", "resourcePaths": ["charges"]}, "first")["status"] == "SUCCEEDED"
+    notices = alert_queue(stack)
+    gone = stack.simulator.objects("flows")[0]["id"]
+    stack.simulator.remove_flow(gone)
+
+    assert health(stack, "acme")["charges"] == "MISSING"
+
+    (alert,) = notices()
+    assert alert["status"] == "MISSING" and alert["repair"].startswith("started provision execution repair-acme-")
+    name = alert["repair"].split()[3]
+    arn = f"{stack.state_machine_arn('ProvisionStateMachine').replace(':stateMachine:', ':execution:')}:{name}"
+    assert stack.wait(arn, timeout_s=180)["status"] == "SUCCEEDED"
+    assert_converged(stack, "acme", ["charges"])
+    assert gone not in {f["id"] for f in stack.simulator.objects("flows")}
+    assert health(stack, "acme")["charges"] in ("HEALTHY", "PENDING")
