@@ -35,7 +35,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
-demo: $(BIN)/.installed
+demo: $(BIN)/.installed node_modules/.installed
 	$(BIN)/python -m local.demo
 
 lint: $(BIN)/.installed
@@ -67,15 +67,15 @@ sam-build: $(SAM_VENV)/.installed
 
 validate: cfn-lint sam-validate asl-validate checkov sam-build
 
-unit: $(BIN)/.installed
+unit: $(BIN)/.installed node_modules/.installed
 	$(BIN)/pytest
 
 test: lint typecheck validate unit
 
-bench: $(BIN)/.installed
+bench: $(BIN)/.installed node_modules/.installed
 	$(BIN)/python -m bench.run
 
-bench-quick: $(BIN)/.installed
+bench-quick: $(BIN)/.installed node_modules/.installed
 	$(BIN)/python -m bench.run --quick
 
 clean:

@@ -89,3 +89,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             terminalreporter.write_line(f"contract: tolerated ({count}x): {name}")
     else:
         terminalreporter.write_line(f"contract: not checked: {openapi_contract.SKIP_REASON}")
+
+
+def pytest_collection_modifyitems(items: list[Any]) -> None:
+    """Spawn the session's DynamoDB Local (JVM warm-up: 2-20 s) while the unit tests run, when any local-stack
+    test was collected; the first stack waits for it, the process's exit stops it."""
+    if any("integration" in item.path.parts for item in items):
+        try:
+            from local.stack import dynamodb_local
+
+            dynamodb_local.shared()
+        except Exception as exc:
+            print(f"DynamoDB Local not spawned: {exc}")

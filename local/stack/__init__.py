@@ -1,6 +1,7 @@
 """The one-machine stack: the real application on moto and the AEP simulator, in this process.
 
 `LocalStack` starts moto's `ThreadedMotoServer` on 127.0.0.1 with Step Functions execution turned on
+and its DynamoDB calls passed through to Amazon's DynamoDB Local (`local.stack.dynamodb_local`)
 (`POST /moto-api/config {"stepfunctions": {"execute_state_machine": true}}`), reads `template.yaml` (SAM),
 creates on moto what it declares, and replaces moto's Lambda invoke with an in-process call of the real
 handlers (`local.stack.lambda_hook`). What moto need not have (alarms, dashboards, schedules, log groups,
@@ -36,8 +37,9 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from moto.core.config import default_user_config
 from moto.events.utils import EventTemplateParser
-from moto.server import ThreadedMotoServer
 
+from local.stack import dynamodb_local
+from local.stack.dynamodb_local import DynamoDBLocal, MotoWithDynamoDBLocal
 from local.stack.lambda_hook import FunctionSpec, LambdaContext, LambdaRuntime
 from local.stack.template import (
     ACCOUNT_ID,
@@ -218,6 +220,8 @@ class LocalStack:
     `local.aep_simulator.AepSimulator`.
     `max_concurrency`: overrides the `MaxConcurrency` parameter and DefinitionSubstitution.
     `parameter_overrides`: template parameter values (strings), as `sam deploy --parameter-overrides`.
+    `dynamodb`: the DynamoDB Local that answers the stack's DynamoDB calls, or None for the process's shared
+    one (`dynamodb_local.shared()`); its tables are deleted at start and stop (each stack starts empty).
     Only one LocalStack runs at a time in a process (moto's backends are process-global): starting a second
     raises `StackError`.
     """
@@ -229,7 +233,9 @@ class LocalStack:
         max_concurrency: int | None = None,
         parameter_overrides: Mapping[str, str] | None = None,
         template_name: str = "template.yaml",
+        dynamodb: DynamoDBLocal | None = None,
     ) -> None:
+        self.dynamodb = dynamodb
         self.project_root = Path(project_root).resolve()
         self.template_path = self.project_root / template_name
         self._given_simulator = simulator
@@ -249,7 +255,7 @@ class LocalStack:
         self._sqs_sources: list[tuple[str, str, int]] = []  # (function logical id, queue logical id, batch size)
         self._runtime = LambdaRuntime({})
         self._clients: dict[str, BaseClient] = {}
-        self._server: ThreadedMotoServer | None = None
+        self._server: MotoWithDynamoDBLocal | None = None
         self._exit = ExitStack()
         self._saved_environ: dict[str, str] | None = None
         self._saved_sys_path: list[str] | None = None
@@ -291,7 +297,9 @@ class LocalStack:
                 from local.aep_simulator import AepSimulator
 
                 self.simulator = self._exit.enter_context(AepSimulator())
-            self._start_moto()
+            self.dynamodb = self.dynamodb or dynamodb_local.shared()
+            self._start_moto(self.dynamodb)
+            self.dynamodb.delete_all_tables(self.client("dynamodb"))  # an earlier stack's, if one stopped badly
             self._create(template)
             self._runtime = LambdaRuntime({spec.function_name: spec for spec in self.functions.values()})
             self._exit.enter_context(self._runtime.patched())
@@ -323,6 +331,8 @@ class LocalStack:
             self._runtime.forget_modules()
             if self._server is not None:
                 try:
+                    if self.dynamodb is not None:
+                        self.dynamodb.delete_all_tables(self.client("dynamodb"))
                     requests.post(f"{self.aws_endpoint}/moto-api/reset", timeout=10)
                     if self._moto_config_before is not None:
                         default_user_config.update(self._moto_config_before)  # type: ignore[typeddict-item]
@@ -348,10 +358,11 @@ class LocalStack:
             self._exit.callback(logger.setLevel, logger.level)
             logger.setLevel(level)
 
-    def _start_moto(self) -> None:
+    def _start_moto(self, dynamodb: DynamoDBLocal) -> None:
         self._quiet_loggers()
         port = _free_port(_last_moto_port)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        dynamodb.start()
+        self._server = MotoWithDynamoDBLocal(dynamodb, ip_address="127.0.0.1", port=port)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.aws_endpoint = f"http://{host}:{port}"

@@ -73,18 +73,22 @@ class Runtime:
                     ),
                     self.adobe_credential(),
                     observer=record_adobe_call,
+                    reload_credential=lambda: self.adobe_credential(fresh=True),
                 )
                 self._clients[sandbox] = client
             return client
 
-    def adobe_credential(self) -> ImsCredential:
+    def adobe_credential(self, fresh: bool = False) -> ImsCredential:
         """The deployment's Adobe OAuth Server-to-Server credential from Secrets Manager.
 
         The secret is JSON: ``{"client_id", "client_secret", "ims_org", "scopes"}`` (scopes: a list or a
-        comma-separated string).
+        comma-separated string). ``fresh`` bypasses the cache (IMS answered ``invalid_client``: rotated).
         """
         raw = parameters.get_secret(
-            self.settings.adobe_credential_secret, transform="json", max_age=self.settings.secret_max_age_s
+            self.settings.adobe_credential_secret,
+            transform="json",
+            max_age=self.settings.secret_max_age_s,
+            force_fetch=fresh,
         )
         data = dict(raw) if isinstance(raw, dict) else {}
         scopes = data.get("scopes", [])

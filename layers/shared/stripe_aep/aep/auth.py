@@ -13,6 +13,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
@@ -83,6 +84,10 @@ class ImsTokenProvider:
     ``token()``
     asks IMS again; concurrent callers then share one new token.
 
+    ``reload_credential``: reads the credential again bypassing every cache (Secrets Manager ``force_fetch``).
+    When IMS answers ``invalid_client`` (the client secret was rotated after this process read it), the
+    provider calls it once and asks IMS again with what it returned; a second refusal is raised.
+
     Raises ``AuthenticationError`` (IMS 400/401/403: unknown client, bad secret, bad scope), ``AepError``
     subclasses for other statuses, ``AepConnectionError`` when IMS cannot be reached.
     """
@@ -94,14 +99,21 @@ class ImsTokenProvider:
         session: requests.Session,
         timeout: tuple[float, float],
         refresh_margin_s: float = 300.0,
+        reload_credential: Callable[[], ImsCredential] | None = None,
     ) -> None:
         self._credential = credential
+        self._reload_credential = reload_credential
         self._ims_url = ims_url.rstrip("/")
         self._session = session
         self._timeout = timeout
         self._refresh_margin_s = refresh_margin_s
         self._key = credential.cache_key(self._ims_url)
         self._lock = threading.Lock()  # one IMS call at a time per provider
+
+    @property
+    def credential(self) -> ImsCredential:
+        """The credential in use (the one read again after an ``invalid_client``, if that happened)."""
+        return self._credential
 
     def __repr__(self) -> str:
         return f"ImsTokenProvider(client_id={self._credential.client_id!r}, ims_url={self._ims_url!r})"
@@ -115,7 +127,15 @@ class ImsTokenProvider:
             cached = self._cached()  # another thread may have fetched it meanwhile
             if cached is not None:
                 return cached
-            fresh = self._fetch()
+            try:
+                fresh = self._fetch()
+            except AuthenticationError as exc:
+                if exc.error_code != "invalid_client" or self._reload_credential is None:
+                    raise
+                logger.info("IMS answered invalid_client: reading the Adobe credential again, asking once more")
+                self._credential = self._reload_credential()
+                self._key = self._credential.cache_key(self._ims_url)
+                fresh = self._fetch()
             with _CACHE_LOCK:
                 _CACHE[self._key] = fresh
             return fresh.value

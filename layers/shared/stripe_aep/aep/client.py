@@ -108,6 +108,8 @@ class PlatformClient:
     as is (mount your own adapters for retries). ``observer(operation, status, throttled)`` is told of every
     Platform call once it ended: the final HTTP status (0 when no answer came) and how many 429 answers it met,
     retries included (the Lambdas turn this into the AdobeCalls / AdobeThrottles metrics).
+    ``reload_credential`` reads the credential again bypassing caches: called once when IMS answers
+    ``invalid_client`` (a rotated client secret; see ``ImsTokenProvider``).
     """
 
     def __init__(
@@ -116,6 +118,7 @@ class PlatformClient:
         credential: ImsCredential,
         session: requests.Session | None = None,
         observer: CallObserver | None = None,
+        reload_credential: Callable[[], ImsCredential] | None = None,
     ) -> None:
         self.settings = settings
         self._observer = observer
@@ -132,7 +135,12 @@ class PlatformClient:
             session = build_session(retry)
         self._session = session
         self._tokens = ImsTokenProvider(
-            credential, settings.ims_url, session, settings.timeout, settings.token_refresh_margin_s
+            credential,
+            settings.ims_url,
+            session,
+            settings.timeout,
+            settings.token_refresh_margin_s,
+            reload_credential=reload_credential,
         )
         origin = urlsplit(settings.platform_url)
         self._origin = (origin.scheme, origin.netloc)
@@ -156,8 +164,8 @@ class PlatformClient:
     def _headers(self, token: str, extra: Mapping[str, str] | None, has_body: bool) -> dict[str, str]:
         headers = {
             "Authorization": f"Bearer {token}",
-            "x-api-key": self._credential.client_id,
-            "x-gw-ims-org-id": self._credential.ims_org,
+            "x-api-key": self._tokens.credential.client_id,
+            "x-gw-ims-org-id": self._tokens.credential.ims_org,
             "x-sandbox-name": self.settings.sandbox,
             "Accept": "application/json",
         }
