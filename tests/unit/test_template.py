@@ -38,6 +38,7 @@ GLOBAL_ENV = {
     "DEFAULT_SANDBOX",
     "DEFAULT_SCHEDULE_FREQUENCY",
     "DEFAULT_SCHEDULE_INTERVAL",
+    "ADOBE_RATE_LIMIT_RPS",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
@@ -142,7 +143,7 @@ def test_functions_with_extra_environment() -> None:
         "LIFECYCLE_STATE_MACHINE_ARN",
     }
     health_env = FUNCTIONS["HealthCheckFunction"]["Properties"]["Environment"]["Variables"]
-    assert set(health_env) == {"HEALTH_TOPIC_ARN", "HEALTH_CONCURRENCY"}
+    assert set(health_env) == {"HEALTH_TOPIC_ARN", "HEALTH_CONCURRENCY", "ADOBE_BUDGET_MAX_WAIT_S"}
 
 
 def test_every_function_logs_to_its_own_log_group_with_retention() -> None:
@@ -218,6 +219,9 @@ def test_every_task_retries_and_sits_under_a_catch(logical_id: str) -> None:
     for name, state, top in tasks:
         retried = [set(r["ErrorEquals"]) for r in state.get("Retry", [])]
         assert LAMBDA_ERRORS in retried, f"{name}: no standard Lambda retry"
+        budget = next(r for r in state["Retry"] if r["ErrorEquals"] == ["BudgetExhaustedError"])
+        assert (budget["IntervalSeconds"], budget["MaxDelaySeconds"], budget["JitterStrategy"]) == (1, 6, "FULL")
+        assert budget["MaxAttempts"] >= 50, name
         aep = next(r for r in state["Retry"] if set(r["ErrorEquals"]) == AEP_ERRORS)
         assert (aep["IntervalSeconds"], aep["BackoffRate"], aep["MaxAttempts"], aep["JitterStrategy"]) == (
             2,

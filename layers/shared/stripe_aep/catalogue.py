@@ -20,6 +20,8 @@ mapping set -> dataflow.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -123,11 +125,13 @@ def _stripe_key(given: Given) -> SecretStr:
     return reader()
 
 
+def _mapping_body(ref: Ref, given: Given) -> dict[str, Any]:
+    """The path's Data Prep mapping body (without its name: the same for every tenant of the sandbox)."""
+    return get_resource(ref.resource_path).mapping_set_body(given["xdm_tenant_id"], given["schema_id"])
+
+
 def _create_mapping_set(client: PlatformClient, name: str, ref: Ref, given: Given) -> AepObject:
-    resource = get_resource(ref.resource_path)
-    body = {**resource.mapping_set_body(given["xdm_tenant_id"], given["schema_id"]), "name": name}
-    client.validate_mapping_set(body)
-    created = client.create_mapping_set(body)
+    created = client.create_mapping_set({**_mapping_body(ref, given), "name": name})
     return AepObject(created.id, None, {"mapping_set_version": created.version})
 
 
@@ -271,11 +275,16 @@ TARGET_CONNECTION = Kind(
     get=lambda client, id: AepObject(id, client.get_target_connection(id).etag),
     delete=lambda client, id: client.delete_target_connection(id),
 )
-#: Validated (``POST /mappingSets/validate``) before it is created; kept on deprovisioning.
+#: Data Prep's check of a path's mapping body (``POST /mappingSets/validate``) before its first mapping set: the
+#: body is the same for every tenant of the sandbox, so it is validated once per sandbox (``validate_mapping``).
+MAPPING_VALIDATION = Check(
+    scope="sandbox_path", operations=("validateMappingSet",), needs=("xdm_tenant", "schema"), shared=True
+)
+#: Created once its body is validated (``validate_mapping``); kept on deprovisioning.
 MAPPING_SET = Kind(
     scope="path",
-    operations=("validateMappingSet", "createMappingSet"),
-    needs=("xdm_tenant", "schema"),
+    operations=("createMappingSet",),
+    needs=("mapping_validation",),
     attribute="mapping_set",
     name=lambda ref: names.mapping_set_name(ref.tenant_id, ref.resource_path),
     key=_path_key,
@@ -309,6 +318,7 @@ CATALOGUE: Mapping[str, Check] = {
     "schema": SCHEMA,
     "dataset": DATASET,
     "target_connection": TARGET_CONNECTION,
+    "mapping_validation": MAPPING_VALIDATION,
     "mapping_set": MAPPING_SET,
     "flow": FLOW,
 }
@@ -334,9 +344,10 @@ def ensure(
        ``ConcurrentModificationError`` while another owner's lease stands), the object created with ``given``
        and its ID stored with a conditional write. A ``ConflictError`` from the create (the name was taken
        meanwhile) falls back to the lookup.
-    On the happy path this costs no lookup call. Adobe errors propagate unchanged.
+    On the happy path this costs no lookup call. Adobe errors propagate unchanged; a ``ThrottledError`` (429, or
+    the rate budget's refusal) first releases the intent: nothing was created, so the retry needs no lookup.
     """
-    from stripe_aep.aep import ConflictError
+    from stripe_aep.aep import ConflictError, ThrottledError
 
     if kind.create is None:
         raise TypeError(f"{kind.attribute} objects are not created by ensure")
@@ -352,12 +363,33 @@ def ensure(
     store.claim_intent(key, attribute, owner)
     try:
         created = kind.create(client, name, ref, given or {})
+    except ThrottledError:
+        if not has_intent(item, attribute):
+            store.release_intent(key, attribute, owner)
+        raise
     except ConflictError:
         lookup = kind.find(client, name)
         if lookup is None:
             raise
         created = lookup
     return store.record_object(key, attribute, created.id, created.etag, created.extra)
+
+
+def validate_mapping(store: Store, client: PlatformClient, ref: Ref, given: Given) -> bool:
+    """Validate the path's mapping body with Data Prep unless this sandbox already validated the same body.
+
+    The body's SHA-256 is recorded on the sandbox's schema item (``mapping_validated``) once Adobe accepted it.
+    ``given``: ``xdm_tenant_id``, ``schema_id``. Returns whether a validation call was made. Raises the client's
+    ``AepValidationError`` (Adobe's reason in ``detail``) when the body is invalid (nothing recorded).
+    """
+    body = _mapping_body(ref, given)
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    key = schema_key(ref.sandbox, ref.resource_path)
+    if (store.get(key) or {}).get("mapping_validated") == digest:
+        return False
+    client.validate_mapping_set({**body, "name": names.mapping_set_name(ref.tenant_id, ref.resource_path)})
+    store.update(key, {"mapping_validated": digest})
+    return True
 
 
 def delete_recorded(store: Store, client: PlatformClient, kind: Kind, ref: Ref) -> list[str]:

@@ -96,6 +96,11 @@ class Store:
         self.table_name = table_name
         self._table = table if table is not None else boto3.resource("dynamodb").Table(table_name)
 
+    @property
+    def table(self) -> Any:
+        """The boto3 ``Table`` (for ``stripe_aep.budget``, which keeps its own item in it)."""
+        return self._table
+
     # ---- reads ---------------------------------------------------------------------------------------------
     def get(self, key: ItemKey) -> dict[str, Any] | None:
         """The item at ``key`` (strongly consistent read), or ``None``."""
@@ -261,6 +266,20 @@ class Store:
             condition_names={"#id": f"{kind}_id", "#intent": f"{kind}_intent", "#owner": f"{kind}_intent_owner"},
             condition_values={":owner": owner, ":stale": now - lease_s},
         )
+
+    def release_intent(self, key: ItemKey, kind: str, owner: str) -> None:
+        """Remove ``owner``'s intent to create ``kind`` at ``key``: its create was refused (429 or the rate budget),
+        so nothing exists to look up. Does nothing when another owner holds the intent."""
+        try:
+            self.update(
+                key,
+                remove=(f"{kind}_intent", f"{kind}_intent_owner"),
+                condition="#owner = :owner",
+                condition_names={"#owner": f"{kind}_intent_owner"},
+                condition_values={":owner": owner},
+            )
+        except ConcurrentModificationError:
+            return
 
     def expire_intents(self, key: ItemKey, owner: str) -> list[str]:
         """Mark every create intent that ``owner`` (an execution name) left on the item as expired (time 0).

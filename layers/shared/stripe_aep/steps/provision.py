@@ -31,6 +31,7 @@ from stripe_aep.catalogue import (
     Kind,
     Ref,
     ensure,
+    validate_mapping,
 )
 from stripe_aep.errors import InputValidationError, TenantNotFoundError
 from stripe_aep.metrics import emit_metric
@@ -200,11 +201,14 @@ def create_target_connection(request: TargetStep, runtime: Runtime) -> dict[str,
 
 
 def create_mapping_set(request: SchemaStep, runtime: Runtime) -> dict[str, Any]:
-    """Validate, then ensure, the mapping set of the resource path (Data Prep ``POST /mappingSets/validate``,
-    ``POST /mappingSets``). Out: ``{mappingSetId, mappingSetVersion (int)}``.
+    """Validate (once per sandbox and body), then ensure, the mapping set of the resource path (Data Prep
+    ``POST /mappingSets/validate``, ``POST /mappingSets``). Out: ``{mappingSetId, mappingSetVersion (int)}``.
     """
+    ref = _path_ref(request)
     given = {"xdm_tenant_id": xdm_tenant_id(runtime, request.sandbox), "schema_id": request.schemaId}
-    item = _ensure(runtime, MAPPING_SET, _path_ref(request), request.executionName, given)
+    if not (runtime.store.get(MAPPING_SET.key(ref)) or {}).get("mapping_set_id"):
+        validate_mapping(runtime.store, runtime.platform(request.sandbox), ref, given)
+    item = _ensure(runtime, MAPPING_SET, ref, request.executionName, given)
     return {"mappingSetId": item["mapping_set_id"], "mappingSetVersion": int(item["mapping_set_version"])}
 
 
