@@ -13,8 +13,9 @@ Why not a semaphore: Adobe limits a rate, not concurrency, and a crashed Lambda 
 reservation simply expires). Why not the Map's MaxConcurrency or SQS MaximumConcurrency: they bound one execution,
 or starts, not the deployment's calls.
 
-Adaptation (AIMD): a 429 pushes ``next_at`` to ``now + Retry-After`` (no Lambda sends before Adobe said) and halves
-``rate`` (not below ``cap / 8``); the rate then grows back linearly to the cap over ``recovery_s`` seconds.
+Adaptation (AIMD): a 429 pushes ``next_at`` to ``now + Retry-After`` (no Lambda sends before Adobe said) and cuts
+``rate`` to ``decrease`` x the rate now (not below ``cap / 8``); the rate then grows back linearly, by half the cap
+every ``recovery_s`` seconds.
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ class AdobeBudget:
     """A shared limit of ``cap_rps`` Adobe calls per second, kept in ``table`` (a boto3 DynamoDB Table).
 
     ``max_wait_s``: longest a caller sleeps for its slot before ``acquire`` refuses (seconds); ``burst_s``: how
-    many seconds of calls idle time may bank; ``recovery_s``: seconds for the rate to grow from half to the cap
-    after a 429. ``clock``/``sleep`` are seconds (``time.time``/``time.sleep``). Thread-safe.
+    many seconds of calls idle time may bank; ``decrease``: the factor a 429 applies to the rate; ``recovery_s``:
+    seconds for the rate to grow by half the cap after a 429. ``clock``/``sleep`` are seconds (``time.time``,
+    ``time.sleep``). Thread-safe.
     """
 
     def __init__(
@@ -69,8 +71,9 @@ class AdobeBudget:
         cap_rps: float,
         *,
         max_wait_s: float = 1.0,
-        burst_s: float = 0.25,
-        recovery_s: float = 30.0,
+        burst_s: float = 0.1,
+        decrease: float = 0.75,
+        recovery_s: float = 10.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -80,6 +83,7 @@ class AdobeBudget:
         self.max_wait_s = max_wait_s
         self.burst_s = burst_s
         self.recovery_s = recovery_s
+        self.decrease = decrease
         self._table = table
         self._clock = clock
         self._sleep = sleep
@@ -137,8 +141,9 @@ class AdobeBudget:
                         retry_after=retry_after,
                         operation=operation,
                     ) from None
-                self._restart(floor + interval, floor)  # idle (or new): start the cursor at the floor
-                continue
+                if self._restart(interval):  # idle (or new): this call takes the slot at the floor
+                    return 0.0
+                continue  # another caller restarted it first: reserve after its slot
             item = answer["Attributes"]
             self._learn(item)
             wait = max(0.0, float(item["next_at"]) - interval - now)
@@ -147,8 +152,12 @@ class AdobeBudget:
             return wait
         raise BudgetExhaustedError("Adobe rate budget contended; retry", retry_after=1.0, operation=operation)
 
-    def _restart(self, next_at: float, floor: float) -> None:
-        """Set the cursor of an idle (or absent) budget: one caller wins, the others try the ADD again."""
+    def _restart(self, interval: float) -> bool:
+        """Restart the cursor of an idle (or absent) budget at ``now - burst_s + interval`` (a fresh clock read:
+        a restart happens at most once per interval); whether this caller won, and so holds the slot at the floor.
+        The others reserve after it with the ADD."""
+        floor = self._clock() - self.burst_s
+        next_at = floor + interval
         try:
             self._table.update_item(
                 Key=BUDGET_KEY,
@@ -159,16 +168,18 @@ class AdobeBudget:
         except ClientError as exc:
             if not _failed(exc):
                 raise
+            return False
+        return True
 
     def throttled(self, retry_after_s: float | None) -> None:
-        """Adobe answered 429: no call before ``now + retry_after_s`` (1 s when Adobe gave none), half the rate.
+        """Adobe answered 429: no call before ``now + retry_after_s`` (1 s when Adobe gave none), a lower rate.
 
         One write per throttling episode: the condition lets only the first reporter of a given Retry-After
         window push the cursor and halve the rate.
         """
         now = self._clock()
         until = now + (retry_after_s if retry_after_s is not None else 1.0)
-        reduced = max(self.cap_rps / 8, self.rate_now(now) / 2)
+        reduced = max(self.cap_rps / 8, self.rate_now(now) * self.decrease)
         try:
             answer = self._table.update_item(
                 Key=BUDGET_KEY,

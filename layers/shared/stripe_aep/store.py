@@ -33,6 +33,8 @@ ItemKey = tuple[str, str]
 _DEPROVISIONING_MARKS = ("deprovisioned_at", "purged", "dataset_purged_at")
 ACTIVE_INDEX = "gsi1"
 ACTIVE_PARTITION = "DATAFLOW#ACTIVE"
+#: Seconds another owner's create intent holds a create off (``Store.claim_intent``).
+INTENT_LEASE_S = 120
 
 # Provisioning status of a tenant or dataflow item.
 PROVISIONING, ACTIVE, FAILED = "PROVISIONING", "ACTIVE", "FAILED"
@@ -248,7 +250,7 @@ class Store:
                 attrs["status"] = PROVISIONING
             self.update(key, attrs, remove=("last_error", *_DEPROVISIONING_MARKS))
 
-    def claim_intent(self, key: ItemKey, kind: str, owner: str, lease_s: int = 120) -> None:
+    def claim_intent(self, key: ItemKey, kind: str, owner: str, lease_s: int = INTENT_LEASE_S) -> None:
         """Record the intent to create ``kind`` at ``key`` before calling Adobe.
 
         Succeeds when no intent is recorded, when ``owner`` (an execution name) already holds it (a retry of the

@@ -9,6 +9,7 @@ re-running an execution, or a step, creates nothing twice.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from pydantic import ValidationError
@@ -44,7 +45,7 @@ from stripe_aep.steps.common import (
     StepInput,
     explore_or_reject,
 )
-from stripe_aep.store import ACTIVE, FAILED, dataflow_key, sandbox_key, tenant_key
+from stripe_aep.store import ACTIVE, FAILED, INTENT_LEASE_S, dataflow_key, sandbox_key, tenant_key
 from stripe_aep.tenants import (
     ProvisionInput,
     ScheduleInput,
@@ -109,7 +110,29 @@ def create_base_connection(request: SandboxStep, runtime: Runtime) -> dict[str, 
 
 
 def _ensure(runtime: Runtime, kind: Kind, ref: Ref, owner: str, given: Given | None = None) -> dict[str, Any]:
+    if kind.shared:
+        await_other_creator(runtime, kind, ref, owner)
     return ensure(runtime.store, runtime.platform(ref.sandbox), kind, ref, owner, given)
+
+
+#: Seconds between DynamoDB reads while another execution (or Map iteration) creates a shared object.
+SHARED_WAITS_S = (0.1, 0.2, 0.3, 0.5, 0.8, 1.2)
+
+
+def await_other_creator(runtime: Runtime, kind: Kind, ref: Ref, owner: str) -> None:
+    """While another owner's fresh intent stands on a shared object (the sandbox's class, field group, schema),
+    wait for its ID with DynamoDB reads only (``SHARED_WAITS_S``, about 3 s in all), instead of failing at once
+    with ``ConcurrentModificationError`` and looking the object up in Adobe on the retry. Returns when the ID is
+    stored, the intent is gone, expired or this owner's, or the waits are spent (``ensure`` then decides)."""
+    key, attribute = kind.key(ref), kind.attribute
+    for wait in SHARED_WAITS_S:
+        item = runtime.store.get(key) or {}
+        intent = item.get(f"{attribute}_intent")
+        if item.get(f"{attribute}_id") or not intent or item.get(f"{attribute}_intent_owner") == owner:
+            return
+        if float(intent) < now_s() - INTENT_LEASE_S:
+            return
+        time.sleep(wait)
 
 
 def _path_ref(request: PathStep) -> Ref:
