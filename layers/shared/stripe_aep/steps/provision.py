@@ -116,7 +116,7 @@ def _ensure(runtime: Runtime, kind: Kind, ref: Ref, owner: str, given: Given | N
 
 
 #: Seconds between DynamoDB reads while another execution (or Map iteration) creates a shared object.
-SHARED_WAITS_S = (0.1, 0.2, 0.3, 0.5, 0.8, 1.2)
+SHARED_WAITS_S = (0.1,) * 30
 
 
 def await_other_creator(runtime: Runtime, kind: Kind, ref: Ref, owner: str) -> None:
