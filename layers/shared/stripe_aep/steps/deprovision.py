@@ -32,8 +32,7 @@ from stripe_aep.catalogue import (
 from stripe_aep.errors import TenantNotFoundError
 from stripe_aep.metrics import emit_metric
 from stripe_aep.runtime import Runtime
-from stripe_aep.steps.common import RawInput, TenantStep
-from stripe_aep.steps.lifecycle import load_tenant, remove_rotation_check, sandbox_of
+from stripe_aep.steps.common import RawInput, TenantStep, load_tenant, remove_rotation_check, sandbox_of
 from stripe_aep.store import DEPROVISIONED, DEPROVISIONING, dataflow_key, tenant_key
 from stripe_aep.tenants import DeprovisionInput, ResourcePath, now_s, parse_input
 

@@ -12,11 +12,6 @@ import json
 import time
 from typing import Any
 
-from pydantic import ValidationError
-
-from stripe_aep.aep import (
-    Schedule,
-)
 from stripe_aep.catalogue import (
     BASE_CONNECTION,
     DATASET,
@@ -38,6 +33,7 @@ from stripe_aep.errors import InputValidationError, TenantNotFoundError
 from stripe_aep.metrics import emit_metric
 from stripe_aep.resources import RESOURCE_PATHS
 from stripe_aep.runtime import Runtime
+from stripe_aep.schedule import Schedule
 from stripe_aep.steps.common import (
     PathStep,
     RawInput,
@@ -55,20 +51,6 @@ from stripe_aep.tenants import (
     validate_tenant_id,
 )
 
-#: Seconds between validation and a default schedule's first run (Adobe rejects a start time in the past).
-DEFAULT_START_DELAY_S = 60
-
-
-def to_schedule(schedule: ScheduleInput | dict[str, Any], default_start: int | None = None) -> Schedule:
-    """A validated Flow Service ``Schedule`` (Adobe's rules) from a console schedule; ``InputValidationError``."""
-    data = schedule if isinstance(schedule, ScheduleInput) else ScheduleInput.model_validate(schedule)
-    start = data.startTime if data.startTime is not None else default_start
-    try:
-        return Schedule(start_time=start, frequency=data.frequency, interval=data.interval)
-    except ValidationError as exc:
-        reasons = "; ".join(str(e["msg"]) for e in exc.errors())
-        raise InputValidationError(f"schedule: {reasons}") from None
-
 
 def validate_input(request: RawInput, runtime: Runtime) -> dict[str, Any]:
     """Validate a provision input, apply the defaults, and record the tenant as PROVISIONING.
@@ -85,12 +67,7 @@ def validate_input(request: RawInput, runtime: Runtime) -> dict[str, Any]:
         frequency=settings.default_schedule_frequency,
         interval=None if settings.default_schedule_frequency == "once" else settings.default_schedule_interval,
     )
-    schedule = to_schedule(requested, default_start=now_s() + DEFAULT_START_DELAY_S)
-    schedule_out = {
-        "frequency": schedule.frequency,
-        "interval": schedule.interval,
-        "startTime": schedule.start_time,
-    }
+    schedule_out = requested.schedule.model_dump(by_alias=True)
     runtime.store.begin_provisioning(data.tenantId, sandbox, paths, schedule_out, request.executionName)
     emit_metric("ProvisioningStarted", 1)
     return {"tenantId": data.tenantId, "sandbox": sandbox, "resourcePaths": paths, "schedule": schedule_out}
@@ -240,7 +217,7 @@ class DataflowStep(PathStep):
     targetConnectionId: str
     mappingSetId: str
     mappingSetVersion: int
-    schedule: ScheduleInput
+    schedule: Schedule
 
 
 def create_dataflow(request: DataflowStep, runtime: Runtime) -> dict[str, Any]:
@@ -252,7 +229,7 @@ def create_dataflow(request: DataflowStep, runtime: Runtime) -> dict[str, Any]:
         "target_connection_id": request.targetConnectionId,
         "mapping_set_id": request.mappingSetId,
         "mapping_set_version": request.mappingSetVersion,
-        "schedule": to_schedule(request.schedule),
+        "schedule": request.schedule,
     }
     item = _ensure(runtime, FLOW, _path_ref(request), request.executionName, given)
     return {"resourcePath": request.resourcePath, "flowId": item["flow_id"]}
