@@ -97,15 +97,18 @@ SHARED_WAITS_S = (0.1,) * 30
 
 
 def await_other_creator(runtime: Runtime, kind: Kind, ref: Ref, owner: str) -> None:
-    """While another owner's fresh intent stands on a shared object (the sandbox's class, field group, schema),
-    wait for its ID with DynamoDB reads only (``SHARED_WAITS_S``, about 3 s in all), instead of failing at once
-    with ``ConcurrentModificationError`` and looking the object up in Adobe on the retry. Returns when the ID is
-    stored, the intent is gone, expired or this owner's, or the waits are spent (``ensure`` then decides)."""
+    """While another Map iteration of the same execution holds a fresh intent on a shared object (the sandbox's
+    record class, which several paths need at once), wait for its ID with DynamoDB reads only (``SHARED_WAITS_S``,
+    3 s in all) instead of failing at once with ``ConcurrentModificationError`` and looking the object up in
+    Adobe on the retry. Another execution's intent is not awaited here (the state machine's retry waits for it,
+    without holding a Lambda). Returns when the ID is stored, the intent is gone, expired or not this execution's,
+    or the waits are spent (``ensure`` then decides)."""
     key, attribute = kind.key(ref), kind.attribute
+    execution = owner.split("/", 1)[0]
     for wait in SHARED_WAITS_S:
         item = runtime.store.get(key) or {}
-        intent = item.get(f"{attribute}_intent")
-        if item.get(f"{attribute}_id") or not intent or item.get(f"{attribute}_intent_owner") == owner:
+        intent, holder = item.get(f"{attribute}_intent"), str(item.get(f"{attribute}_intent_owner", ""))
+        if item.get(f"{attribute}_id") or not intent or holder == owner or holder.split("/", 1)[0] != execution:
             return
         if float(intent) < now_s() - INTENT_LEASE_S:
             return
