@@ -222,7 +222,7 @@ def test_every_task_retries_and_sits_under_a_catch(logical_id: str) -> None:
         # The standard Lambda block, which also takes a crash or timeout (every step is idempotent).
         assert any(r >= LAMBDA_ERRORS for r in retried), f"{name}: no standard Lambda retry"
         budget = next(r for r in state["Retry"] if r["ErrorEquals"] == ["BudgetExhaustedError"])
-        assert (budget["IntervalSeconds"], budget["MaxDelaySeconds"], budget["JitterStrategy"]) == (1, 6, "FULL")
+        assert (budget["IntervalSeconds"], budget["MaxDelaySeconds"], budget["JitterStrategy"]) == (2, 10, "FULL")
         assert budget["MaxAttempts"] >= 50, name
         aep = next(r for r in state["Retry"] if set(r["ErrorEquals"]) == AEP_ERRORS)
         assert (aep["IntervalSeconds"], aep["BackoffRate"], aep["MaxAttempts"], aep["JitterStrategy"]) == (

@@ -5,7 +5,7 @@ Pattern: GCRA (the generic cell rate algorithm: a token bucket expressed as one 
 be sent), ``rate`` (calls per second now allowed) and ``throttled_at`` (epoch seconds of the last 429).
 A call reserves its send time with one atomic conditional ``ADD next_at :interval`` (no read-modify-write loop, so
 concurrent Lambdas do not retry each other's writes): granted when ``next_at`` is at most ``max_wait_s`` ahead (the
-caller sleeps until its slot: under a second), refused otherwise with ``BudgetExhaustedError`` (``retry_after`` in
+caller sleeps until its slot: a few seconds), refused otherwise with ``BudgetExhaustedError`` (``retry_after`` in
 seconds) that the state machine retries with jitter (a Step Functions Retry waits for free; a Lambda does not sleep).
 Idle time banks at most ``burst_s`` seconds of calls.
 

@@ -49,7 +49,7 @@ class Settings(BaseModel):
     default_schedule_interval: int = 1
     secret_max_age_s: int = 300
     adobe_rate_limit_rps: float = Field(default=0.0, ge=0)
-    adobe_budget_max_wait_s: float = Field(default=1.0, gt=0)
+    adobe_budget_max_wait_s: float = Field(default=3.0, gt=0)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
