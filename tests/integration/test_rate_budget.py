@@ -109,8 +109,9 @@ def test_a_429_pauses_every_caller_then_the_rate_recovers(stack: LocalStack) -> 
 
 
 def test_a_throttled_create_is_retried_without_a_lookup(stack: LocalStack, tenant_factory: TenantFactory) -> None:
-    """429 (Retry-After 5 s, more than a step waits in its Lambda) on each path's first createFlow: the budget pauses, the step is refused with
-    BudgetExhaustedError, the state machine retries it; no listFlows (a 429 is a refusal, not an uncertainty)."""
+    """429 (Retry-After 5 s, more than a step waits in its Lambda) on each path's first createFlow: the budget
+    pauses, the step is refused with BudgetExhaustedError, the state machine retries it; no listFlows (a 429 is a
+    refusal, not an uncertainty)."""
     tenant_factory("acme")
     stack.simulator.add_fault(Fault(operation="createFlow", kind="throttle", nth=1, times=2, retry_after=5))
 
