@@ -52,7 +52,7 @@ def _provisioning_rows(
             notes.append(f"longest chain ({label}, L = {lat:g} ms): " + " -> ".join(run["chain"]))
         rows.append(
             (
-                f"1 provision wall with L = 0 (local machinery only){at}",
+                "1 provision wall with L = 0 (local machinery only)",
                 f"{prov['runs']['zero_latency']['wall_s']:.2f} s",
                 "-",
                 "-",
