@@ -96,10 +96,7 @@ def provision_graph(resource_paths: Sequence[str], *, fresh_sandbox: bool, cold_
             before = [n for p in at for need in entry.needs for n in last_call(need, p)]
             if not entry.needs and cold_token:
                 before = ["imsToken"]
-            operations = entry.operations
-            if fresh_sandbox and entry.first_in_sandbox:
-                operations = (*operations[:-1], *entry.first_in_sandbox, operations[-1])
-            for operation in operations:
+            for operation in entry.operations:
                 node = _node(operation, entry.scope, path)
                 needs[node] = tuple(dict.fromkeys(before))
                 before = [node]

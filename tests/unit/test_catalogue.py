@@ -258,3 +258,40 @@ def test_plan_kind_adopts_a_namesake_of_a_vanished_object_and_converge_records_i
     assert item["base_connection_id"] == other
     assert [a.verb for a in plan_kind(platform_client, BASE_CONNECTION, REF, item)] == ["keep"]
     assert simulator.calls["createConnection"] == 2, "adopting creates nothing"
+
+
+def test_a_throttled_create_releases_its_intent_and_the_retry_makes_no_lookup(
+    store: Store, platform_client: PlatformClient, simulator: Any
+) -> None:
+    """A 429 is a refusal: nothing was created, so the next attempt creates at once (no listConnections)."""
+    from local.aep_simulator import Fault
+    from stripe_aep.aep import ThrottledError
+
+    simulator.add_fault(Fault(operation="createConnection", kind="throttle", nth=1, times=1, retry_after=1))
+    with pytest.raises(ThrottledError):
+        ensure(store, platform_client, BASE_CONNECTION, REF, "exec-1", {"stripe_key": KeyReader()})
+    assert not any(k.startswith("base_connection_intent") for k in store.get(tenant_key(TENANT)) or {})
+
+    ensure(store, platform_client, BASE_CONNECTION, REF, "exec-1", {"stripe_key": KeyReader()})
+
+    assert connections(simulator) == [base_connection_name(TENANT)]
+    assert simulator.calls["createConnection"] == 2 and simulator.calls["listConnections"] == 0
+
+
+def test_a_sandbox_validates_a_mapping_body_once(store: Store, platform_client: PlatformClient, simulator: Any) -> None:
+    """The second tenant of a sandbox sends no validateMappingSet for a body the sandbox already validated."""
+    from stripe_aep.catalogue import validate_mapping
+    from stripe_aep.resources import get_resource
+
+    resource = get_resource("charges")
+    xdm_tenant = platform_client.get_tenant_id()
+    group = platform_client.create_field_group(resource.field_group_body(xdm_tenant))
+    schema = platform_client.create_schema(resource.schema_body(group.id))
+    given = {"xdm_tenant_id": xdm_tenant, "schema_id": schema.id}
+
+    first = validate_mapping(store, platform_client, Ref(SANDBOX, "acme-co", "charges"), given)
+    second = validate_mapping(store, platform_client, Ref(SANDBOX, "globex", "charges"), given)
+
+    assert (first, second) == (True, False)
+    assert simulator.calls["validateMappingSet"] == 1
+    assert (store.get(("SANDBOX#" + SANDBOX, "SCHEMA#charges")) or {}).get("mapping_validated")

@@ -42,6 +42,7 @@ GLOBAL_ENV = {
     "DEFAULT_SANDBOX",
     "DEFAULT_SCHEDULE_FREQUENCY",
     "DEFAULT_SCHEDULE_INTERVAL",
+    "ADOBE_RATE_LIMIT_RPS",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
@@ -152,6 +153,7 @@ def test_functions_with_extra_environment() -> None:
         "HEALTH_CONCURRENCY",
         "HEALTH_REPAIR_MISSING",
         "PROVISION_STATE_MACHINE_ARN",
+        "ADOBE_BUDGET_MAX_WAIT_S",
     }
     assert health_env["HEALTH_REPAIR_MISSING"] == {"Ref": "HealthRepairMissingFlows"}
     assert TEMPLATE["Parameters"]["HealthRepairMissingFlows"]["Default"] == "false"
@@ -232,6 +234,9 @@ def test_every_task_retries_and_sits_under_a_catch(logical_id: str) -> None:
         retried = [set(r["ErrorEquals"]) for r in state.get("Retry", [])]
         # The standard Lambda block, which also takes a crash or timeout (every step is idempotent).
         assert any(r >= LAMBDA_ERRORS for r in retried), f"{name}: no standard Lambda retry"
+        budget = next(r for r in state["Retry"] if r["ErrorEquals"] == ["BudgetExhaustedError"])
+        assert (budget["IntervalSeconds"], budget["MaxDelaySeconds"], budget["JitterStrategy"]) == (2, 10, "FULL")
+        assert budget["MaxAttempts"] >= 50, name
         aep = next(r for r in state["Retry"] if set(r["ErrorEquals"]) == AEP_ERRORS)
         assert (aep["IntervalSeconds"], aep["BackoffRate"], aep["MaxAttempts"], aep["JitterStrategy"]) == (
             2,

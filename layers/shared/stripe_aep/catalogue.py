@@ -20,6 +20,8 @@ mapping set -> dataflow.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -81,17 +83,14 @@ Given = Mapping[str, Any]
 class Check:
     """An Adobe call that creates nothing but comes before some creates (a node of the call graph).
 
-    ``operations``: its operationIds; ``shared``: cached per sandbox (made by the sandbox's first tenant only);
-    ``first_in_sandbox``: calls made before the last operation only by the sandbox's first tenant (the mapping's
-    run on sample rows, remembered per sandbox: ``steps.mapping_check``), as ``operationId:tag`` when the same
-    operation also stands elsewhere in the graph.
+    ``operations``: its operationIds (``operationId:tag`` when the same operation stands elsewhere in the call
+    graph too); ``shared``: cached per sandbox (made by the sandbox's first tenant only).
     """
 
     scope: Scope
     operations: tuple[str, ...]
     needs: tuple[str, ...] = ()
     shared: bool = False
-    first_in_sandbox: tuple[str, ...] = ()
 
     def applies(self, resource_path: str) -> bool:
         """Whether the call is made for ``resource_path`` (always, for a check)."""
@@ -150,13 +149,13 @@ def _stripe_key(given: Given) -> SecretStr:
     return reader()
 
 
+def _mapping_body(ref: Ref, given: Given) -> dict[str, Any]:
+    """The path's Data Prep mapping body (without its name: the same for every tenant of the sandbox)."""
+    return get_resource(ref.resource_path).mapping_set_body(given["xdm_tenant_id"], given["schema_id"])
+
+
 def _create_mapping_set(client: PlatformClient, name: str, ref: Ref, given: Given) -> AepObject:
-    resource = get_resource(ref.resource_path)
-    body = {**resource.mapping_set_body(given["xdm_tenant_id"], given["schema_id"]), "name": name}
-    client.validate_mapping_set(body)
-    if check_on_samples := given.get("check_on_samples"):  # the mapping's run on sample rows (mapping_check)
-        check_on_samples(body)
-    created = client.create_mapping_set(body)
+    created = client.create_mapping_set({**_mapping_body(ref, given), "name": name})
     return AepObject(created.id, None, {"mapping_set_version": created.version})
 
 
@@ -373,13 +372,20 @@ TARGET_CONNECTION = Kind(
     get=lambda client, id: AepObject(id, client.get_target_connection(id).etag),
     delete=lambda client, id: client.delete_target_connection(id),
 )
-#: Validated (``POST /mappingSets/validate``) and, in a sandbox that has not seen this mapping version, run on
-#: sample rows (explore preview=true + ``previewMappingSet``) before it is created; kept on deprovisioning.
+#: Data Prep's check of a path's mapping body before its first mapping set: validated (``POST
+#: /mappingSets/validate``) and run on sample rows (explore preview=true + ``previewMappingSet``, ``mapping_check``);
+#: the body is the same for every tenant of the sandbox, so this is done once per sandbox (``validate_mapping``).
+MAPPING_VALIDATION = Check(
+    scope="sandbox_path",
+    operations=("validateMappingSet", "getByConnectionId:preview", "previewMappingSet"),
+    needs=("xdm_tenant", "schema"),
+    shared=True,
+)
+#: Created once its body is validated (``validate_mapping``); kept on deprovisioning.
 MAPPING_SET = Kind(
     scope="path",
-    operations=("validateMappingSet", "createMappingSet"),
-    first_in_sandbox=("getByConnectionId:preview", "previewMappingSet"),
-    needs=("xdm_tenant", "schema"),
+    operations=("createMappingSet",),
+    needs=("mapping_validation",),
     attribute="mapping_set",
     name=lambda ref: names.mapping_set_name(ref.tenant_id, ref.resource_path),
     key=_path_key,
@@ -460,6 +466,7 @@ CATALOGUE: Mapping[str, Check] = {
     "schema": SCHEMA,
     "dataset": DATASET,
     "target_connection": TARGET_CONNECTION,
+    "mapping_validation": MAPPING_VALIDATION,
     "mapping_set": MAPPING_SET,
     "flow": FLOW,
 }
@@ -489,10 +496,11 @@ def ensure(
        and its ID stored with a conditional write; a create that retries ``owner``'s uncertain one is confirmed
        to be the only one of its name (``keep_one``). A ``ConflictError`` from the create (the name was taken
        meanwhile) falls back to the lookup. A create Adobe refused (4xx: a 429 too) created nothing: its intent
-       is released, so the retry creates again without a lookup.
+       is released, so the retry creates again without a lookup; so is one the rate budget refused
+       (``BudgetExhaustedError``: nothing was sent).
     On the happy path this costs no lookup call. Adobe errors propagate unchanged.
     """
-    from stripe_aep.aep import AepConnectionError, AepError, ConflictError
+    from stripe_aep.aep import AepConnectionError, AepError, ConflictError, ThrottledError
 
     if kind.create is None:
         raise TypeError(f"{kind.attribute} objects are not created by ensure")
@@ -510,6 +518,9 @@ def ensure(
     store.claim_intent(key, attribute, owner)
     try:
         created = kind.create(client, name, ref, given or {})
+    except ThrottledError:  # 429, or the rate budget's refusal (nothing was sent): certainly not created
+        store.release_intent(key, attribute, owner)
+        raise
     except ConflictError:
         lookup = kind.find(client, name)
         if lookup is None:
@@ -573,6 +584,29 @@ def keep_one(
             kind.delete(client, twin)
         logger.warning("%s: removed %s, a duplicate of %s (uncertain create)", kind.attribute, twin, chosen.id)
     return item
+
+
+def validate_mapping(store: Store, client: PlatformClient, ref: Ref, given: Given) -> bool:
+    """Validate the path's mapping body with Data Prep unless this sandbox already validated the same body, then
+    run it on sample rows (``given["check_on_samples"]``, when given: ``steps.mapping_check``, which remembers
+    its own result per sandbox and mapping version).
+
+    The body's SHA-256 is recorded on the sandbox's schema item (``mapping_validated``) once Adobe accepted it.
+    ``given``: ``xdm_tenant_id``, ``schema_id``, optional ``check_on_samples(body)``. Returns whether a
+    validation call was made. Raises the client's ``AepValidationError`` (Adobe's reason in ``detail``) when the
+    body is invalid (nothing recorded), and ``MappingRejectedError`` from the sample check.
+    """
+    body = _mapping_body(ref, given)
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    key = schema_key(ref.sandbox, ref.resource_path)
+    named = {**body, "name": names.mapping_set_name(ref.tenant_id, ref.resource_path)}
+    validated = (store.get(key) or {}).get("mapping_validated") == digest
+    if not validated:
+        client.validate_mapping_set(named)
+        store.update(key, {"mapping_validated": digest})
+    if check_on_samples := given.get("check_on_samples"):
+        check_on_samples(named)
+    return not validated
 
 
 def delete_recorded(store: Store, client: PlatformClient, kind: Kind, ref: Ref) -> list[str]:

@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from stripe_aep.aep import AepError
+from stripe_aep.budget import BudgetExhaustedError
 from stripe_aep.errors import REFUSALS, StepError, error_details
 from stripe_aep.metrics import emit_metric
 from stripe_aep.runtime import Runtime, Settings, runtime_for
@@ -59,6 +60,9 @@ def step_handler(step: Step[Any]) -> Callable[[dict[str, Any], LambdaContext], d
         runtime = runtime_for(settings)
         try:
             result = step(request, runtime)
+        except BudgetExhaustedError as exc:  # a wait, not a failure: the state machine retries, nothing recorded
+            logger.info("Adobe rate budget exhausted", extra={"retry_after_s": exc.retry_after})
+            raise
         except (StepError, AepError) as exc:
             details = error_details(exc)
             logger.warning("step failed", extra={"failure": details})

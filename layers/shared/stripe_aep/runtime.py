@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from stripe_aep.errors import TenantSecretNotFoundError
 from stripe_aep.metrics import record_adobe_call
@@ -27,12 +27,16 @@ from stripe_aep.tenants import Frequency, tenant_secret_name
 
 if TYPE_CHECKING:
     from stripe_aep.aep import ImsCredential, PlatformClient
+    from stripe_aep.budget import AdobeBudget
 
 
 class Settings(BaseModel):
     """Environment of every function (template.yaml Globals; names are the lowercased variables).
 
     ``secret_max_age_s``: seconds a secret stays cached in a warm Lambda (Powertools Parameters ``max_age``).
+    ``adobe_rate_limit_rps``: the deployment's Adobe rate budget (calls per second over every Lambda; template
+    parameter ``AdobeRateLimitRps``; 0 = none); ``adobe_budget_max_wait_s``: longest a call waits in the Lambda
+    for its slot before the step is refused with ``BudgetExhaustedError`` (``stripe_aep.budget``).
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -49,6 +53,8 @@ class Settings(BaseModel):
     #: Adobe read timeout and the settle window of an uncertain create (seconds; ``PlatformSettings``).
     adobe_read_timeout_s: float = 30.0
     adobe_create_settle_s: float = 10.0
+    adobe_rate_limit_rps: float = Field(default=0.0, ge=0)
+    adobe_budget_max_wait_s: float = Field(default=3.0, gt=0)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +71,13 @@ class Runtime:
         self.store = Store(settings.table_name)
         self._clients: dict[str, PlatformClient] = {}
         self._lock = threading.Lock()
+        self.budget: AdobeBudget | None = None
+        if settings.adobe_rate_limit_rps > 0:
+            from stripe_aep.budget import AdobeBudget
+
+            self.budget = AdobeBudget(
+                self.store.table, settings.adobe_rate_limit_rps, max_wait_s=settings.adobe_budget_max_wait_s
+            )
 
     def platform(self, sandbox: str) -> PlatformClient:
         """The Platform API client for ``sandbox`` (one per sandbox per process; its IMS token is shared)."""
@@ -84,6 +97,7 @@ class Runtime:
                     self.adobe_credential(),
                     observer=record_adobe_call,
                     reload_credential=lambda: self.adobe_credential(fresh=True),
+                    budget=self.budget,
                 )
                 self._clients[sandbox] = client
             return client

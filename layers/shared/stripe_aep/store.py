@@ -34,6 +34,8 @@ ItemKey = tuple[str, str]
 _DEPROVISIONING_MARKS = ("deprovisioned_at", "purged", "dataset_purged_at")
 ACTIVE_INDEX = "gsi1"
 ACTIVE_PARTITION = "DATAFLOW#ACTIVE"
+#: Seconds another owner's create intent holds a create off (``Store.claim_intent``).
+INTENT_LEASE_S = 120
 
 # Provisioning status of a tenant or dataflow item.
 PROVISIONING, ACTIVE, FAILED = "PROVISIONING", "ACTIVE", "FAILED"
@@ -106,6 +108,11 @@ class Store:
     def __init__(self, table_name: str, table: Any | None = None) -> None:
         self.table_name = table_name
         self._table = table if table is not None else boto3.resource("dynamodb").Table(table_name)
+
+    @property
+    def table(self) -> Any:
+        """The boto3 ``Table`` (for ``stripe_aep.budget``, which keeps its own item in it)."""
+        return self._table
 
     # ---- reads ---------------------------------------------------------------------------------------------
     def get(self, key: ItemKey) -> dict[str, Any] | None:
@@ -254,7 +261,7 @@ class Store:
                 attrs["status"] = PROVISIONING
             self.update(key, attrs, remove=("last_error", *_DEPROVISIONING_MARKS))
 
-    def claim_intent(self, key: ItemKey, kind: str, owner: str, lease_s: int = 120) -> None:
+    def claim_intent(self, key: ItemKey, kind: str, owner: str, lease_s: int = INTENT_LEASE_S) -> None:
         """Record the intent to create ``kind`` at ``key`` before calling Adobe.
 
         Succeeds when no intent is recorded, when ``owner`` (an execution name) already holds it (a retry of the

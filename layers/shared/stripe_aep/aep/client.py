@@ -16,15 +16,15 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from .auth import ImsCredential, ImsTokenProvider
-from .errors import AepConnectionError, NotFoundError, UnexpectedResponseError
-from .http import build_session, check_url, error_from_response, make_retry
+from .errors import AepConnectionError, NotFoundError, ThrottledError, UnexpectedResponseError
+from .http import RETRY_STATUSES, build_session, check_url, error_from_response, make_retry
 from .models import (
     BaseConnectionRequest,
     Connection,
@@ -61,6 +61,18 @@ XDM_ID_LIST = "application/vnd.adobe.xed-id+json"
 
 #: ``observer(operation, final HTTP status or 0, 429 answers met)``: see ``PlatformClient``.
 CallObserver = Callable[[str, int, int], None]
+
+
+class RateBudget(Protocol):
+    """A limit on Adobe calls shared beyond this client (``stripe_aep.budget.AdobeBudget``)."""
+
+    def acquire(self, operation: str | None = None) -> float:
+        """Wait for one call's slot (seconds slept) or raise a ``ThrottledError`` (nothing sent)."""
+        ...
+
+    def throttled(self, retry_after_s: float | None) -> None:
+        """Adobe answered 429 with ``Retry-After`` seconds (``None``: none given)."""
+        ...
 
 
 class PlatformSettings(BaseModel):
@@ -116,7 +128,13 @@ class PlatformClient:
     retries included (the Lambdas turn this into the AdobeCalls / AdobeThrottles metrics).
     ``reload_credential`` reads the credential again bypassing caches: called once when IMS answers
     ``invalid_client`` (a rotated client secret; see ``ImsTokenProvider``).
+    ``budget`` (a ``RateBudget``): every Platform request first takes a slot from it (raising its
+    ``BudgetExhaustedError`` when none is free soon, nothing sent); a 429 is reported to it and the request asks
+    it for a slot again (a 429 is a refusal: nothing was done), at most ``THROTTLED_RESENDS`` times; the HTTP
+    layer then retries only 5xx and connection errors.
     """
+
+    THROTTLED_RESENDS = 2
 
     def __init__(
         self,
@@ -125,10 +143,12 @@ class PlatformClient:
         session: requests.Session | None = None,
         observer: CallObserver | None = None,
         reload_credential: Callable[[], ImsCredential] | None = None,
+        budget: RateBudget | None = None,
     ) -> None:
         self.settings = settings
         self._observer = observer
         self._credential = credential
+        self._budget = budget
         if session is None:
             retry = make_retry(
                 attempts=settings.retry_attempts,
@@ -137,6 +157,7 @@ class PlatformClient:
                 backoff_jitter=settings.retry_backoff_jitter_s,
                 retry_after_max=settings.retry_after_max_s,
                 total_wait_max=settings.retry_total_wait_max_s,
+                statuses=RETRY_STATUSES if budget is None else RETRY_STATUSES - {429},
             )
             session = build_session(retry)
         self._session = session
@@ -201,12 +222,16 @@ class PlatformClient:
         headers: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (200, 201, 202, 204),
     ) -> requests.Response:
-        """One Platform call with the 401 -> refresh -> repeat-once rule. Raises an ``AepError`` subclass."""
+        """One Platform call with the 401 -> refresh -> repeat-once rule (and, with a budget, a slot before each
+        request and a resend after a 429). Raises an ``AepError`` subclass."""
         self._check_same_origin(url, operation)
         data = None if json_body is None else json.dumps(json_body, separators=(",", ":"))
         response: requests.Response | None = None
-        for attempt in (1, 2):
+        refreshed, resends = False, 0
+        while True:
             token = self._tokens.token()
+            if self._budget is not None:
+                self._budget.acquire(operation)
             try:
                 response = self._session.request(
                     method,
@@ -230,12 +255,18 @@ class PlatformClient:
                 response.status_code,
                 response.headers.get("x-request-id"),
             )
-            if response.status_code == 401 and attempt == 1:
+            if response.status_code == 401 and not refreshed:
                 self._tokens.invalidate(token)
+                refreshed = True
                 continue
+            if response.status_code == 429 and self._budget is not None:
+                refusal = error_from_response(operation, response)
+                self._budget.throttled(refusal.retry_after if isinstance(refusal, ThrottledError) else None)
+                if resends < self.THROTTLED_RESENDS:
+                    self._observe(operation, 429, response)
+                    resends += 1
+                    continue
             break
-        if response is None:  # unreachable: the loop always sends at least once
-            raise AepConnectionError("no response", operation=operation)
         self._observe(operation, response.status_code, response)
         if response.status_code not in ok:
             raise error_from_response(operation, response)

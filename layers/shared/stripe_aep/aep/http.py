@@ -114,8 +114,10 @@ def make_retry(
     backoff_jitter: float = 0.5,
     retry_after_max: int = 20,
     total_wait_max: float = 30.0,
+    statuses: frozenset[int] = RETRY_STATUSES,
 ) -> PlatformRetry:
-    """The GET/DELETE retry policy. ``attempts`` counts the first try (5 -> at most 4 retries)."""
+    """The GET/DELETE retry policy. ``attempts`` counts the first try (5 -> at most 4 retries); ``statuses``:
+    the HTTP statuses retried (without 429 when a shared rate budget handles throttling)."""
     retries = max(0, attempts - 1)
     return PlatformRetry(
         total=retries,
@@ -125,7 +127,7 @@ def make_retry(
         other=0,
         redirect=0,
         allowed_methods=RETRY_METHODS,
-        status_forcelist=RETRY_STATUSES,
+        status_forcelist=statuses,
         backoff_factor=backoff_factor,
         backoff_max=backoff_max,
         backoff_jitter=backoff_jitter,

@@ -11,6 +11,7 @@ put back), so provisioning an existing tenant repairs what drifted.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -31,6 +32,7 @@ from stripe_aep.catalogue import (
     Ref,
     converge,
     ensure,
+    validate_mapping,
 )
 from stripe_aep.errors import REFUSALS
 from stripe_aep.metrics import emit_metric
@@ -45,7 +47,7 @@ from stripe_aep.steps.common import (
     explore_or_reject,
 )
 from stripe_aep.steps.mapping_check import check_mapping_on_samples
-from stripe_aep.store import ACTIVE, DISABLED, FAILED, dataflow_key, sandbox_key, tenant_key
+from stripe_aep.store import ACTIVE, DISABLED, FAILED, INTENT_LEASE_S, dataflow_key, sandbox_key, tenant_key
 from stripe_aep.tenants import (
     ProvisionInput,
     ScheduleInput,
@@ -94,9 +96,34 @@ def create_base_connection(request: SandboxStep, runtime: Runtime) -> dict[str, 
 
 def _ensure(runtime: Runtime, kind: Kind, ref: Ref, owner: str, given: Given | None = None) -> dict[str, Any]:
     # The tenant's own objects are converged (a re-provisioning repairs what drifted in AEP); the sandbox's
-    # shared XDM resources are only ensured.
+    # shared XDM resources are only ensured, once another Map iteration creating them is awaited.
+    if kind.shared:
+        await_other_creator(runtime, kind, ref, owner)
     act = ensure if kind.shared else converge
     return act(runtime.store, runtime.platform(ref.sandbox), kind, ref, owner, given)
+
+
+#: Seconds between DynamoDB reads while another execution (or Map iteration) creates a shared object.
+SHARED_WAITS_S = (0.1,) * 30
+
+
+def await_other_creator(runtime: Runtime, kind: Kind, ref: Ref, owner: str) -> None:
+    """While another Map iteration of the same execution holds a fresh intent on a shared object (the sandbox's
+    record class, which several paths need at once), wait for its ID with DynamoDB reads only (``SHARED_WAITS_S``,
+    3 s in all) instead of failing at once with ``ConcurrentModificationError`` and looking the object up in
+    Adobe on the retry. Another execution's intent is not awaited here (the state machine's retry waits for it,
+    without holding a Lambda). Returns when the ID is stored, the intent is gone, expired or not this execution's,
+    or the waits are spent (``ensure`` then decides)."""
+    key, attribute = kind.key(ref), kind.attribute
+    execution = owner.split("/", 1)[0]
+    for wait in SHARED_WAITS_S:
+        item = runtime.store.get(key) or {}
+        intent, holder = item.get(f"{attribute}_intent"), str(item.get(f"{attribute}_intent_owner", ""))
+        if item.get(f"{attribute}_id") or not intent or holder == owner or holder.split("/", 1)[0] != execution:
+            return
+        if float(intent) < now_s() - INTENT_LEASE_S:
+            return
+        time.sleep(wait)
 
 
 def _path_ref(request: PathStep) -> Ref:
@@ -192,10 +219,11 @@ class MappingStep(SchemaStep):
 
 
 def create_mapping_set(request: MappingStep, runtime: Runtime) -> dict[str, Any]:
-    """Validate, then ensure, the mapping set of the resource path (Data Prep ``POST /mappingSets/validate``,
-    ``POST /mappingSets``). Before creating it, the mapping runs on sample rows of the tenant's Stripe account
-    (``check_mapping_on_samples``: explore preview=true + ``previewMappingSet``, once per sandbox and mapping
-    version). Out: ``{mappingSetId, mappingSetVersion (int)}``. Raises ``MappingRejectedError``.
+    """Validate (once per sandbox and body), then ensure, the mapping set of the resource path (Data Prep
+    ``POST /mappingSets/validate``, ``POST /mappingSets``). Before creating it, the mapping runs on sample rows
+    of the tenant's Stripe account (``check_mapping_on_samples``: explore preview=true + ``previewMappingSet``,
+    once per sandbox and mapping version). Out: ``{mappingSetId, mappingSetVersion (int)}``.
+    Raises ``MappingRejectedError``.
     """
     client = runtime.platform(request.sandbox)
     base_connection_id = request.baseConnectionId or (runtime.store.get(tenant_key(request.tenantId)) or {}).get(
@@ -213,12 +241,15 @@ def create_mapping_set(request: MappingStep, runtime: Runtime) -> dict[str, Any]
                 body=body,
             )
 
+    ref = _path_ref(request)
     given = {
         "xdm_tenant_id": xdm_tenant_id(runtime, request.sandbox),
         "schema_id": request.schemaId,
         "check_on_samples": check_on_samples,
     }
-    item = _ensure(runtime, MAPPING_SET, _path_ref(request), request.executionName, given)
+    if not (runtime.store.get(MAPPING_SET.key(ref)) or {}).get("mapping_set_id"):
+        validate_mapping(runtime.store, client, ref, given)
+    item = _ensure(runtime, MAPPING_SET, ref, request.executionName, given)
     return {"mappingSetId": item["mapping_set_id"], "mappingSetVersion": int(item["mapping_set_version"])}
 
 

@@ -1,0 +1,197 @@
+"""The deployment's one Adobe rate budget: every Lambda's Platform calls share one limit (calls per second).
+
+Pattern: GCRA (the generic cell rate algorithm: a token bucket expressed as one timestamp) over one DynamoDB item,
+``pk = "BUDGET#adobe", sk = "GCRA"``, holding ``next_at`` (epoch seconds, float: the earliest time the next call may
+be sent), ``rate`` (calls per second now allowed) and ``throttled_at`` (epoch seconds of the last 429).
+A call reserves its send time with one atomic conditional ``ADD next_at :interval`` (no read-modify-write loop, so
+concurrent Lambdas do not retry each other's writes): granted when ``next_at`` is at most ``max_wait_s`` ahead (the
+caller sleeps until its slot: a few seconds), refused otherwise with ``BudgetExhaustedError`` (``retry_after`` in
+seconds) that the state machine retries with jitter (a Step Functions Retry waits for free; a Lambda does not sleep).
+Idle time banks at most ``burst_s`` seconds of calls.
+
+Why not a semaphore: Adobe limits a rate, not concurrency, and a crashed Lambda leaks a semaphore's slot (a rate
+reservation simply expires). Why not the Map's MaxConcurrency or SQS MaximumConcurrency: they bound one execution,
+or starts, not the deployment's calls.
+
+Adaptation (AIMD): a 429 pushes ``next_at`` to ``now + Retry-After`` (no Lambda sends before Adobe said) and cuts
+``rate`` to ``decrease`` x the rate now (not below ``cap / 8``); the rate then grows back linearly, by half the cap
+every ``recovery_s`` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from stripe_aep.aep.errors import ThrottledError
+
+__all__ = ["BUDGET_KEY", "AdobeBudget", "BudgetExhaustedError"]
+
+logger = logging.getLogger(__name__)
+
+#: The budget's item in the provisioner's table.
+BUDGET_KEY = {"pk": "BUDGET#adobe", "sk": "GCRA"}
+_MS = Decimal("0.001")
+
+
+class BudgetExhaustedError(ThrottledError):
+    """The deployment's Adobe rate budget has no call to give within ``max_wait_s``: nothing was sent.
+
+    ``retry_after``: seconds until a reservation could be granted. A refusal, never an uncertainty: a create
+    refused here certainly did not happen. The Step Functions ``Error`` the state machines retry with jitter.
+    """
+
+
+def _dec(value: float) -> Decimal:
+    return Decimal(str(value)).quantize(_MS)
+
+
+def _failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class AdobeBudget:
+    """A shared limit of ``cap_rps`` Adobe calls per second, kept in ``table`` (a boto3 DynamoDB Table).
+
+    ``max_wait_s``: longest a caller sleeps for its slot before ``acquire`` refuses (seconds); ``burst_s``: how
+    many seconds of calls idle time may bank; ``decrease``: the factor a 429 applies to the rate; ``recovery_s``:
+    seconds for the rate to grow by half the cap after a 429. ``clock``/``sleep`` are seconds (``time.time``,
+    ``time.sleep``). Thread-safe.
+    """
+
+    def __init__(
+        self,
+        table: Any,
+        cap_rps: float,
+        *,
+        max_wait_s: float = 1.0,
+        burst_s: float = 0.1,
+        decrease: float = 0.75,
+        recovery_s: float = 10.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if cap_rps <= 0:
+            raise ValueError("cap_rps must be positive")
+        self.cap_rps = float(cap_rps)
+        self.max_wait_s = max_wait_s
+        self.burst_s = burst_s
+        self.recovery_s = recovery_s
+        self.decrease = decrease
+        self._table = table
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._rate = self.cap_rps  # the last rate the item gave, and when its last 429 was
+        self._throttled_at = 0.0
+
+    def __repr__(self) -> str:
+        return f"AdobeBudget(cap_rps={self.cap_rps:g}, max_wait_s={self.max_wait_s:g})"
+
+    def rate_now(self, now: float) -> float:
+        """Calls per second allowed at ``now`` (epoch seconds): the rate after the last 429, grown back linearly."""
+        with self._lock:
+            rate, since = self._rate, now - self._throttled_at
+        return min(self.cap_rps, rate + max(0.0, since) * self.cap_rps / (2 * self.recovery_s))
+
+    def _learn(self, item: dict[str, Any]) -> None:
+        with self._lock:
+            self._rate = float(item.get("rate", self.cap_rps))
+            self._throttled_at = float(item.get("throttled_at", 0))
+
+    def acquire(self, operation: str | None = None) -> float:
+        """Reserve one call and sleep until its slot; return the seconds slept.
+
+        Raises ``BudgetExhaustedError`` (``retry_after`` seconds, ``operation``) when the next free slot is more
+        than ``max_wait_s`` ahead. DynamoDB errors other than a failed condition propagate.
+        """
+        for _ in range(4):
+            now = self._clock()
+            interval = 1.0 / self.rate_now(now)
+            floor, ceiling = now - self.burst_s, now + self.max_wait_s
+            try:
+                answer = self._table.update_item(
+                    Key=BUDGET_KEY,
+                    UpdateExpression="ADD next_at :interval",
+                    ConditionExpression="next_at BETWEEN :floor AND :ceiling",
+                    ExpressionAttributeValues={
+                        ":interval": _dec(interval),
+                        ":floor": _dec(floor),
+                        ":ceiling": _dec(ceiling),
+                    },
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except ClientError as exc:
+                if not _failed(exc):
+                    raise
+                old = (exc.response.get("Item") or {}).get("next_at")
+                next_at = None if old is None else float(old["N"] if isinstance(old, dict) else old)
+                if next_at is not None and next_at > ceiling:
+                    retry_after = next_at - ceiling
+                    raise BudgetExhaustedError(
+                        f"Adobe rate budget ({self.rate_now(now):.3g} calls/s) exhausted; retry after "
+                        f"{retry_after:.1f} s",
+                        retry_after=retry_after,
+                        operation=operation,
+                    ) from None
+                if self._restart(interval):  # idle (or new): this call takes the slot at the floor
+                    return 0.0
+                continue  # another caller restarted it first: reserve after its slot
+            item = answer["Attributes"]
+            self._learn(item)
+            wait = max(0.0, float(item["next_at"]) - interval - now)
+            if wait > 0:
+                self._sleep(wait)
+            return wait
+        raise BudgetExhaustedError("Adobe rate budget contended; retry", retry_after=1.0, operation=operation)
+
+    def _restart(self, interval: float) -> bool:
+        """Restart the cursor of an idle (or absent) budget at ``now - burst_s + interval`` (a fresh clock read:
+        a restart happens at most once per interval); whether this caller won, and so holds the slot at the floor.
+        The others reserve after it with the ADD."""
+        floor = self._clock() - self.burst_s
+        next_at = floor + interval
+        try:
+            self._table.update_item(
+                Key=BUDGET_KEY,
+                UpdateExpression="SET next_at = :next",
+                ConditionExpression="attribute_not_exists(next_at) OR next_at < :floor",
+                ExpressionAttributeValues={":next": _dec(next_at), ":floor": _dec(floor)},
+            )
+        except ClientError as exc:
+            if not _failed(exc):
+                raise
+            return False
+        return True
+
+    def throttled(self, retry_after_s: float | None) -> None:
+        """Adobe answered 429: no call before ``now + retry_after_s`` (1 s when Adobe gave none), a lower rate.
+
+        One write per throttling episode: the condition lets only the first reporter of a given Retry-After
+        window push the cursor and halve the rate.
+        """
+        now = self._clock()
+        until = now + (retry_after_s if retry_after_s is not None else 1.0)
+        reduced = max(self.cap_rps / 8, self.rate_now(now) * self.decrease)
+        try:
+            answer = self._table.update_item(
+                Key=BUDGET_KEY,
+                UpdateExpression="SET next_at = :until, #rate = :rate, throttled_at = :now",
+                ConditionExpression="attribute_not_exists(next_at) OR next_at < :until",
+                ExpressionAttributeNames={"#rate": "rate"},
+                ExpressionAttributeValues={":until": _dec(until), ":rate": _dec(reduced), ":now": _dec(now)},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if not _failed(exc):
+                raise
+            return
+        self._learn(answer["Attributes"])
+        logger.warning("Adobe answered 429: budget paused until %.1f, rate %.3g calls/s", until, reduced)
