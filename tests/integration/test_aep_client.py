@@ -13,48 +13,8 @@ from pydantic import SecretStr, ValidationError
 from stripe_aep.aep import NotFoundError, PatchOperation, PlatformClient, Schedule
 from stripe_aep.aep.models import DATA_LAKE_CONNECTION_SPEC_ID, STRIPE_CONNECTION_SPEC_ID, STRIPE_FLOW_SPEC_ID
 from tests.conftest import FAKE_STRIPE_KEY, SANDBOX
-from tests.integration.aep_bodies import field_group_body, mapping_set_body, schema_body
-
-START = 1767225600  # 2026-01-01T00:00:00Z, epoch seconds
-
-
-def _only(sim: Any, kind: str) -> dict[str, Any]:
-    objects = sim.objects(kind)
-    assert len(objects) == 1, objects
-    return objects[0]
-
-
-def _provision(client: PlatformClient, sim: Any) -> dict[str, str]:
-    """The whole tutorial chain for charges; returns the ids."""
-    tenant = client.get_tenant_id()
-    base = client.create_base_connection("stripe-aep/acme/base", SecretStr(FAKE_STRIPE_KEY))
-    source = client.create_source_connection("stripe-aep/acme/charges/source", base.id, "charges")
-    group = client.create_field_group(field_group_body(tenant))
-    schema = client.create_schema(schema_body(group.id))
-    dataset_id = client.create_dataset("stripe-aep acme charges", schema.id)
-    target = client.create_target_connection("stripe-aep/acme/charges/target", schema.id, dataset_id)
-    mapping = client.create_mapping_set(mapping_set_body(tenant, schema.id))
-    flow = client.create_flow(
-        "stripe-aep/acme/charges/flow",
-        source.id,
-        target.id,
-        mapping.id,
-        mapping.version,
-        Schedule(start_time=START, frequency="hour", interval=1),
-    )
-    return {
-        "tenant": tenant,
-        "base": base.id,
-        "source": source.id,
-        "group": group.id,
-        "group_alt": group.alt_id,
-        "schema": schema.id,
-        "schema_alt": schema.alt_id,
-        "dataset": dataset_id,
-        "target": target.id,
-        "mapping": mapping.id,
-        "flow": flow.id,
-    }
+from tests.integration.aep_bodies import mapping_set_body
+from tests.integration.support import START, create_tutorial_chain, only
 
 
 def test_tenant_id_is_read_once(platform_client: PlatformClient, simulator: Any) -> None:
@@ -66,7 +26,7 @@ def test_tenant_id_is_read_once(platform_client: PlatformClient, simulator: Any)
 
 def test_base_connection_create_get_find_patch_delete(platform_client: PlatformClient, simulator: Any) -> None:
     created = platform_client.create_base_connection("stripe-aep/acme/base", SecretStr(FAKE_STRIPE_KEY), "d")
-    stored = _only(simulator, "connections")
+    stored = only(simulator, "connections")
     assert stored["id"] == created.id
     assert stored["connectionSpec"] == {"id": STRIPE_CONNECTION_SPEC_ID, "version": "1.0"}
     assert stored["auth"]["specName"] == "OAuth2 Refresh Code"
@@ -121,15 +81,15 @@ def test_explore_preview_returns_records(platform_client: PlatformClient) -> Non
 
 
 def test_full_chain_creates_every_object(platform_client: PlatformClient, simulator: Any) -> None:
-    ids = _provision(platform_client, simulator)
+    ids = create_tutorial_chain(platform_client, simulator)
 
-    source = _only(simulator, "sourceConnections")
+    source = only(simulator, "sourceConnections")
     assert source["baseConnectionId"] == ids["base"] and source["params"] == {"resourcePath": "charges"}
-    target = _only(simulator, "targetConnections")
+    target = only(simulator, "targetConnections")
     assert target["connectionSpec"]["id"] == DATA_LAKE_CONNECTION_SPEC_ID
     assert target["params"]["dataSetId"] == ids["dataset"]
     assert target["data"]["schema"]["id"] == ids["schema"]
-    flow = _only(simulator, "flows")
+    flow = only(simulator, "flows")
     assert flow["flowSpec"]["id"] == STRIPE_FLOW_SPEC_ID
     assert flow["sourceConnectionIds"] == [ids["source"]] and flow["targetConnectionIds"] == [ids["target"]]
     assert flow["transformations"][0]["params"]["mappingId"] == ids["mapping"]
@@ -164,19 +124,19 @@ def test_full_chain_creates_every_object(platform_client: PlatformClient, simula
 
 
 def test_flow_patch_enable_disable_and_deletes(platform_client: PlatformClient, simulator: Any) -> None:
-    ids = _provision(platform_client, simulator)
+    ids = create_tutorial_chain(platform_client, simulator)
     flow = platform_client.get_flow(ids["flow"])
     assert flow.etag is not None
     patched = platform_client.patch_flow(
         ids["flow"], flow.etag, [PatchOperation(op="replace", path="/scheduleParams/frequency", value="day")]
     )
     assert patched.etag != flow.etag
-    assert _only(simulator, "flows")["scheduleParams"]["frequency"] == "day"
+    assert only(simulator, "flows")["scheduleParams"]["frequency"] == "day"
 
     platform_client.disable_flow(ids["flow"])
-    assert _only(simulator, "flows")["state"] == "disabled"
+    assert only(simulator, "flows")["state"] == "disabled"
     platform_client.enable_flow(ids["flow"])
-    assert _only(simulator, "flows")["state"] == "enabled"
+    assert only(simulator, "flows")["state"] == "enabled"
     action = [r for r in simulator.requests if r.operation == "postStateTransition"][-1]
     assert parse_qs(action.query) == {"op": ["ENABLE"]}
 
@@ -193,13 +153,13 @@ def test_flow_patch_enable_disable_and_deletes(platform_client: PlatformClient, 
 
 
 def test_validate_mapping_set(platform_client: PlatformClient, simulator: Any) -> None:
-    ids = _provision(platform_client, simulator)
+    ids = create_tutorial_chain(platform_client, simulator)
     platform_client.validate_mapping_set(mapping_set_body(ids["tenant"], ids["schema"]))
     assert simulator.calls["validateMappingSet"] == 1
 
 
 def test_list_flows_follows_next_links_lazily(platform_client: PlatformClient, simulator: Any) -> None:
-    ids = _provision(platform_client, simulator)
+    ids = create_tutorial_chain(platform_client, simulator)
     for n in range(6):
         platform_client.create_flow(
             f"stripe-aep/acme/extra{n}/flow",
@@ -221,7 +181,7 @@ def test_list_flows_follows_next_links_lazily(platform_client: PlatformClient, s
 
 
 def test_list_flow_runs_newest_first_across_pages(platform_client: PlatformClient, simulator: Any) -> None:
-    ids = _provision(platform_client, simulator)
+    ids = create_tutorial_chain(platform_client, simulator)
     now = simulator.now_ms()
     for minutes, status in ((30, "success"), (20, "failed"), (10, "success")):
         simulator.add_run(ids["flow"], status, started_at_ms=now - minutes * 60_000)
@@ -234,7 +194,7 @@ def test_list_flow_runs_newest_first_across_pages(platform_client: PlatformClien
 
 
 def test_requests_carry_platform_headers(platform_client: PlatformClient, simulator: Any) -> None:
-    _provision(platform_client, simulator)
+    create_tutorial_chain(platform_client, simulator)
     platform = [r for r in simulator.requests if r.path.startswith("/data/foundation/")]
     assert platform
     for request in platform:

@@ -27,7 +27,7 @@ from stripe_aep.aep import (
 from stripe_aep.aep.http import error_from_response
 from tests.conftest import FAKE_STRIPE_KEY, fast_settings
 from tests.integration.aep_bodies import field_group_body, mapping_set_body
-from tests.integration.test_aep_client import START, _provision
+from tests.integration.support import START, create_tutorial_chain
 
 
 def _base(client: PlatformClient) -> str:
@@ -49,7 +49,7 @@ def test_not_found_carries_code_request_id_and_operation(platform_client: Platfo
 
 
 def test_stale_etag_is_precondition_failed(platform_client: PlatformClient, simulator: Any) -> None:
-    ids = _provision(platform_client, simulator)
+    ids = create_tutorial_chain(platform_client, simulator)
     old = platform_client.get_flow(ids["flow"]).etag
     assert old is not None
     op = [PatchOperation(op="replace", path="/scheduleParams/frequency", value="day")]
@@ -61,7 +61,7 @@ def test_stale_etag_is_precondition_failed(platform_client: PlatformClient, simu
 
 
 def test_base_connection_in_use_is_conflict(platform_client: PlatformClient, simulator: Any) -> None:
-    ids = _provision(platform_client, simulator)
+    ids = create_tutorial_chain(platform_client, simulator)
     with pytest.raises(ConflictError) as caught:
         platform_client.delete_base_connection(ids["base"])
     assert caught.value.status in (400, 409)
@@ -69,14 +69,14 @@ def test_base_connection_in_use_is_conflict(platform_client: PlatformClient, sim
 
 
 def test_schema_title_conflict_is_conflict(platform_client: PlatformClient, simulator: Any) -> None:
-    ids = _provision(platform_client, simulator)
+    ids = create_tutorial_chain(platform_client, simulator)
     with pytest.raises(ConflictError) as caught:
         platform_client.create_field_group(field_group_body(ids["tenant"]))
     assert caught.value.status == 409 and (caught.value.error_code or "").startswith("XDM-")
 
 
 def test_4xx_validation_has_code_and_detail(platform_client: PlatformClient, simulator: Any) -> None:
-    ids = _provision(platform_client, simulator)
+    ids = create_tutorial_chain(platform_client, simulator)
     body = mapping_set_body(ids["tenant"], ids["schema"])
     body["mappings"][0]["destination"] = f"_{ids['tenant']}.charges_data.no_such_field"
     with pytest.raises(AepValidationError) as caught:
@@ -127,7 +127,7 @@ def test_403_bad_api_key_is_authentication_error(simulator: Any, credential: Ims
 
 
 def test_one_ims_call_for_many_platform_calls(platform_client: PlatformClient, simulator: Any) -> None:
-    _provision(platform_client, simulator)
+    create_tutorial_chain(platform_client, simulator)
     assert simulator.calls["imsToken"] == 1
     other = PlatformClient(fast_settings(simulator.url), platform_client._credential)
     other.get_tenant_id()

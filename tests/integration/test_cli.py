@@ -8,104 +8,14 @@ checked in DynamoDB (boto3 against moto) and in the simulator (its Flow Service 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-import requests
 
 from tests.integration.conftest import REPO, require_app
-
-CLI = [sys.executable, "-m", "stripe_aep_cli"]
-# The fake credential the local stack seeds in the Adobe credential secret (local.stack.AdobeCredential).
-ADOBE = {"client_id": "local-client-id", "client_secret": "local-client-secret"}
-ADOBE_ORG = "LOCAL0000000000000000000@AdobeOrg"
-
-
-class Running:
-    """The `local up` process: its stack file, and boto3 clients bound to its moto."""
-
-    def __init__(self, stack_file: Path) -> None:
-        self.stack_file = stack_file
-        self.document: dict[str, Any] = json.loads(stack_file.read_text())
-        self.outputs: dict[str, str] = self.document["outputs"]
-
-    def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.document["awsEndpoint"],
-            region_name=self.document["region"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    def item(self, sk: str, tenant_id: str) -> dict[str, Any] | None:
-        found = self.client("dynamodb").get_item(
-            TableName=self.outputs["TableName"],
-            Key={"pk": {"S": f"TENANT#{tenant_id}"}, "sk": {"S": sk}},
-            ConsistentRead=True,
-        )
-        return found.get("Item")
-
-    def executions(self, kind: str) -> list[dict[str, Any]]:
-        arn = self.outputs[f"{kind}StateMachineArn"]
-        return list(self.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"])
-
-    def aep_flow(self, flow_id: str) -> dict[str, Any]:
-        """GET /flows/{id} on the simulator, authenticated as the provisioner is."""
-        answer = self.aep_get(f"/data/foundation/flowservice/flows/{flow_id}")
-        answer.raise_for_status()
-        body: dict[str, Any] = answer.json()
-        return body["items"][0] if "items" in body else body
-
-    def aep_get(self, path: str) -> requests.Response:
-        """GET a Platform API path on the simulator, authenticated as the provisioner is."""
-        base = self.document["simulatorUrl"].rstrip("/")
-        token = requests.post(
-            f"{base}/ims/token/v3",
-            data={"grant_type": "client_credentials", **ADOBE, "scope": "openid"},
-            timeout=10,
-        ).json()["access_token"]
-        return requests.get(
-            f"{base}{path}",
-            headers={
-                "Authorization": f"Bearer {token}",
-                "x-api-key": ADOBE["client_id"],
-                "x-gw-ims-org-id": ADOBE_ORG,
-                "x-sandbox-name": "prod",
-            },
-            timeout=10,
-        )
-
-
-def cli(running: Running, *args: str) -> subprocess.CompletedProcess[str]:
-    """`stripe-aep --local --stack-file <file> ARGS` in a subprocess (exit code, stdout, stderr)."""
-    env = {**os.environ, "COLUMNS": "200"}
-    for key in (
-        "AWS_ENDPOINT_URL",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-    ):  # only --local routes to moto
-        env.pop(key, None)
-    return subprocess.run(  # noqa: S603 - our own interpreter and module
-        [*CLI, "--local", "--stack-file", str(running.stack_file), *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-
-
-def as_json(result: subprocess.CompletedProcess[str]) -> Any:
-    """stdout of a `--json` command: exactly one JSON document."""
-    return json.loads(result.stdout)
+from tests.integration.support import CLI, Running, as_json, cli
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from local.stack import LocalStack
 from stripe_aep_cli.app import app, hoist_global_options
 from stripe_aep_cli.local_stack import stack_document, write_stack_file
 from tests.integration.conftest import DEFAULT_STRIPE_KEY, TenantFactory
-from tests.integration.test_provision import provision, store_of
+from tests.integration.support import provision, store_of
 from tools.stripe_corpus import corpus
 
 

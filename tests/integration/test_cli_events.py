@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import REPO, require_app
-from tests.integration.test_cli import CLI, Running, as_json, cli
+from tests.integration.support import CLI, Running, as_json, cli
 
 HEALTH_EVERY_S = 2
 

@@ -20,7 +20,7 @@ from local.stack import LocalStack
 from stripe_aep.resources import RESOURCE_PATHS, RESOURCES
 from tests.corpus.expected import expected_row, flatten
 from tests.integration.conftest import DEFAULT_STRIPE_KEY, TenantFactory
-from tests.integration.test_provision import provision, store_of
+from tests.integration.support import provision, store_of
 from tools.stripe_corpus import corpus
 
 FIELD_SUMMARY = (

@@ -13,7 +13,7 @@ import requests
 
 from local.stack import LocalStack
 from tests.integration.conftest import TenantFactory
-from tests.integration.test_provision import assert_provisioned, provision
+from tests.integration.support import assert_provisioned, provision
 
 NEW_SECRET = "rotated-local-client-secret-0002"
 

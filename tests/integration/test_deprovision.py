@@ -12,7 +12,7 @@ from local.stack import LocalStack
 from stripe_aep.store import DEPROVISIONED, dataflow_key, tenant_key
 from stripe_aep.tenants import dataflow_name, dataset_name
 from tests.integration.conftest import TenantFactory
-from tests.integration.test_lifecycle import PATHS, provision, run, store_of
+from tests.integration.support import PATHS, provision_tenant, run, table_store
 
 FLOW_SERVICE_KINDS = ("connections", "sourceConnections", "targetConnections", "flows")
 OBJECT_ATTRS = ("flow_id", "target_connection_id", "source_connection_id")
@@ -28,7 +28,7 @@ def _platform_calls(stack: LocalStack) -> dict[str, int]:
 
 
 def _assert_deprovisioned(stack: LocalStack, tenant: str, paths: list[str]) -> dict[str, Any]:
-    store = store_of(stack)
+    store = table_store(stack)
     item = store.get(tenant_key(tenant)) or {}
     assert item["status"] == DEPROVISIONED
     assert item["deprovisioned_at"] > 0
@@ -47,8 +47,8 @@ def test_deprovision_deletes_flow_service_objects_and_keeps_datasets_and_schemas
     stack: LocalStack, tenant_factory: TenantFactory
 ) -> None:
     tenant = tenant_factory("acme")
-    provision(stack, tenant)
-    store = store_of(stack)
+    provision_tenant(stack, tenant)
+    store = table_store(stack)
     dataset_ids = {p: (store.get(dataflow_key(tenant, p)) or {})["dataset_id"] for p in PATHS}
     assert len(list(store.active_dataflows())) == 2
 
@@ -77,10 +77,10 @@ def test_deprovision_deletes_flow_service_objects_and_keeps_datasets_and_schemas
 
 def test_deprovisioning_twice_the_second_is_a_no_op(stack: LocalStack, tenant_factory: TenantFactory) -> None:
     tenant = tenant_factory("acme")
-    provision(stack, tenant)
+    provision_tenant(stack, tenant)
     first = run(stack, "DeprovisionStateMachine", {"tenantId": tenant}, "deprovision-acme-1")
     assert first["status"] == "SUCCEEDED", first.get("cause")
-    store = store_of(stack)
+    store = table_store(stack)
     before = store.tenant_items(tenant)
     counts = _counts(stack)
     stack.simulator.reset_calls()
@@ -105,8 +105,8 @@ def test_purge_deletes_the_datasets_but_not_the_shared_schemas(
 ) -> None:
     tenant = tenant_factory("acme")
     other = tenant_factory("globex")
-    provision(stack, tenant)
-    provision(stack, other, ["charges"])
+    provision_tenant(stack, tenant)
+    provision_tenant(stack, other, ["charges"])
 
     described = run(stack, "DeprovisionStateMachine", {"tenantId": tenant, "purge": True}, "deprovision-acme-p")
 
@@ -116,7 +116,7 @@ def test_purge_deletes_the_datasets_but_not_the_shared_schemas(
     assert len(stack.simulator.objects("schemas")) == 2  # shared by the sandbox's tenants
     item = _assert_deprovisioned(stack, tenant, PATHS)
     assert item["purged"] is True
-    store = store_of(stack)
+    store = table_store(stack)
     for path in PATHS:
         flow_item = store.get(dataflow_key(tenant, path)) or {}
         assert "dataset_id" not in flow_item
@@ -130,7 +130,7 @@ def test_purge_after_a_keep_deprovisioning_deletes_only_the_kept_datasets(
     stack: LocalStack, tenant_factory: TenantFactory
 ) -> None:
     tenant = tenant_factory("acme")
-    provision(stack, tenant)
+    provision_tenant(stack, tenant)
     assert run(stack, "DeprovisionStateMachine", {"tenantId": tenant}, "dep-keep")["status"] == "SUCCEEDED"
     stack.simulator.reset_calls()
 
@@ -139,7 +139,7 @@ def test_purge_after_a_keep_deprovisioning_deletes_only_the_kept_datasets(
     assert described["status"] == "SUCCEEDED", described.get("cause")
     assert stack.simulator.objects("dataSets") == []
     assert _platform_calls(stack) == {"deleteDataset": 2}
-    assert (store_of(stack).get(tenant_key(tenant)) or {})["purged"] is True
+    assert (table_store(stack).get(tenant_key(tenant)) or {})["purged"] is True
 
 
 def test_deprovision_after_a_provisioning_that_failed_half_way(
@@ -157,7 +157,7 @@ def test_deprovision_after_a_provisioning_that_failed_half_way(
         "provision-acme-broken",
     )
     assert described["status"] == "FAILED"
-    store = store_of(stack)
+    store = table_store(stack)
     item = store.get(dataflow_key(tenant, "charges")) or {}
     assert "flow_intent" in item and "flow_id" not in item
     assert [f["name"] for f in stack.simulator.objects("flows")] == [dataflow_name(tenant, "charges")]
@@ -200,5 +200,5 @@ def test_deprovision_of_an_unknown_tenant_fails_and_writes_nothing(stack: LocalS
 
     assert described["status"] == "FAILED"
     assert described["error"] == "TenantNotFoundError"
-    assert store_of(stack).tenant_items("nobody") == (None, [])
+    assert table_store(stack).tenant_items("nobody") == (None, [])
     assert _platform_calls(stack) == {}

@@ -19,7 +19,7 @@ from local.stack import LocalStack
 from stripe_aep.aep import PatchOperation
 from stripe_aep.store import Store, dataflow_key
 from tests.integration.conftest import REPO, TenantFactory, check_contract, require_app
-from tests.integration.test_lifecycle import platform_client
+from tests.integration.support import platform_client
 
 KEY = "sk_test_acme_ingest_000000000001"
 

@@ -14,7 +14,7 @@ import pytest
 
 from local.stack import LocalStack
 from tests.integration.conftest import TenantFactory
-from tests.integration.test_provision import assert_provisioned, creates, provision
+from tests.integration.support import assert_provisioned, creates, provision
 
 PROVISION_STEPS = (
     "ValidateInputFunction",

@@ -9,73 +9,24 @@ import json
 import time
 from typing import Any
 
-import boto3
 import pytest
 from pydantic import SecretStr
 
 from local.stack import LocalStack
-from stripe_aep.aep import AepValidationError, ImsCredential, PatchOperation, PlatformClient, PlatformSettings
+from stripe_aep.aep import AepValidationError, PatchOperation
 from stripe_aep.steps.lifecycle import _schedule_ops, rotation_check_name
-from stripe_aep.store import Store, dataflow_key, tenant_key
+from stripe_aep.store import dataflow_key, tenant_key
 from stripe_aep.tenants import ScheduleInput, dataflow_name
 from tests.integration.conftest import DEFAULT_STRIPE_KEY, TenantFactory
-
-PATHS = ["charges", "refunds"]
-
-
-# ---- helpers (also used by test_deprovision.py) -------------------------------------------------------
-
-
-def run(stack: LocalStack, state_machine: str, payload: dict[str, Any], name: str) -> dict[str, Any]:
-    """Start an execution and wait for it; returns DescribeExecution."""
-    return stack.wait(stack.start_execution(state_machine, payload, name=name), timeout_s=120)
-
-
-def provision(stack: LocalStack, tenant_id: str, paths: list[str] = PATHS, name: str | None = None) -> None:
-    """Provision the tenant through ProvisionStateMachine; fails the test unless SUCCEEDED."""
-    described = run(
-        stack,
-        "ProvisionStateMachine",
-        {"tenantId": tenant_id, "resourcePaths": paths, "schedule": {"frequency": "hour", "interval": 1}},
-        name or f"provision-{tenant_id}",
-    )
-    assert described["status"] == "SUCCEEDED", described.get("cause")
-
-
-def store_of(stack: LocalStack) -> Store:
-    """The application's DynamoDB table on moto."""
-    name = stack.environment["TABLE_NAME"]
-    resource = boto3.resource(
-        "dynamodb",
-        endpoint_url=stack.aws_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    return Store(name, table=resource.Table(name))
-
-
-def platform_client(stack: LocalStack, sandbox: str | None = None) -> PlatformClient:
-    """A Platform client of the test itself (an operator acting beside the provisioner)."""
-    env = stack.environment
-    return PlatformClient(
-        PlatformSettings(
-            platform_url=env["PLATFORM_URL"],
-            ims_url=env["IMS_URL"],
-            sandbox=sandbox or env.get("DEFAULT_SANDBOX", "prod"),
-        ),
-        ImsCredential.model_validate(dict(stack.adobe_credential)),
-    )
-
-
-def flows_by_name(stack: LocalStack) -> dict[str, dict[str, Any]]:
-    return {f["name"]: f for f in stack.simulator.objects("flows")}
-
-
-def statuses(stack: LocalStack, operation: str) -> list[int]:
-    """Statuses the simulator answered to ``operation``, in order."""
-    return [r.status for r in stack.simulator.requests if r.operation == operation]
-
+from tests.integration.support import (
+    PATHS,
+    flows_by_name,
+    platform_client,
+    provision_tenant,
+    run,
+    statuses,
+    table_store,
+)
 
 # ---- update_schedule ---------------------------------------------------------------------------------------
 
@@ -84,8 +35,8 @@ def test_update_schedule_patches_every_flow_and_stores_the_new_etag(
     stack: LocalStack, tenant_factory: TenantFactory
 ) -> None:
     tenant = tenant_factory("acme")
-    provision(stack, tenant)
-    store = store_of(stack)
+    provision_tenant(stack, tenant)
+    store = table_store(stack)
     before = {p: store.get(dataflow_key(tenant, p)) or {} for p in PATHS}
 
     described = run(
@@ -119,8 +70,8 @@ def test_update_after_the_flow_changed_elsewhere_reapplies_on_the_current_etag(
     stack: LocalStack, tenant_factory: TenantFactory
 ) -> None:
     tenant = tenant_factory("acme")
-    provision(stack, tenant, ["charges"])
-    store = store_of(stack)
+    provision_tenant(stack, tenant, ["charges"])
+    store = table_store(stack)
     item = store.get(dataflow_key(tenant, "charges")) or {}
     # An operator renames the flow after the provisioner stored its etag: DynamoDB's etag is now stale.
     operator = platform_client(stack)
@@ -168,7 +119,7 @@ def test_update_schedule_breaking_adobes_rules_fails_before_any_patch(
     stack: LocalStack, tenant_factory: TenantFactory, schedule: dict[str, Any], field: str
 ) -> None:
     tenant = tenant_factory("acme")
-    provision(stack, tenant, ["charges"])
+    provision_tenant(stack, tenant, ["charges"])
     flow_before = flows_by_name(stack)[dataflow_name(tenant, "charges")]
 
     described = run(
@@ -215,7 +166,7 @@ def test_operation_on_an_unknown_tenant_fails_with_tenant_not_found(stack: Local
 
     assert described["status"] == "FAILED"
     assert described["error"] == "TenantNotFoundError"
-    assert store_of(stack).get(tenant_key("nobody")) is None
+    assert table_store(stack).get(tenant_key("nobody")) is None
     assert stack.simulator.objects("flows") == []
 
 
@@ -231,8 +182,8 @@ def _history_text(stack: LocalStack, arn: str) -> str:
 
 def test_rotation_gives_the_base_connection_the_new_key(stack: LocalStack, tenant_factory: TenantFactory) -> None:
     tenant = tenant_factory("acme")
-    provision(stack, tenant)
-    store = store_of(stack)
+    provision_tenant(stack, tenant)
+    store = table_store(stack)
     base_id = (store.get(tenant_key(tenant)) or {})["base_connection_id"]
     assert stack.simulator.stripe_key_of(base_id) == DEFAULT_STRIPE_KEY
     tenant_factory(tenant, stripe_key=NEW_KEY)  # the tenant's secret gets a new value; Stripe knows it
@@ -268,8 +219,8 @@ def test_rotation_to_a_key_stripe_rejects_fails_and_keeps_the_old_key(
     stack: LocalStack, tenant_factory: TenantFactory
 ) -> None:
     tenant = tenant_factory("acme")
-    provision(stack, tenant)
-    store = store_of(stack)
+    provision_tenant(stack, tenant)
+    store = table_store(stack)
     tenant_before = store.get(tenant_key(tenant)) or {}
     base_id = tenant_before["base_connection_id"]
     base_before = next(c for c in stack.simulator.objects("connections") if c["id"] == base_id)
@@ -301,8 +252,8 @@ def test_rotation_cleans_up_a_check_connection_a_crashed_run_left(
     stack: LocalStack, tenant_factory: TenantFactory
 ) -> None:
     tenant = tenant_factory("acme")
-    provision(stack, tenant, ["charges"])
-    store = store_of(stack)
+    provision_tenant(stack, tenant, ["charges"])
+    store = table_store(stack)
     # A crashed rotation: its check connection exists in AEP, only the intent reached DynamoDB.
     leftover = platform_client(stack).create_base_connection(rotation_check_name(tenant), SecretStr(NEW_KEY))
     store.claim_intent(tenant_key(tenant), "rotation_check", "crashed-execution", lease_s=0)
@@ -323,8 +274,8 @@ def test_rotation_cleans_up_a_check_connection_a_crashed_run_left(
 
 def test_disable_then_enable_round_trip(stack: LocalStack, tenant_factory: TenantFactory) -> None:
     tenant = tenant_factory("acme")
-    provision(stack, tenant)
-    store = store_of(stack)
+    provision_tenant(stack, tenant)
+    store = table_store(stack)
 
     described = run(stack, "LifecycleStateMachine", {"operation": "disable", "tenantId": tenant}, "disable-1")
 
@@ -368,7 +319,7 @@ def test_enable_for_a_path_the_tenant_does_not_have_is_an_input_error(
     stack: LocalStack, tenant_factory: TenantFactory
 ) -> None:
     tenant = tenant_factory("acme")
-    provision(stack, tenant, ["charges"])
+    provision_tenant(stack, tenant, ["charges"])
 
     described = run(
         stack,

@@ -16,7 +16,7 @@ from stripe_aep.runtime import Runtime, Settings
 from stripe_aep.store import Store, schema_key
 from tests.contract import openapi_contract as oc
 from tests.integration.conftest import DEFAULT_STRIPE_KEY, TenantFactory
-from tests.integration.test_provision import provision, store_of
+from tests.integration.support import provision, store_of
 
 
 def _cause(stack: LocalStack, described: dict[str, Any]) -> str:

@@ -16,77 +16,10 @@ import pytest
 from local.aep_simulator import Fault
 from local.stack import LocalStack
 from stripe_aep.resources import RESOURCES
-from stripe_aep.store import Store
 from tests.integration.conftest import TenantFactory
+from tests.integration.support import CREATE_OPERATIONS, assert_provisioned, creates, provision, store_of
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-CREATE_OPERATIONS = (
-    "createConnection",
-    "createSourceConnection",
-    "createClass",
-    "createFieldGroup",
-    "createSchema",
-    "createDataset",
-    "createTargetConnection",
-    "createMappingSet",
-    "createFlow",
-)
-# (simulator kind, DynamoDB attribute of the dataflow item) for the per-(tenant, path) objects.
-PER_PATH = (
-    ("sourceConnections", "source_connection_id"),
-    ("dataSets", "dataset_id"),
-    ("targetConnections", "target_connection_id"),
-    ("mappingSets", "mapping_set_id"),
-    ("flows", "flow_id"),
-)
-
-
-def provision(stack: LocalStack, payload: dict[str, Any], name: str, timeout_s: float = 120) -> dict[str, Any]:
-    """Start a provision execution and wait for it; returns DescribeExecution."""
-    arn = stack.start_execution("ProvisionStateMachine", payload, name=name)
-    return stack.wait(arn, timeout_s=timeout_s)
-
-
-def store_of(stack: LocalStack) -> Store:
-    return Store(stack.outputs["TableName"])
-
-
-def creates(stack: LocalStack) -> Counter[str]:
-    return Counter({op: n for op, n in stack.simulator.calls.items() if op in CREATE_OPERATIONS and n})
-
-
-def assert_provisioned(stack: LocalStack, tenants: dict[str, list[str]]) -> None:
-    """Every expected AEP object exists exactly once, and DynamoDB holds its ID with status ACTIVE."""
-    sim = stack.simulator
-    store = store_of(stack)
-    dataflows = sum(len(paths) for paths in tenants.values())
-    all_paths = {p for paths in tenants.values() for p in paths}
-    assert len(sim.objects("connections")) == len(tenants)
-    for kind, _ in PER_PATH:
-        names = [o.get("name") for o in sim.objects(kind)]
-        assert len(names) == dataflows, (kind, names)
-        assert len(set(names)) == dataflows, f"duplicate {kind}: {names}"
-    assert len(sim.objects("schemas")) == len(all_paths)
-    assert len(sim.objects("fieldgroups")) == len(all_paths)
-    needs_class = any(RESOURCES[p].needs_custom_class for p in all_paths)
-    assert len(sim.objects("classes")) == (1 if needs_class else 0)
-
-    flows = {f["id"]: f for f in sim.objects("flows")}
-    for tenant_id, paths in tenants.items():
-        tenant, items = store.tenant_items(tenant_id)
-        assert tenant is not None and tenant["status"] == "ACTIVE"
-        assert tenant["base_connection_id"] in {c["id"] for c in sim.objects("connections")}
-        assert sorted(i["resource_path"] for i in items) == sorted(paths)
-        for item in items:
-            assert item["status"] == "ACTIVE"
-            for kind, attr in PER_PATH:
-                ids = {o["id"] for o in sim.objects(kind)}
-                assert item[attr] in ids, (tenant_id, item["resource_path"], attr)
-            flow = flows[item["flow_id"]]
-            assert flow["sourceConnectionIds"] == [item["source_connection_id"]]
-            assert flow["targetConnectionIds"] == [item["target_connection_id"]]
-            assert flow["transformations"][0]["params"]["mappingId"] == item["mapping_set_id"]
-            assert not any(k.endswith("_intent") for k in item), "an unfinished intent was left behind"
 
 
 def test_two_tenants_with_different_paths_get_every_object_once(

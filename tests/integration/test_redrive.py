@@ -11,7 +11,7 @@ import pytest
 from local.stack import LocalStack, StackError
 from stripe_aep.store import Store
 from tests.integration.conftest import TenantFactory
-from tests.integration.test_provision import assert_provisioned, creates
+from tests.integration.support import assert_provisioned, creates
 
 PATHS = ["charges", "customers"]
 KEY = "sk_test_redrive_key_0000000000001"

@@ -12,7 +12,7 @@ import pytest
 
 from local.aep_simulator import AepSimulator
 from local.aep_simulator.stripe_data import sample_rows
-from tests.unit.test_aep_simulator import CLIENT_ID, CLIENT_SECRET, FLOW, IMS_ORG, STRIPE_KEY, Api, _explore
+from tests.unit.simulator_support import CLIENT_ID, CLIENT_SECRET, FLOW, IMS_ORG, STRIPE_KEY, Api, explore
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_seeding_replaces_or_adds_and_bad_input_changes_nothing(sim: AepSimulato
 def test_explore_preview_shows_the_seeded_account_of_that_connection(sim: AepSimulator, api: Api) -> None:
     base = api.base_connection()
     sim.seed_stripe_account_of(base["id"], {"charges": _charges(4)})
-    rows = _explore(api, base["id"], "true").json()["data"]
+    rows = explore(api, base["id"], "true").json()["data"]
     assert [r["data"]["id"] for r in rows] == ["ch_003", "ch_002", "ch_001", "ch_000"]
     with pytest.raises(KeyError):
         sim.seed_stripe_account_of("nope", {})
