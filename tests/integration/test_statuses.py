@@ -9,17 +9,30 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from local.stack import LocalStack
 from stripe_aep.store import Store, dataflow_key, tenant_key
 from stripe_aep.tenants import dataflow_name
-from tests.integration.conftest import TenantFactory
+from tests.integration.conftest import REPO, TenantFactory, check_contract, require_app
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 MACHINES = {"deprovision": "DeprovisionStateMachine", "lifecycle": "LifecycleStateMachine"}
 PATHS = ["charges", "refunds"]
+
+
+@pytest.fixture
+def stack() -> Iterator[LocalStack]:
+    """The one-machine stack without the provisioning's first run (``StartFirstRun=false``), so that a new
+    dataflow's health starts PENDING (no run yet) as these statuses expect."""
+    require_app()
+    with LocalStack(project_root=REPO, parameter_overrides={"StartFirstRun": "false"}) as started:
+        yield started
+        check_contract(started.simulator)
 
 
 def run(stack: LocalStack, machine: str, payload: Any, name: str) -> dict[str, Any]:
