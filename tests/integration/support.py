@@ -12,7 +12,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -284,3 +286,25 @@ def cli(running: Running, *args: str) -> subprocess.CompletedProcess[str]:
 def as_json(result: subprocess.CompletedProcess[str]) -> Any:
     """stdout of a `--json` command: exactly one JSON document."""
     return json.loads(result.stdout)
+
+
+def alert_queue(stack: LocalStack) -> Callable[[], list[dict[str, Any]]]:
+    """Subscribe a new SQS queue to the alert topic; returns a function draining it (decoded notices)."""
+    sqs, sns = stack.client("sqs"), stack.client("sns")
+    url = sqs.create_queue(QueueName=f"health-alerts-{time.monotonic_ns()}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = stack.functions["HealthCheckFunction"].environment["HEALTH_TOPIC_ARN"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+
+    def drain() -> list[dict[str, Any]]:
+        notices: list[dict[str, Any]] = []
+        while True:
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            if not messages:
+                return notices
+            for message in messages:
+                envelope = json.loads(message["Body"])
+                notices.append({**json.loads(envelope["Message"]), "_subject": envelope.get("Subject")})
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    return drain

@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.integration.conftest import REPO, require_app
-from tests.integration.support import CLI, Running, as_json, cli
+from tests.integration.support import ADOBE, ADOBE_ORG, CLI, Running, as_json, cli
 
 
 @pytest.fixture(scope="module")

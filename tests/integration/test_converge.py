@@ -20,7 +20,7 @@ from local.stack import LocalStack
 from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings, Schedule
 from stripe_aep.store import Store
 from tests.integration.conftest import DEFAULT_STRIPE_KEY, REPO, TenantFactory, check_contract, require_app
-from tests.integration.test_health_check import alert_queue
+from tests.integration.support import alert_queue
 
 #: (simulator kind, DynamoDB attribute of the dataflow item) of the per-(tenant, path) objects.
 PER_PATH = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +27,7 @@ from stripe_aep.resources import get_resource
 from stripe_aep.runtime import Runtime, Settings
 from stripe_aep.store import ACTIVE, Store, dataflow_key
 from stripe_aep.tenants import dataflow_name
+from tests.integration.support import alert_queue
 
 PATHS = ("charges", "subscriptions", "refunds", "balance_transactions", "customers", "prices")
 SANDBOX = "prod"
@@ -110,28 +111,6 @@ def health_of(store: Store, seeded: Seeded) -> dict[str, Any]:
     item = store.get(seeded.key)
     assert item is not None
     return item
-
-
-def alert_queue(stack: LocalStack) -> Callable[[], list[dict[str, Any]]]:
-    """Subscribe a new SQS queue to the alert topic; returns a function draining it (decoded notices)."""
-    sqs, sns = stack.client("sqs"), stack.client("sns")
-    url = sqs.create_queue(QueueName=f"health-alerts-{time.monotonic_ns()}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    topic = stack.functions["HealthCheckFunction"].environment["HEALTH_TOPIC_ARN"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
-
-    def drain() -> list[dict[str, Any]]:
-        notices: list[dict[str, Any]] = []
-        while True:
-            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-            if not messages:
-                return notices
-            for message in messages:
-                envelope = json.loads(message["Body"])
-                notices.append({**json.loads(envelope["Message"]), "_subject": envelope.get("Subject")})
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-
-    return drain
 
 
 def runs_calls_by_flow(stack: LocalStack) -> Counter[str]:

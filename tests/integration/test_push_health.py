@@ -21,8 +21,7 @@ from local.stack import LocalStack
 from stripe_aep.push import FlowRunProcessor
 from stripe_aep.store import Store, dataflow_key
 from tests.integration.conftest import REPO, TenantFactory, check_contract, require_app
-from tests.integration.test_health_check import alert_queue
-from tests.integration.test_lifecycle import provision, store_of
+from tests.integration.support import alert_queue, provision_tenant, table_store
 
 TENANT = "pushy"
 
@@ -84,8 +83,8 @@ def test_push_health_is_off_by_default() -> None:
 @pytest.fixture
 def pushed(stack: LocalStack, tenant_factory: TenantFactory) -> Iterator[Pushed]:
     tenant_factory(TENANT)
-    provision(stack, TENANT, ["charges"])  # its first run ends before push is on: no delivery
-    store = store_of(stack)
+    provision_tenant(stack, TENANT, ["charges"])  # its first run ends before push is on: no delivery
+    store = table_store(stack)
     item = store.get(dataflow_key(TENANT, "charges"))
     assert item is not None
     endpoint = stack.enable_push()

@@ -15,7 +15,7 @@ from stripe_aep.runs import MAX_WINDOW_S
 from stripe_aep.store import dataflow_key, flow_run_key
 from stripe_aep.tenants import now_s
 from tests.integration.conftest import TenantFactory
-from tests.integration.test_lifecycle import provision, run, store_of
+from tests.integration.support import provision_tenant, run, table_store
 
 
 def _runs_of(stack: LocalStack, flow_id: str) -> list[dict[str, Any]]:
@@ -23,7 +23,7 @@ def _runs_of(stack: LocalStack, flow_id: str) -> list[dict[str, Any]]:
 
 
 def _flow_id(stack: LocalStack, tenant: str, path: str = "charges") -> str:
-    item = store_of(stack).get(dataflow_key(tenant, path))
+    item = table_store(stack).get(dataflow_key(tenant, path))
     assert item is not None
     return str(item["flow_id"])
 
@@ -32,7 +32,7 @@ def test_a_window_runs_once_and_the_same_request_twice_starts_one_run(
     stack: LocalStack, tenant_factory: TenantFactory
 ) -> None:
     tenant = tenant_factory("runnow")
-    provision(stack, tenant, ["charges"])
+    provision_tenant(stack, tenant, ["charges"])
     flow_id = _flow_id(stack, tenant)
     first_runs = _runs_of(stack, flow_id)  # the provisioning's first run (StartFirstRun defaults to true)
     assert len(first_runs) == 1
@@ -50,9 +50,9 @@ def test_a_window_runs_once_and_the_same_request_twice_starts_one_run(
     assert runs[0]["params"] == {"startTime": end, **window}
     assert runs[0]["metrics"]["statusSummary"]["status"] == "success"
     assert stack.simulator.calls["createFlowRun"] == 2  # the first run and this window's: nothing more
-    remembered = store_of(stack).get(flow_run_key(flow_id, (window["windowStartTime"], end)))
+    remembered = table_store(stack).get(flow_run_key(flow_id, (window["windowStartTime"], end)))
     assert remembered is not None and remembered["flow_run_id"] == runs[0]["id"]
-    item = store_of(stack).get(dataflow_key(tenant, "charges"))
+    item = table_store(stack).get(dataflow_key(tenant, "charges"))
     assert item is not None and item["last_on_demand_run_id"] == runs[0]["id"]
     output = json.loads(again["output"])
     assert output["runs"] == [{"resourcePath": "charges", "flowId": flow_id, "runId": runs[0]["id"]}]
@@ -83,7 +83,7 @@ def test_each_bad_window_is_refused_with_the_field_named_and_no_adobe_call(
     stack: LocalStack, tenant_factory: TenantFactory, case: str, fields: dict[str, Any], named: str
 ) -> None:
     tenant = tenant_factory("badwindow")
-    provision(stack, tenant, ["charges"])
+    provision_tenant(stack, tenant, ["charges"])
     flow_id = _flow_id(stack, tenant)
     before = len(_runs_of(stack, flow_id))
     stack.simulator.reset_calls()
@@ -99,7 +99,7 @@ def test_each_bad_window_is_refused_with_the_field_named_and_no_adobe_call(
 
 def test_a_disabled_dataflow_does_not_qualify(stack: LocalStack, tenant_factory: TenantFactory) -> None:
     tenant = tenant_factory("runoff")
-    provision(stack, tenant, ["charges"])
+    provision_tenant(stack, tenant, ["charges"])
     disabled = run(stack, "LifecycleStateMachine", {"operation": "disable", "tenantId": tenant}, "disable-runoff")
     assert disabled["status"] == "SUCCEEDED", disabled.get("cause")
     stack.simulator.reset_calls()
@@ -117,7 +117,7 @@ def test_provisioning_without_the_first_run() -> None:
     with LocalStack(project_root=REPO, parameter_overrides={"StartFirstRun": "false"}) as stack:
         stack.put_tenant_secret("nofirst", "sk_test_local_0123456789abcdef")
         stack.simulator.register_stripe_key("sk_test_local_0123456789abcdef")
-        provision(stack, "nofirst", ["charges"])
+        provision_tenant(stack, "nofirst", ["charges"])
         assert stack.simulator.calls["createFlowRun"] == 0
         described = run(stack, "LifecycleStateMachine", {"operation": "run_now", "tenantId": "nofirst"}, "rn")
         assert described["status"] == "SUCCEEDED", described.get("cause")
