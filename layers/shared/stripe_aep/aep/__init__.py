@@ -40,52 +40,18 @@ if TYPE_CHECKING:
         XdmResource,
     )
 
-#: Where each public name lives (the submodule of this package).
-_SUBMODULE = {
-    **dict.fromkeys(("DEFAULT_SCOPES", "ImsCredential", "ImsTokenProvider", "clear_token_cache"), "auth"),
-    **dict.fromkeys(("PlatformClient", "PlatformSettings"), "client"),
-    **dict.fromkeys(
-        (
-            "AepConnectionError",
-            "AepError",
-            "AepValidationError",
-            "AuthenticationError",
-            "ConflictError",
-            "NotFoundError",
-            "PreconditionFailedError",
-            "ThrottledError",
-            "UnexpectedResponseError",
-            "UpstreamError",
-        ),
-        "errors",
-    ),
-    **dict.fromkeys(
-        (
-            "Connection",
-            "Created",
-            "Dataset",
-            "ExploreResult",
-            "Flow",
-            "FlowRun",
-            "MappingPreview",
-            "MappingSet",
-            "PatchOperation",
-            "Schedule",
-            "TransformErrorInfo",
-            "XdmResource",
-        ),
-        "models",
-    ),
-}
+#: The submodules, cheapest first: a name is looked up in each in turn, so an error class loads only ``errors``.
+_SUBMODULES = ("errors", "models", "auth", "client")
 
 
 def __getattr__(name: str) -> Any:
-    module = _SUBMODULE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+    if name in __all__:
+        for submodule in _SUBMODULES:
+            module = importlib.import_module(f"{__name__}.{submodule}")
+            if hasattr(module, name):
+                globals()[name] = value = getattr(module, name)
+                return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
