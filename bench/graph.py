@@ -1,5 +1,5 @@
-"""The provision state machine's Adobe calls as a dependency graph (declared here, read by hand from
-``statemachine/provision.asl.json`` and ``stripe_aep/steps/provision.py``).
+"""The provision state machine's Adobe calls as a dependency graph, read from the catalogue of AEP object kinds
+(``stripe_aep.catalogue``: each kind's calls and what it needs).
 
 A node is one Adobe call, named by its OpenAPI operationId (``imsToken`` for IMS's ``POST /ims/token/v3``)
 and, for per-path calls, the resource path: ``"createFlow[charges]"``. An edge ``a -> b`` means that ``b``
@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from stripe_aep.resources import get_resource
+from stripe_aep.catalogue import CATALOGUE, KINDS
 
 #: Steps (state -> Lambda) and the Adobe calls each makes on the happy path, in order (see provision.py).
 STEP_CALLS: Mapping[str, tuple[str, ...]] = {
@@ -34,19 +34,7 @@ STEP_CALLS: Mapping[str, tuple[str, ...]] = {
 }
 
 #: Operations that create an Adobe object (a second provisioning of a tenant should make none).
-CREATE_OPERATIONS = frozenset(
-    {
-        "createConnection",
-        "createSourceConnection",
-        "createTargetConnection",
-        "createFlow",
-        "createClass",
-        "createFieldGroup",
-        "createSchema",
-        "createDataset",
-        "createMappingSet",
-    }
-)
+CREATE_OPERATIONS = frozenset(kind.operations[-1] for kind in KINDS)
 
 
 @dataclass(frozen=True)
@@ -73,48 +61,67 @@ class CallGraph:
 
 
 def provision_graph(resource_paths: Sequence[str], *, fresh_sandbox: bool, cold_token: bool) -> CallGraph:
-    """The call graph of one provisioning of ``resource_paths`` (Map iterations all running at once).
+    """The call graph of one provisioning of ``resource_paths`` (Map iterations all running at once), read from
+    the catalogue: one node per call of each kind or check (per path for per-path ones), after the last call of
+    each of its ``needs``.
 
-    ``fresh_sandbox``: the sandbox has none of its shared XDM objects yet (first tenant);
+    ``fresh_sandbox``: the sandbox has none of its shared XDM objects yet (first tenant); otherwise the shared
+    kinds make no call and what needs them waits for what they need (the schema step only reads DynamoDB);
     ``cold_token``: the handlers hold no IMS access token yet (one ``imsToken`` call before the first).
     """
     needs: dict[str, tuple[str, ...]] = {}
-    first: tuple[str, ...] = ()
+
+    def present(name: str, path: str | None) -> bool:
+        entry = CATALOGUE[name]
+        if entry.shared and not fresh_sandbox:
+            return False
+        if path is None:  # a per-tenant or per-sandbox node: made when any path needs it
+            return any(entry.applies(p) for p in resource_paths)
+        return entry.applies(path)
+
+    def last_call(name: str, path: str | None) -> list[str]:
+        """The calls a node waiting on ``name`` (at ``path``) waits for: its last call, or, when it makes none
+        here, the last calls of what it needs."""
+        entry = CATALOGUE[name]
+        if present(name, path):
+            return [_node(entry.operations[-1], entry.scope, path)]
+        return [n for need in entry.needs for n in last_call(need, path)]
+
+    for name, entry in CATALOGUE.items():
+        paths: list[str | None] = [None] if entry.scope in ("tenant", "sandbox") else list(resource_paths)
+        for path in paths:
+            if not present(name, path):
+                continue
+            at = [path] if path is not None else list(resource_paths)
+            before = [n for p in at for need in entry.needs for n in last_call(need, p)]
+            if not entry.needs and cold_token:
+                before = ["imsToken"]
+            for operation in entry.operations:
+                node = _node(operation, entry.scope, path)
+                needs[node] = tuple(dict.fromkeys(before))
+                before = [node]
     if cold_token:
-        needs["imsToken"] = ()
-        first = ("imsToken",)
-    needs["createConnection"] = first
-    custom_class = fresh_sandbox and any(get_resource(p).needs_custom_class for p in resource_paths)
-    explores = tuple(f"getByConnectionId[{p}]" for p in resource_paths)
-    if fresh_sandbox:
-        # One EnsureTargetSchema per path; whichever runs first reads the Schema Registry tenant id and
-        # creates the record class, the others wait for it in DynamoDB (the earliest explore starts it).
-        needs["retrieveStats"] = explores
-        if custom_class:
-            needs["createClass"] = ("retrieveStats",)
-    for p in resource_paths:
-        explore = f"getByConnectionId[{p}]"
-        needs[explore] = ("createConnection",)
-        needs[f"createSourceConnection[{p}]"] = (explore,)
-        if fresh_sandbox:
-            before_group = "createClass" if get_resource(p).needs_custom_class else "retrieveStats"
-            needs[f"createFieldGroup[{p}]"] = (before_group,)
-            needs[f"createSchema[{p}]"] = (f"createFieldGroup[{p}]",)
-            schema: tuple[str, ...] = (f"createSchema[{p}]",)
-        else:
-            schema = (explore,)  # the schema is already there: its step only reads DynamoDB
-        needs[f"createDataset[{p}]"] = schema
-        needs[f"createTargetConnection[{p}]"] = (f"createDataset[{p}]",)
-        needs[f"validateMappingSet[{p}]"] = schema
-        if fresh_sandbox:  # the mapping's first run on sample rows in this sandbox
-            needs[f"getByConnectionId[{p}:preview]"] = (f"validateMappingSet[{p}]",)
+        needs = {"imsToken": (), **needs}
+    if fresh_sandbox:  # the mapping's first run on sample rows in this sandbox (stripe_aep.steps.mapping_check)
+        for p in resource_paths:
+            validate, create = f"validateMappingSet[{p}]", f"createMappingSet[{p}]"
+            needs[f"getByConnectionId[{p}:preview]"] = (validate,)
             needs[f"previewMappingSet[{p}]"] = (f"getByConnectionId[{p}:preview]",)
-            needs[f"createMappingSet[{p}]"] = (f"previewMappingSet[{p}]",)
-        else:
-            needs[f"createMappingSet[{p}]"] = (f"validateMappingSet[{p}]",)
-        needs[f"createFlow[{p}]"] = (
-            f"createSourceConnection[{p}]",
-            f"createTargetConnection[{p}]",
-            f"createMappingSet[{p}]",
-        )
-    return CallGraph(needs)
+            needs[create] = tuple(f"previewMappingSet[{p}]" if n == validate else n for n in needs[create])
+    return CallGraph(_reduced(needs))
+
+
+def _reduced(needs: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """``needs`` without the edges another need already implies (a -> c dropped when a -> b -> ... -> c)."""
+    ancestors: dict[str, set[str]] = {}
+
+    def above(node: str) -> set[str]:
+        if node not in ancestors:
+            ancestors[node] = {a for n in needs[node] for a in (n, *above(n))}
+        return ancestors[node]
+
+    return {node: tuple(n for n in before if not any(n in above(m) for m in before)) for node, before in needs.items()}
+
+
+def _node(operation: str, scope: str, path: str | None) -> str:
+    return f"{operation}[{path}]" if scope in ("path", "sandbox_path") else operation

@@ -1,5 +1,5 @@
 """Lambda: Classify the health of every ACTIVE dataflow (or one tenant's) and alert on changes."""
 
-from stripe_aep.steps.health import lambda_handler
+from stripe_aep.steps.health import health_handler
 
-__all__ = ["lambda_handler"]
+lambda_handler = health_handler()

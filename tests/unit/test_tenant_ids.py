@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import sys
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -125,7 +124,7 @@ def test_secret_names_of_bad_tenants_are_not_tenant_secrets(tenant_id: str) -> N
 # ---- the starter's event planning --------------------------------------------------------------------------
 @pytest.fixture
 def trigger(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    """``stripe_aep.steps.trigger`` imported with its environment (it reads its settings at import)."""
+    """``stripe_aep.steps.trigger`` with its environment set (``TriggerSettings.from_env()`` reads it)."""
     for key, value in {
         "PROVISION_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:provision",
         "DEPROVISION_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:deprovision",
@@ -134,20 +133,7 @@ def trigger(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(key, value)
-    # A private import: the module's SETTINGS (these fake ARNs) must not outlive the test, or a later local
-    # stack's start_execution function would reuse them.
-    name = "stripe_aep.steps.trigger"
-    saved = sys.modules.pop(name, None)
-    try:
-        yield importlib.import_module(name)
-    finally:
-        sys.modules.pop(name, None)
-        package = sys.modules["stripe_aep.steps"]
-        if saved is not None:
-            sys.modules[name] = saved
-            package.trigger = saved  # type: ignore[attr-defined]
-        elif hasattr(package, "trigger"):
-            delattr(package, "trigger")
+    yield importlib.import_module("stripe_aep.steps.trigger")
 
 
 def _event(source: str, detail_type: str, detail: dict[str, Any]) -> Any:
@@ -188,7 +174,7 @@ def test_plan_start_rejects_platform_events(
     built = _no_names_built(monkeypatch, trigger)
     event = _event("saas.platform", detail_type, {"tenantId": tenant_id})
     with pytest.raises(InputValidationError) as caught:
-        trigger.plan_start(event, trigger.SETTINGS)
+        trigger.plan_start(event, trigger.TriggerSettings.from_env())
     assert "tenantId" in str(caught.value)
     assert built == []
 
@@ -205,14 +191,14 @@ def test_plan_start_rejects_secret_changes_outside_tenant_secrets(
         {"eventName": "PutSecretValue", "requestParameters": {"secretId": secret_id}},
     )
     with pytest.raises(InputValidationError):
-        trigger.plan_start(event, trigger.SETTINGS)
+        trigger.plan_start(event, trigger.TriggerSettings.from_env())
     assert built == []
 
 
 def test_plan_start_accepts_a_valid_signup(trigger: ModuleType) -> None:
     """The control case: the same event with a valid tenant id plans a provision execution."""
     event = _event("saas.platform", "Tenant Signed Up", {"tenantId": "acme", "resourcePaths": ["charges"]})
-    arn, name, payload = trigger.plan_start(event, trigger.SETTINGS)
+    arn, name, payload = trigger.plan_start(event, trigger.TriggerSettings.from_env())
     assert arn.endswith(":provision")
     assert name == execution_name("provision", "acme", {"event": event.id})
     assert json.loads(json.dumps(payload)) == {"tenantId": "acme", "resourcePaths": ["charges"]}

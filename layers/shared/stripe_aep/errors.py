@@ -6,6 +6,8 @@ so these names are part of the state machines' contract: see docs/architecture.m
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class StepError(Exception):
     """Base of the errors a step raises on purpose. The message is one line a console user can act on."""
@@ -33,3 +35,18 @@ class ConcurrentModificationError(StepError):
 
     Retried by the state machine: by the next attempt the other execution has stored its ID or its lease expired.
     """
+
+
+def error_details(exc: BaseException) -> dict[str, Any]:
+    """What DynamoDB and the logs keep of a failure: type, one-line message, Adobe's code and request id."""
+    from stripe_aep.aep.errors import AepError
+
+    details: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)[:1000]}
+    if isinstance(exc, AepError):
+        details |= {
+            "adobe_error_code": exc.error_code,
+            "request_id": exc.request_id,
+            "status": exc.status,
+            "operation": exc.operation,
+        }
+    return {k: v for k, v in details.items() if v is not None}

@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from stripe_aep.aep import AepError
-from stripe_aep.errors import StepError
+from stripe_aep.errors import StepError, error_details
 from stripe_aep.metrics import emit_metric
 from stripe_aep.runtime import Runtime, Settings, runtime_for
 from stripe_aep.store import dataflow_key, tenant_key
@@ -33,19 +33,6 @@ from stripe_aep.tenants import now_s, parse_input
 logger = Logger()
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 Step = Callable[[_ModelT, Runtime], dict[str, Any]]
-
-
-def error_details(exc: BaseException) -> dict[str, Any]:
-    """What DynamoDB and the logs keep of a failure: type, one-line message, Adobe's code and request id."""
-    details: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)[:1000]}
-    if isinstance(exc, AepError):
-        details |= {
-            "adobe_error_code": exc.error_code,
-            "request_id": exc.request_id,
-            "status": exc.status,
-            "operation": exc.operation,
-        }
-    return {k: v for k, v in details.items() if v is not None}
 
 
 def step_handler(step: Step[Any]) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:

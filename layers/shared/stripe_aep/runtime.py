@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import threading
 from collections.abc import Mapping
 from functools import cache
@@ -109,6 +110,11 @@ class Runtime:
         if not text:
             raise TenantNotFoundError(f"the secret {name} holds no Stripe key")
         return SecretStr(text)
+
+    def stripe_key_is(self, tenant_id: str, key: SecretStr) -> bool:
+        """Whether the tenant's secret still holds ``key`` (read fresh; compared in constant time)."""
+        current = self.stripe_key(tenant_id, fresh=True)
+        return secrets.compare_digest(current.get_secret_value().encode(), key.get_secret_value().encode())
 
 
 @cache

@@ -1,4 +1,4 @@
-"""Tenant ids, the state machines' inputs, and the deterministic names built from them.
+"""Tenant ids, the state machines' inputs, secret and execution names (AEP object names: ``stripe_aep.names``).
 
 A tenant id is validated (``TENANT_ID_PATTERN``) before it forms a secret name, an execution name or an AEP
 name, so that ``../other``, ``*``, look-alike Unicode letters or over-long ids never reach any of them.
@@ -13,19 +13,33 @@ import re
 import time
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from stripe_aep.aep.models import Schedule
 from stripe_aep.errors import InputValidationError
+from stripe_aep.names import (  # noqa: F401 (the name rules, re-exported for callers of this module)
+    base_connection_name,
+    dataflow_name,
+    dataset_name,
+    source_connection_name,
+    target_connection_name,
+)
 from stripe_aep.resources import RESOURCE_PATHS
+from stripe_aep.schedule import DEFAULT_START_DELAY_S, Frequency, Schedule
 
 #: 3-40 characters: lowercase ASCII letters, digits, hyphens inside. 40 keeps
 #: ``deprovision-{tenant}-{12 hex}`` within Step Functions' 80-character execution names.
 TENANT_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{1,38}[a-z0-9]", re.ASCII)
 #: AEP sandbox names: lowercase letters, digits and hyphens (Adobe's sandbox naming rules), at most 63 here.
 SANDBOX_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}", re.ASCII)
-#: Frequencies Flow Service accepts (flow-service.yaml ScheduleSpecDTO).
-Frequency = Literal["once", "minute", "hour", "day", "week"]
 
 _InputT = TypeVar("_InputT", bound=BaseModel)
 
@@ -67,23 +81,30 @@ class ScheduleInput(_Input):
     """A dataflow schedule as the console input gives it.
 
     ``startTime`` is epoch **seconds** (UTC); ``interval`` counts ``frequency`` units. Adobe's rules
-    (flow-service.yaml ScheduleSpecDTO) are checked here already, so a console user or the CLI learns of a
-    broken rule before anything starts.
+    (``stripe_aep.schedule.Schedule``) are checked here already, so a console user or the CLI learns of a
+    broken rule before anything starts; ``schedule`` is the value built by that check (without a
+    ``startTime``, it starts ``DEFAULT_START_DELAY_S`` after validation).
     """
 
     frequency: Frequency
     interval: int | None = None
     startTime: int | None = Field(default=None, ge=0)
+    _schedule: Schedule = PrivateAttr()
 
     @model_validator(mode="after")
     def _adobe_rules(self) -> ScheduleInput:
-        """Adobe's schedule rules, from the one place they are written (``stripe_aep.aep.Schedule``)."""
-        start = self.startTime if self.startTime is not None else now_s() + 60
+        """Adobe's schedule rules, from the one place they are written (``stripe_aep.schedule``)."""
+        start = self.startTime if self.startTime is not None else now_s() + DEFAULT_START_DELAY_S
         try:
-            Schedule(start_time=start, frequency=self.frequency, interval=self.interval)
+            self._schedule = Schedule(start_time=start, frequency=self.frequency, interval=self.interval)
         except ValidationError as exc:
             raise ValueError("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())) from None
         return self
+
+    @property
+    def schedule(self) -> Schedule:
+        """The validated schedule (``startTime`` defaulted as the class docstring says)."""
+        return self._schedule
 
 
 class ProvisionInput(_Input):
@@ -133,33 +154,6 @@ def parse_input(model: type[_InputT], data: Any) -> _InputT:
             for err in exc.errors()
         )
         raise InputValidationError(f"invalid {model.__name__}: {problems}") from None
-
-
-# Deterministic names: the same tenant and path always give the same AEP name, so a step can find what an
-# interrupted attempt created. Names are for people too: "stripe-aep/<tenant>/<path>/<kind>".
-def base_connection_name(tenant_id: str) -> str:
-    """Name of the tenant's Stripe base connection."""
-    return f"stripe-aep/{tenant_id}/base"
-
-
-def source_connection_name(tenant_id: str, resource_path: str) -> str:
-    """Name of the source connection reading one Stripe resource path."""
-    return f"stripe-aep/{tenant_id}/{resource_path}/source"
-
-
-def target_connection_name(tenant_id: str, resource_path: str) -> str:
-    """Name of the data lake target connection of one resource path."""
-    return f"stripe-aep/{tenant_id}/{resource_path}/target"
-
-
-def dataflow_name(tenant_id: str, resource_path: str) -> str:
-    """Name of the dataflow of one resource path."""
-    return f"stripe-aep/{tenant_id}/{resource_path}/flow"
-
-
-def dataset_name(tenant_id: str, resource_path: str) -> str:
-    """Name of the Catalog dataset that receives one resource path's records."""
-    return f"stripe-aep {tenant_id} {resource_path}"
 
 
 def tenant_secret_name(prefix: str, tenant_id: str) -> str:

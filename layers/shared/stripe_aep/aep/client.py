@@ -351,6 +351,14 @@ class PlatformClient:
         Raises ``PreconditionFailedError`` (412, stale etag), ``NotFoundError``, ``AepValidationError``."""
         return self._patch("patchConnection", f"{FLOW_SERVICE}/connections/{_seg(id)}", etag, ops)
 
+    def replace_stripe_key(self, id: str, etag: str, stripe_key: SecretStr) -> Created:
+        """Give the base connection a new Stripe key: PATCH /flowservice/connections/{id} (patchConnection; EN
+        update.md) with ``If-Match: etag`` and ``[{"op": "replace", "path": "/auth/params", "value":
+        {"accessToken": <key>}}]``. The key is unwrapped only into this request body. Returns the new
+        ``Created(id, etag)``; raises as ``patch_base_connection``."""
+        op = PatchOperation(op="replace", path="/auth/params", value={"accessToken": stripe_key.get_secret_value()})
+        return self._patch("patchConnection", f"{FLOW_SERVICE}/connections/{_seg(id)}", etag, [op])
+
     def delete_base_connection(self, id: str) -> None:
         """DELETE /flowservice/connections/{id} (deleteConnection; EN delete.md) -> 204. Raises
         ``ConflictError`` (400 ``FLOW-1418-400``) while flows still use it, ``NotFoundError`` when absent."""

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from stripe_aep.schedule import Schedule
 
 __all__ = [
     "DATA_LAKE_CONNECTION_SPEC_ID",
@@ -48,8 +50,6 @@ STRIPE_AUTH_SPEC_NAME = "OAuth2 Refresh Code"
 XDM_FULL_CONTENT_TYPE = "application/vnd.adobe.xed-full+json;version=1"
 XDM_CONTENT_TYPE = "application/vnd.adobe.xed+json;version=1"
 
-# Epoch seconds of 5138-11-16: anything larger is taken for milliseconds.
-_MAX_EPOCH_SECONDS = 100_000_000_000
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 _TOLERANT = ConfigDict(extra="ignore", populate_by_name=True)
@@ -66,48 +66,13 @@ class SpecRef(BaseModel):
     version: str = SPEC_VERSION
 
 
-class Schedule(BaseModel):
-    """A dataflow schedule, validated by Adobe's rules (spec ScheduleSpecDTO; tutorial "Create a flow").
-
-    ``start_time`` is epoch **seconds** (values that look like milliseconds are rejected); ``frequency`` is
-    once|minute|hour|day|week; ``once`` takes no interval; ``minute`` needs interval >= 15; hour/day/week >=
-    1.
-    Raises pydantic ``ValidationError`` (a ``ValueError``) when a rule is broken.
-    """
-
-    model_config = _STRICT
-    start_time: int = Field(gt=0, description="epoch seconds")
-    frequency: Literal["once", "minute", "hour", "day", "week"]
-    interval: int | None = None
-
-    @field_validator("start_time")
-    @classmethod
-    def _seconds_not_ms(cls, value: int) -> int:
-        if value >= _MAX_EPOCH_SECONDS:
-            raise ValueError("start_time must be epoch seconds; this looks like milliseconds")
-        return value
-
-    @model_validator(mode="after")
-    def _interval_rules(self) -> Schedule:
-        if self.frequency == "once":
-            if self.interval is not None:
-                raise ValueError("frequency 'once' takes no interval")
-        elif self.interval is None:
-            raise ValueError(f"frequency {self.frequency!r} needs an interval")
-        elif self.frequency == "minute" and self.interval < 15:
-            raise ValueError("frequency 'minute' needs interval >= 15")
-        elif self.interval < 1:
-            raise ValueError(f"frequency {self.frequency!r} needs interval >= 1")
-        return self
-
-    def to_params(self) -> dict[str, Any]:
-        """``scheduleParams`` of POST /flows: ``startTime`` an integer (spec), ``interval`` an integer
-        (tutorial;
-        the spec types it as a string, a tolerated difference)."""
-        params: dict[str, Any] = {"startTime": self.start_time, "frequency": self.frequency}
-        if self.interval is not None:
-            params["interval"] = self.interval
-        return params
+def schedule_params(schedule: Schedule) -> dict[str, Any]:
+    """``scheduleParams`` of POST /flows: ``startTime`` an integer (spec), ``interval`` an integer (tutorial; the
+    spec types it as a string, a tolerated difference)."""
+    params: dict[str, Any] = {"startTime": schedule.start_time, "frequency": schedule.frequency}
+    if schedule.interval is not None:
+        params["interval"] = schedule.interval
+    return params
 
 
 class PatchOperation(BaseModel):
@@ -230,7 +195,7 @@ class FlowRequest(BaseModel):
                     "params": {"mappingId": self.mapping_id, "mappingVersion": self.mapping_version},
                 }
             ],
-            "scheduleParams": self.schedule.to_params(),
+            "scheduleParams": schedule_params(self.schedule),
         }
 
 

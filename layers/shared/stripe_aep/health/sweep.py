@@ -36,8 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from stripe_aep.aep import Flow, FlowRun, NotFoundError, PlatformClient
 from stripe_aep.aep.models import STRIPE_FLOW_SPEC_ID
-from stripe_aep.errors import ConcurrentModificationError, TenantNotFoundError
-from stripe_aep.handler import error_details
+from stripe_aep.errors import ConcurrentModificationError, TenantNotFoundError, error_details
 from stripe_aep.runtime import Runtime
 from stripe_aep.store import ACTIVE, ItemKey, Store, dataflow_key
 from stripe_aep.tenants import now_s, validate_tenant_id

@@ -1,4 +1,5 @@
-"""What the steps share: their input models and the idempotent ``ensure`` of an Adobe object.
+"""What the steps share: their input models, the tenant lookups, the explore check and the rotation-check
+clean-up (per-kind operations: ``stripe_aep.catalogue``).
 
 Step inputs are flat camelCase payloads built by the state machines (docs/architecture.md); unknown keys are
 ignored so that a state machine can pass its whole item.
@@ -6,8 +7,8 @@ ignored so that a state machine can pass its whole item.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -15,13 +16,13 @@ from pydantic import BaseModel, ConfigDict
 from stripe_aep.aep import (
     AepValidationError,
     AuthenticationError,
-    ConflictError,
     NotFoundError,
     PlatformClient,
 )
-from stripe_aep.errors import StripeSourceRejectedError
+from stripe_aep.catalogue import ROTATION_CHECK, Ref
+from stripe_aep.errors import StripeSourceRejectedError, TenantNotFoundError
 from stripe_aep.runtime import Runtime
-from stripe_aep.store import ItemKey, has_intent
+from stripe_aep.store import has_intent, tenant_key
 from stripe_aep.tenants import ResourcePath, Sandbox, TenantId
 
 
@@ -57,51 +58,6 @@ class PathStep(SandboxStep):
     resourcePath: ResourcePath
 
 
-@dataclass(frozen=True)
-class AepObject:
-    """An object known to exist in AEP: its ID, its etag (when Adobe gives one) and extra attributes to store."""
-
-    id: str
-    etag: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def ensure(
-    runtime: Runtime,
-    key: ItemKey,
-    kind: str,
-    owner: str,
-    find: Callable[[], AepObject | None],
-    create: Callable[[], AepObject],
-) -> dict[str, Any]:
-    """Make sure exactly one ``kind`` object exists for the item at ``key``; return the item afterwards.
-
-    1. The item already holds ``<kind>_id``: nothing is called.
-    2. An intent is recorded (an earlier attempt may have created the object and crashed before storing its
-       ID): ``find()`` looks it up by its deterministic name; found -> its ID is stored.
-    3. Otherwise the intent is claimed (``Store.claim_intent``; ``ConcurrentModificationError`` while another
-       execution holds it), ``create()`` is called and the ID stored with a conditional write.
-       A ``ConflictError`` from create (the name was taken meanwhile) falls back to ``find()``.
-    On the happy path this costs no lookup call. Adobe errors propagate unchanged.
-    """
-    item = runtime.store.get(key) or {}
-    if item.get(f"{kind}_id"):
-        return item
-    if has_intent(item, kind):
-        found = find()
-        if found is not None:
-            return runtime.store.record_object(key, kind, found.id, found.etag, found.extra)
-    runtime.store.claim_intent(key, kind, owner)
-    try:
-        created = create()
-    except ConflictError:
-        found = find()
-        if found is None:
-            raise
-        created = found
-    return runtime.store.record_object(key, kind, created.id, created.etag, created.extra)
-
-
 def explore_or_reject(client: PlatformClient, base_connection_id: str, resource_path: str, what: str = "") -> int:
     """Explore ``resource_path`` through a base connection (``GET /connections/{id}/explore``, getByConnectionId,
     preview off); return how many Stripe fields Adobe sees under ``data.``.
@@ -120,3 +76,44 @@ def explore_or_reject(client: PlatformClient, base_connection_id: str, resource_
     if not fields:
         raise StripeSourceRejectedError(f"{prefix}explore of {resource_path} returned no fields under data.")
     return len(fields)
+
+
+def load_tenant(runtime: Runtime, tenant_id: str) -> dict[str, Any]:
+    """The tenant item; raises ``TenantNotFoundError`` when DynamoDB holds none."""
+    item = runtime.store.get(tenant_key(tenant_id))
+    if item is None:
+        raise TenantNotFoundError(f"tenant {tenant_id} is unknown: no tenant item in DynamoDB")
+    return item
+
+
+def sandbox_of(runtime: Runtime, tenant_id: str, item: Mapping[str, Any] | None = None) -> str:
+    """The sandbox the tenant was provisioned in (from ``item`` when it holds it, else the tenant item)."""
+    if item and item.get("sandbox"):
+        return str(item["sandbox"])
+    tenant = load_tenant(runtime, tenant_id)
+    return str(tenant.get("sandbox") or runtime.settings.default_sandbox)
+
+
+def remove_rotation_check(runtime: Runtime, client: PlatformClient, tenant_id: str) -> bool:
+    """Delete a temporary rotation-check base connection (``catalogue.ROTATION_CHECK``) a crashed rotation left
+    behind; True if one was.
+
+    Known by ID, or (intent recorded, ID not) found once by its deterministic name. 404 counts as deleted.
+    """
+    kind, ref = ROTATION_CHECK, Ref("", tenant_id)
+    key = kind.key(ref)
+    item = runtime.store.get(key) or {}
+    ids: list[str] = []
+    if item.get(f"{kind.attribute}_id"):
+        ids.append(str(item[f"{kind.attribute}_id"]))
+    elif has_intent(item, kind.attribute):
+        found = kind.find(client, kind.name(ref))
+        if found is not None:
+            ids.append(found.id)
+    else:
+        return False
+    for connection_id in ids:
+        with contextlib.suppress(NotFoundError):
+            client.delete_base_connection(connection_id)
+    runtime.store.forget_object(key, kind.attribute)
+    return bool(ids)

@@ -9,82 +9,32 @@ for them; a later provisioning reuses them), and the sandbox's XDM schemas and f
 of the sandbox share: deprovisioning never deletes them. DynamoDB items are not erased: they are marked
 DEPROVISIONED with ``deprovisioned_at`` (epoch seconds) and leave the health-check index.
 
-Every delete is safe to repeat: an object whose ID DynamoDB does not hold is skipped (no Adobe call); an
-unfinished create (``<kind>_intent`` without ``<kind>_id``, left by a provisioning that failed half-way) is
-looked up by its deterministic name and deleted if found; a 404 counts as already deleted. Deprovisioning
-twice makes no Adobe call the second time.
+Every delete is ``stripe_aep.catalogue.delete_recorded`` over its kind and safe to repeat: an object whose ID
+DynamoDB does not hold is skipped (no Adobe call); an unfinished create (``<kind>_intent`` without ``<kind>_id``,
+left by a provisioning that failed half-way) is looked up by its deterministic name and deleted if found; a 404
+counts as already deleted. Deprovisioning twice makes no Adobe call the second time.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
 from typing import Any
 
-from stripe_aep.aep import NotFoundError, PlatformClient
+from stripe_aep.catalogue import (
+    BASE_CONNECTION,
+    DATASET,
+    FLOW,
+    SOURCE_CONNECTION,
+    TARGET_CONNECTION,
+    Kind,
+    Ref,
+    delete_recorded,
+)
 from stripe_aep.errors import TenantNotFoundError
 from stripe_aep.metrics import emit_metric
 from stripe_aep.runtime import Runtime
-from stripe_aep.steps.common import RawInput, TenantStep
-from stripe_aep.steps.lifecycle import load_tenant, remove_rotation_check, sandbox_of
-from stripe_aep.store import DEPROVISIONED, DEPROVISIONING, ItemKey, dataflow_key, has_intent, tenant_key
-from stripe_aep.tenants import (
-    DeprovisionInput,
-    ResourcePath,
-    base_connection_name,
-    dataflow_name,
-    dataset_name,
-    now_s,
-    parse_input,
-    source_connection_name,
-    target_connection_name,
-)
-
-#: How many objects of one deterministic name an unfinished intent may have left (Adobe names are not unique).
-MAX_NAMESAKES = 10
-
-
-def delete_recorded(
-    runtime: Runtime,
-    key: ItemKey,
-    kind: str,
-    delete: Callable[[str], None],
-    find: Callable[[], str | None],
-    extra: tuple[str, ...] = (),
-) -> list[str]:
-    """Delete the ``kind`` object the item at ``key`` records; return the IDs deleted (or found gone).
-
-    - ``<kind>_id`` held: ``delete(id)``; ``NotFoundError`` (404) counts as deleted.
-    - only ``<kind>_intent`` held (a create may have reached Adobe): ``find()`` by deterministic name, delete
-      what it finds, and look again (at most ``MAX_NAMESAKES`` times).
-    - neither: nothing is called.
-    Then the ID, etag and intent (and ``extra`` attributes) are removed from the item. Other Adobe errors
-    (``ConflictError`` while in use...) propagate and leave the item as it was, so a re-run tries again.
-    """
-    item = runtime.store.get(key) or {}
-    deleted: list[str] = []
-    if item.get(f"{kind}_id"):
-        object_id = str(item[f"{kind}_id"])
-        with contextlib.suppress(NotFoundError):
-            delete(object_id)
-        deleted.append(object_id)
-    elif has_intent(item, kind):
-        for _ in range(MAX_NAMESAKES):
-            found = find()
-            if found is None or found in deleted:
-                break
-            with contextlib.suppress(NotFoundError):
-                delete(found)
-            deleted.append(found)
-    else:
-        return deleted
-    runtime.store.forget_object(key, kind, extra)
-    return deleted
-
-
-def _id_of(obj: Any) -> str | None:
-    return str(obj.id) if obj is not None else None
-
+from stripe_aep.steps.common import RawInput, TenantStep, load_tenant, remove_rotation_check, sandbox_of
+from stripe_aep.store import DEPROVISIONED, DEPROVISIONING, dataflow_key, tenant_key
+from stripe_aep.tenants import DeprovisionInput, ResourcePath, now_s, parse_input
 
 # ---- PlanDeprovisioning -------------------------------------------------------------------------------
 
@@ -125,12 +75,15 @@ class DeprovisionPathStep(TenantStep):
     resourcePath: ResourcePath
 
 
-def _path_context(runtime: Runtime, request: DeprovisionPathStep) -> tuple[ItemKey, PlatformClient]:
-    key = dataflow_key(request.tenantId, request.resourcePath)
-    item = runtime.store.get(key)
+def _delete_path_object(request: DeprovisionPathStep, runtime: Runtime, kind: Kind) -> dict[str, Any]:
+    """Delete what DynamoDB records of ``kind`` for the path (``delete_recorded``): ``{resourcePath, deleted}``."""
+    item = runtime.store.get(dataflow_key(request.tenantId, request.resourcePath))
     if item is None:
         load_tenant(runtime, request.tenantId)  # TenantNotFoundError for an unknown tenant
-    return key, runtime.platform(sandbox_of(runtime, request.tenantId, item))
+    sandbox = sandbox_of(runtime, request.tenantId, item)
+    ref = Ref(sandbox, request.tenantId, request.resourcePath)
+    deleted = delete_recorded(runtime.store, runtime.platform(sandbox), kind, ref)
+    return {"resourcePath": request.resourcePath, "deleted": deleted}
 
 
 def delete_dataflow(request: DeprovisionPathStep, runtime: Runtime) -> dict[str, Any]:
@@ -139,17 +92,7 @@ def delete_dataflow(request: DeprovisionPathStep, runtime: Runtime) -> dict[str,
     Out: ``{resourcePath, deleted: [flow ids]}`` (empty when nothing was recorded). Raises
     ``TenantNotFoundError`` and Adobe's errors other than 404.
     """
-    key, client = _path_context(runtime, request)
-    name = dataflow_name(request.tenantId, request.resourcePath)
-    deleted = delete_recorded(
-        runtime,
-        key,
-        "flow",
-        client.delete_flow,
-        lambda: _id_of(client.find_flow(name)),
-        extra=("flow_state", "flow_state_changed_at"),
-    )
-    return {"resourcePath": request.resourcePath, "deleted": deleted}
+    return _delete_path_object(request, runtime, FLOW)
 
 
 def delete_target_connection(request: DeprovisionPathStep, runtime: Runtime) -> dict[str, Any]:
@@ -157,16 +100,7 @@ def delete_target_connection(request: DeprovisionPathStep, runtime: Runtime) -> 
 
     Out: ``{resourcePath, deleted}``. Raises ``ConflictError`` while a flow still uses it.
     """
-    key, client = _path_context(runtime, request)
-    name = target_connection_name(request.tenantId, request.resourcePath)
-    deleted = delete_recorded(
-        runtime,
-        key,
-        "target_connection",
-        client.delete_target_connection,
-        lambda: _id_of(client.find_target_connection(name)),
-    )
-    return {"resourcePath": request.resourcePath, "deleted": deleted}
+    return _delete_path_object(request, runtime, TARGET_CONNECTION)
 
 
 def delete_source_connection(request: DeprovisionPathStep, runtime: Runtime) -> dict[str, Any]:
@@ -174,16 +108,7 @@ def delete_source_connection(request: DeprovisionPathStep, runtime: Runtime) -> 
 
     Out: ``{resourcePath, deleted}``. Raises ``ConflictError`` while a flow still uses it.
     """
-    key, client = _path_context(runtime, request)
-    name = source_connection_name(request.tenantId, request.resourcePath)
-    deleted = delete_recorded(
-        runtime,
-        key,
-        "source_connection",
-        client.delete_source_connection,
-        lambda: _id_of(client.find_source_connection(name)),
-    )
-    return {"resourcePath": request.resourcePath, "deleted": deleted}
+    return _delete_path_object(request, runtime, SOURCE_CONNECTION)
 
 
 def purge_dataset(request: DeprovisionPathStep, runtime: Runtime) -> dict[str, Any]:
@@ -193,12 +118,10 @@ def purge_dataset(request: DeprovisionPathStep, runtime: Runtime) -> dict[str, A
     The XDM schema (shared by the sandbox's tenants) is kept. Records ``dataset_purged_at`` (epoch seconds).
     Out: ``{resourcePath, deleted}``.
     """
-    key, client = _path_context(runtime, request)
-    name = dataset_name(request.tenantId, request.resourcePath)
-    deleted = delete_recorded(runtime, key, "dataset", client.delete_dataset, lambda: _id_of(client.find_dataset(name)))
-    if deleted:
-        runtime.store.update(key, {"dataset_purged_at": now_s()})
-    return {"resourcePath": request.resourcePath, "deleted": deleted}
+    out = _delete_path_object(request, runtime, DATASET)
+    if out["deleted"]:
+        runtime.store.update(dataflow_key(request.tenantId, request.resourcePath), {"dataset_purged_at": now_s()})
+    return out
 
 
 # ---- per tenant ---------------------------------------------------------------------------------------
@@ -212,16 +135,10 @@ def delete_base_connection(request: TenantStep, runtime: Runtime) -> dict[str, A
     deleted}``. Raises ``TenantNotFoundError``.
     """
     tenant = load_tenant(runtime, request.tenantId)
-    client = runtime.platform(sandbox_of(runtime, request.tenantId, tenant))
+    sandbox = sandbox_of(runtime, request.tenantId, tenant)
+    client = runtime.platform(sandbox)
     remove_rotation_check(runtime, client, request.tenantId)
-    name = base_connection_name(request.tenantId)
-    deleted = delete_recorded(
-        runtime,
-        tenant_key(request.tenantId),
-        "base_connection",
-        client.delete_base_connection,
-        lambda: _id_of(client.find_base_connection(name)),
-    )
+    deleted = delete_recorded(runtime.store, client, BASE_CONNECTION, Ref(sandbox, request.tenantId))
     return {"tenantId": request.tenantId, "deleted": deleted}
 
 
@@ -260,7 +177,6 @@ __all__ = [
     "complete_deprovisioning",
     "delete_base_connection",
     "delete_dataflow",
-    "delete_recorded",
     "delete_source_connection",
     "delete_target_connection",
     "plan_deprovisioning",

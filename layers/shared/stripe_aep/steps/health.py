@@ -14,6 +14,7 @@ Environment (besides the Globals of ``Settings``): ``HEALTH_TOPIC_ARN`` (SNS top
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -26,7 +27,7 @@ from stripe_aep.health.sweep import ERROR, HealthSettings, SweepSummary, checker
 from stripe_aep.runtime import Settings, runtime_for
 from stripe_aep.tenants import TenantId, parse_input
 
-__all__ = ["HealthInput", "HealthSettings", "checker_for", "lambda_handler", "metric_name"]
+__all__ = ["HealthInput", "HealthSettings", "checker_for", "health_handler", "metric_name"]
 
 logger = Logger()
 
@@ -53,25 +54,28 @@ def _emit(summary: SweepSummary) -> None:
     metrics.flush_metrics()
 
 
-_SETTINGS = Settings.from_env()
-_HEALTH_SETTINGS = HealthSettings.from_env()
+def health_handler() -> Callable[[Any, LambdaContext], dict[str, Any]]:
+    """The Lambda handler, with its settings read now (the function module's import: a cold start; a missing
+    variable fails the import, not the first invocation)."""
+    settings, health_settings = Settings.from_env(), HealthSettings.from_env()
 
+    @logger.inject_lambda_context(log_event=False, clear_state=True)
+    def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+        """Sweep (any payload) or check one tenant (``{"tenantId"}``); returns ``SweepSummary.to_dict()``.
 
-@logger.inject_lambda_context(log_event=False, clear_state=True)
-def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    """Sweep (any payload) or check one tenant (``{"tenantId"}``); returns ``SweepSummary.to_dict()``.
+        Raises ``InputValidationError`` for an invalid tenant id, ``TenantNotFoundError`` for an unknown tenant.
+        Adobe errors of single flows never escape: they are counted under ``ERROR``.
+        """
+        request = parse_input(HealthInput, event if isinstance(event, dict) else {})
+        checker = checker_for(runtime_for(settings), health_settings)
+        if request.tenantId:
+            logger.append_keys(tenant_id=request.tenantId)
+            summary = checker.check_tenant(request.tenantId)
+        else:
+            summary = checker.sweep(context.get_remaining_time_in_millis, owner=context.aws_request_id)
+        _emit(summary)
+        result = summary.to_dict()
+        logger.info("health check done", extra={"result": result})
+        return result
 
-    Raises ``InputValidationError`` for an invalid tenant id, ``TenantNotFoundError`` for an unknown tenant.
-    Adobe errors of single flows never escape: they are counted under ``ERROR``.
-    """
-    request = parse_input(HealthInput, event if isinstance(event, dict) else {})
-    checker = checker_for(runtime_for(_SETTINGS), _HEALTH_SETTINGS)
-    if request.tenantId:
-        logger.append_keys(tenant_id=request.tenantId)
-        summary = checker.check_tenant(request.tenantId)
-    else:
-        summary = checker.sweep(context.get_remaining_time_in_millis, owner=context.aws_request_id)
-    _emit(summary)
-    result = summary.to_dict()
-    logger.info("health check done", extra={"result": result})
-    return result
+    return lambda_handler

@@ -13,18 +13,15 @@ failure half-way: re-applying a patch or a state transition leaves the same resu
 
 from __future__ import annotations
 
-import contextlib
-import secrets
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import SecretStr
 
+from stripe_aep import catalogue
 from stripe_aep.aep import (
     Created,
-    NotFoundError,
     PatchOperation,
-    PlatformClient,
     PreconditionFailedError,
 )
 from stripe_aep.errors import (
@@ -33,94 +30,53 @@ from stripe_aep.errors import (
     TenantNotFoundError,
 )
 from stripe_aep.metrics import emit_metric
+from stripe_aep.names import rotation_check_name
 from stripe_aep.resources import RESOURCE_PATHS
 from stripe_aep.runtime import Runtime
-from stripe_aep.steps.common import RawInput, TenantStep, explore_or_reject
-from stripe_aep.steps.provision import DEFAULT_START_DELAY_S, to_schedule
-from stripe_aep.store import DEPROVISIONED, ItemKey, dataflow_key, has_intent, tenant_key
+from stripe_aep.steps.common import (
+    RawInput,
+    TenantStep,
+    explore_or_reject,
+    load_tenant,
+    remove_rotation_check,
+    sandbox_of,
+)
+from stripe_aep.store import DEPROVISIONED, ItemKey, dataflow_key, tenant_key
 from stripe_aep.tenants import (
     LifecycleInput,
     ResourcePath,
     ScheduleInput,
-    base_connection_name,
     now_s,
     parse_input,
 )
 
 #: DynamoDB attribute group (``rotation_check_id``, ``_intent``) of the temporary base connection that
-#: verifies a
-#: new Stripe key before the tenant's base connection gets it.
-ROTATION_CHECK = "rotation_check"
+#: verifies a new Stripe key before the tenant's base connection gets it (``stripe_aep.catalogue``).
+ROTATION_CHECK = catalogue.ROTATION_CHECK.attribute
 #: ``flow_state`` values, as Flow Service writes a flow's ``state``.
 ENABLED, DISABLED = "enabled", "disabled"
-
-
-# ---- shared with the deprovisioning steps -------------------------------------------------------------
-
-
-def load_tenant(runtime: Runtime, tenant_id: str) -> dict[str, Any]:
-    """The tenant item; raises ``TenantNotFoundError`` when DynamoDB holds none."""
-    item = runtime.store.get(tenant_key(tenant_id))
-    if item is None:
-        raise TenantNotFoundError(f"tenant {tenant_id} is unknown: no tenant item in DynamoDB")
-    return item
-
-
-def sandbox_of(runtime: Runtime, tenant_id: str, item: Mapping[str, Any] | None = None) -> str:
-    """The sandbox the tenant was provisioned in (from ``item`` when it holds it, else the tenant item)."""
-    if item and item.get("sandbox"):
-        return str(item["sandbox"])
-    tenant = load_tenant(runtime, tenant_id)
-    return str(tenant.get("sandbox") or runtime.settings.default_sandbox)
-
-
-def rotation_check_name(tenant_id: str) -> str:
-    """Deterministic name of the temporary base connection that verifies a new Stripe key."""
-    return f"{base_connection_name(tenant_id)}/rotation-check"
-
-
-def remove_rotation_check(runtime: Runtime, client: PlatformClient, tenant_id: str) -> bool:
-    """Delete a temporary rotation-check base connection a crashed rotation left behind; True if one was.
-
-    Known by ID, or (intent recorded, ID not) found by its deterministic name. 404 counts as deleted.
-    """
-    key = tenant_key(tenant_id)
-    item = runtime.store.get(key) or {}
-    ids: list[str] = []
-    if item.get(f"{ROTATION_CHECK}_id"):
-        ids.append(str(item[f"{ROTATION_CHECK}_id"]))
-    elif has_intent(item, ROTATION_CHECK):
-        found = client.find_base_connection(rotation_check_name(tenant_id))
-        if found is not None:
-            ids.append(found.id)
-    else:
-        return False
-    for connection_id in ids:
-        with contextlib.suppress(NotFoundError):
-            client.delete_base_connection(connection_id)
-    runtime.store.forget_object(key, ROTATION_CHECK)
-    return bool(ids)
+_ChangeT = TypeVar("_ChangeT")
 
 
 def patch_with_retry(
-    patch: Callable[[str, list[PatchOperation]], Created],
-    reread: Callable[[], tuple[str, list[PatchOperation]]],
+    patch: Callable[[str, _ChangeT], Created],
+    reread: Callable[[], tuple[str, _ChangeT]],
     etag: str | None,
-    ops: list[PatchOperation] | None,
+    change: _ChangeT | None,
 ) -> Created:
-    """PATCH with ``If-Match: etag``; on 412 (``PreconditionFailedError``) read the object again and apply
-    once more with the etag and the operations ``reread()`` returns. Without a known etag, reads first.
+    """PATCH ``change`` with ``If-Match: etag``; on 412 (``PreconditionFailedError``) read the object again and
+    apply once more with the etag and the change ``reread()`` returns. Without a known etag, reads first.
 
     A second 412 propagates: another writer keeps changing the object, a person should look.
     """
-    if etag is None or ops is None:
-        etag, ops = reread()
-        return patch(etag, ops)
+    if etag is None or change is None:
+        etag, change = reread()
+        return patch(etag, change)
     try:
-        return patch(etag, ops)
+        return patch(etag, change)
     except PreconditionFailedError:
-        etag, ops = reread()
-        return patch(etag, ops)
+        etag, change = reread()
+        return patch(etag, change)
 
 
 def _live_dataflows(dataflows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -181,8 +137,8 @@ def validate_lifecycle_input(request: RawInput, runtime: Runtime) -> dict[str, A
             raise InputValidationError(
                 "invalid LifecycleInput: schedule.startTime: epoch seconds in the past (Adobe refuses it)"
             )
-        # Adobe's rules checked now; the start time only matters to them when it is given.
-        checked = to_schedule(data.schedule, default_start=now_s() + DEFAULT_START_DELAY_S)
+        # Adobe's rules were checked with the input; the start time only matters to them when it is given.
+        checked = data.schedule.schedule
         schedule: dict[str, Any] = {"frequency": checked.frequency, "interval": checked.interval}
         if data.schedule.startTime is not None:
             schedule["startTime"] = checked.start_time
@@ -295,10 +251,6 @@ def update_dataflow(request: UpdateDataflowStep, runtime: Runtime) -> dict[str, 
 # ---- RotateStripeKey ----------------------------------------------------------------------------------
 
 
-def _same_key(a: SecretStr, b: SecretStr) -> bool:
-    return secrets.compare_digest(a.get_secret_value().encode(), b.get_secret_value().encode())
-
-
 def rotate_stripe_key(request: TenantStep, runtime: Runtime) -> dict[str, Any]:
     """Give the tenant's base connection the Stripe key its secret now holds, verified before it is applied.
 
@@ -348,24 +300,22 @@ def rotate_stripe_key(request: TenantStep, runtime: Runtime) -> dict[str, Any]:
     finally:
         remove_rotation_check(runtime, client, request.tenantId)
 
-    if not _same_key(new_key, runtime.stripe_key(request.tenantId, fresh=True)):
+    if not runtime.stripe_key_is(request.tenantId, new_key):
         raise ConcurrentModificationError(
             f"the Stripe key secret of tenant {request.tenantId} changed during the rotation; not applied"
         )
 
-    # 2. apply it to the tenant's base connection.
-    ops = [PatchOperation(op="replace", path="/auth/params", value={"accessToken": new_key.get_secret_value()})]
-
-    def reread() -> tuple[str, list[PatchOperation]]:
+    # 2. apply it to the tenant's base connection (the client builds the /auth/params patch).
+    def reread() -> tuple[str, SecretStr]:
         connection = client.get_base_connection(base_id)
         if not connection.etag:
             raise PreconditionFailedError("retrieveConnection gave no etag", operation="retrieveConnection")
-        return connection.etag, ops
+        return connection.etag, new_key
 
-    def patch(etag: str, ops: list[PatchOperation]) -> Created:
-        return client.patch_base_connection(base_id, etag, ops)
+    def patch(etag: str, key: SecretStr) -> Created:
+        return client.replace_stripe_key(base_id, etag, key)
 
-    created = patch_with_retry(patch, reread, tenant.get("base_connection_etag"), ops)
+    created = patch_with_retry(patch, reread, tenant.get("base_connection_etag"), new_key)
     attrs: dict[str, Any] = {"stripe_key_rotated_at": now_s()}
     if created.etag:
         attrs["base_connection_etag"] = created.etag
@@ -418,10 +368,8 @@ def set_dataflow_state(request: SetDataflowStateStep, runtime: Runtime) -> dict[
 
 
 __all__ = [
-    "load_tenant",
-    "remove_rotation_check",
     "rotate_stripe_key",
-    "sandbox_of",
+    "rotation_check_name",
     "set_dataflow_state",
     "update_dataflow",
     "validate_lifecycle_input",

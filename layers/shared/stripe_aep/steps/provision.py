@@ -2,70 +2,54 @@
 
 The chain is the Stripe source tutorial's (docs/stripe-source-flow-service-api.txt): base connection -> explore
 -> source connection | (XDM field group + schema -> dataset -> target connection) -> mapping set -> dataflow.
-Every create goes through ``ensure`` (idempotent; see ``stripe_aep.steps.common``), so re-running an execution,
-or a step, creates nothing twice.
+Every create goes through ``ensure`` over its kind's declaration (idempotent; see ``stripe_aep.catalogue``), so
+re-running an execution, or a step, creates nothing twice.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
-from stripe_aep.aep import (
-    Schedule,
+from stripe_aep.catalogue import (
+    BASE_CONNECTION,
+    DATASET,
+    FIELD_GROUP,
+    FLOW,
+    KINDS,
+    MAPPING_SET,
+    RECORD_CLASS,
+    SCHEMA,
+    SOURCE_CONNECTION,
+    TARGET_CONNECTION,
+    Given,
+    Kind,
+    Ref,
+    ensure,
 )
 from stripe_aep.errors import InputValidationError, TenantNotFoundError
 from stripe_aep.metrics import emit_metric
-from stripe_aep.resources import RECORD_CLASS_TITLE, RESOURCE_PATHS, get_resource, record_class_body
+from stripe_aep.resources import RESOURCE_PATHS
 from stripe_aep.runtime import Runtime
+from stripe_aep.schedule import Schedule
 from stripe_aep.steps.common import (
-    AepObject,
     PathStep,
     RawInput,
     SandboxStep,
     StepInput,
-    ensure,
     explore_or_reject,
 )
 from stripe_aep.steps.mapping_check import check_mapping_on_samples
-from stripe_aep.store import (
-    ACTIVE,
-    FAILED,
-    dataflow_key,
-    record_class_key,
-    sandbox_key,
-    schema_key,
-    tenant_key,
-)
+from stripe_aep.store import ACTIVE, FAILED, dataflow_key, sandbox_key, tenant_key
 from stripe_aep.tenants import (
     ProvisionInput,
     ScheduleInput,
     TenantId,
-    base_connection_name,
-    dataflow_name,
-    dataset_name,
     now_s,
     parse_input,
-    source_connection_name,
-    target_connection_name,
     validate_tenant_id,
 )
-
-#: Seconds between validation and a default schedule's first run (Adobe rejects a start time in the past).
-DEFAULT_START_DELAY_S = 60
-
-
-def to_schedule(schedule: ScheduleInput | dict[str, Any], default_start: int | None = None) -> Schedule:
-    """A validated Flow Service ``Schedule`` (Adobe's rules) from a console schedule; ``InputValidationError``."""
-    data = schedule if isinstance(schedule, ScheduleInput) else ScheduleInput.model_validate(schedule)
-    start = data.startTime if data.startTime is not None else default_start
-    try:
-        return Schedule(start_time=start, frequency=data.frequency, interval=data.interval)
-    except ValidationError as exc:
-        reasons = "; ".join(str(e["msg"]) for e in exc.errors())
-        raise InputValidationError(f"schedule: {reasons}") from None
 
 
 def validate_input(request: RawInput, runtime: Runtime) -> dict[str, Any]:
@@ -83,12 +67,7 @@ def validate_input(request: RawInput, runtime: Runtime) -> dict[str, Any]:
         frequency=settings.default_schedule_frequency,
         interval=None if settings.default_schedule_frequency == "once" else settings.default_schedule_interval,
     )
-    schedule = to_schedule(requested, default_start=now_s() + DEFAULT_START_DELAY_S)
-    schedule_out = {
-        "frequency": schedule.frequency,
-        "interval": schedule.interval,
-        "startTime": schedule.start_time,
-    }
+    schedule_out = requested.schedule.model_dump(by_alias=True)
     runtime.store.begin_provisioning(data.tenantId, sandbox, paths, schedule_out, request.executionName)
     emit_metric("ProvisioningStarted", 1)
     return {"tenantId": data.tenantId, "sandbox": sandbox, "resourcePaths": paths, "schedule": schedule_out}
@@ -97,22 +76,22 @@ def validate_input(request: RawInput, runtime: Runtime) -> dict[str, Any]:
 def create_base_connection(request: SandboxStep, runtime: Runtime) -> dict[str, Any]:
     """Ensure the tenant's Stripe base connection (Flow Service ``POST /connections``) with its Stripe key.
 
-    The key is read from the tenant's secret here and goes nowhere but the request body. Out:
-    ``{baseConnectionId}``. Raises ``TenantNotFoundError`` (no secret) or the client's ``AepError``s.
+    The key is read from the tenant's secret only when the connection is created and goes nowhere but the
+    request body. Out: ``{baseConnectionId}``. Raises ``TenantNotFoundError`` (no secret) or the client's
+    ``AepError``s.
     """
-    client = runtime.platform(request.sandbox)
-    name = base_connection_name(request.tenantId)
-
-    def find() -> AepObject | None:
-        found = client.find_base_connection(name)
-        return AepObject(found.id, found.etag) if found else None
-
-    def create() -> AepObject:
-        created = client.create_base_connection(name, runtime.stripe_key(request.tenantId, fresh=True))
-        return AepObject(created.id, created.etag)
-
-    item = ensure(runtime, tenant_key(request.tenantId), "base_connection", request.executionName, find, create)
+    ref = Ref(request.sandbox, request.tenantId)
+    given = {"stripe_key": lambda: runtime.stripe_key(request.tenantId, fresh=True)}
+    item = _ensure(runtime, BASE_CONNECTION, ref, request.executionName, given)
     return {"baseConnectionId": item["base_connection_id"]}
+
+
+def _ensure(runtime: Runtime, kind: Kind, ref: Ref, owner: str, given: Given | None = None) -> dict[str, Any]:
+    return ensure(runtime.store, runtime.platform(ref.sandbox), kind, ref, owner, given)
+
+
+def _path_ref(request: PathStep) -> Ref:
+    return Ref(request.sandbox, request.tenantId, request.resourcePath)
 
 
 class ExploreStep(PathStep):
@@ -137,19 +116,8 @@ def create_source_connection(request: ExploreStep, runtime: Runtime) -> dict[str
 
     Out: ``{sourceConnectionId}``.
     """
-    client = runtime.platform(request.sandbox)
-    name = source_connection_name(request.tenantId, request.resourcePath)
-
-    def find() -> AepObject | None:
-        found = client.find_source_connection(name)
-        return AepObject(found.id, found.etag) if found else None
-
-    def create() -> AepObject:
-        created = client.create_source_connection(name, request.baseConnectionId, request.resourcePath)
-        return AepObject(created.id, created.etag)
-
-    key = dataflow_key(request.tenantId, request.resourcePath)
-    item = ensure(runtime, key, "source_connection", request.executionName, find, create)
+    given = {"base_connection_id": request.baseConnectionId}
+    item = _ensure(runtime, SOURCE_CONNECTION, _path_ref(request), request.executionName, given)
     return {"sourceConnectionId": item["source_connection_id"]}
 
 
@@ -164,62 +132,26 @@ def xdm_tenant_id(runtime: Runtime, sandbox: str) -> str:
     return tenant_id
 
 
-def ensure_record_class(runtime: Runtime, request: PathStep) -> str:
-    """Ensure the sandbox's custom record class (Schema Registry ``POST /tenant/classes``, found by title);
-    return its ``$id``. Subscriptions, customers and prices use it (see ``stripe_aep.resources``)."""
-    client = runtime.platform(request.sandbox)
-
-    def find() -> AepObject | None:
-        found = client.find_class(RECORD_CLASS_TITLE)
-        return AepObject(found.id, None, {"class_alt_id": found.alt_id}) if found else None
-
-    def create() -> AepObject:
-        created = client.create_class(record_class_body())
-        return AepObject(created.id, None, {"class_alt_id": created.alt_id})
-
-    key = record_class_key(request.sandbox)
-    # Three Map iterations of one execution may need the class at once: each claims the intent under its own
-    # name, so only one creates it and the others retry (ConcurrentModificationError) until its ID is stored.
-    owner = f"{request.executionName}/{request.resourcePath}"
-    return str(ensure(runtime, key, "class", owner, find, create)["class_id"])
-
-
 def ensure_target_schema(request: PathStep, runtime: Runtime) -> dict[str, Any]:
     """Ensure the sandbox's XDM field group and schema for the resource path (shared by its tenants).
 
-    Schema Registry ``POST /tenant/fieldgroups`` then ``POST /tenant/schemas``; both found by title and reused
-    when the sandbox already has them. Out: ``{schemaId ($id), schemaAltId (meta:altId), fieldGroupId}``.
+    Schema Registry ``POST /tenant/fieldgroups`` then ``POST /tenant/schemas`` (and, for record resources, the
+    sandbox's custom record class ``POST /tenant/classes`` first); each found by title and reused when the
+    sandbox already has it. Out: ``{schemaId ($id), schemaAltId (meta:altId), fieldGroupId}``.
     """
-    client = runtime.platform(request.sandbox)
-    resource = get_resource(request.resourcePath)
-    key = schema_key(request.sandbox, request.resourcePath)
-    xdm_tenant = xdm_tenant_id(runtime, request.sandbox)
-    class_id = ensure_record_class(runtime, request) if resource.needs_custom_class else None
-
-    def find_field_group() -> AepObject | None:
-        found = client.find_field_group(resource.field_group_title)
-        return AepObject(found.id, None, {"field_group_alt_id": found.alt_id}) if found else None
-
-    def create_field_group() -> AepObject:
-        created = client.create_field_group(resource.field_group_body(xdm_tenant, class_id=class_id))
-        return AepObject(created.id, None, {"field_group_alt_id": created.alt_id})
-
-    item = ensure(runtime, key, "field_group", request.executionName, find_field_group, create_field_group)
-    field_group_id = str(item["field_group_id"])
-
-    def find_schema() -> AepObject | None:
-        found = client.find_schema(resource.schema_title)
-        return AepObject(found.id, None, {"schema_alt_id": found.alt_id}) if found else None
-
-    def create_schema() -> AepObject:
-        created = client.create_schema(resource.schema_body(field_group_id, class_id=class_id))
-        return AepObject(created.id, None, {"schema_alt_id": created.alt_id})
-
-    item = ensure(runtime, key, "schema", request.executionName, find_schema, create_schema)
+    ref = _path_ref(request)
+    given: dict[str, Any] = {"xdm_tenant_id": xdm_tenant_id(runtime, request.sandbox)}
+    if RECORD_CLASS.applies(request.resourcePath):
+        # Three Map iterations of one execution may need the class at once: each claims the intent under its
+        # own name, so only one creates it and the others retry (ConcurrentModificationError) until it is stored.
+        owner = f"{request.executionName}/{request.resourcePath}"
+        given["class_id"] = str(_ensure(runtime, RECORD_CLASS, ref, owner)["class_id"])
+    given["field_group_id"] = str(_ensure(runtime, FIELD_GROUP, ref, request.executionName, given)["field_group_id"])
+    item = _ensure(runtime, SCHEMA, ref, request.executionName, given)
     return {
         "schemaId": item["schema_id"],
         "schemaAltId": item["schema_alt_id"],
-        "fieldGroupId": field_group_id,
+        "fieldGroupId": given["field_group_id"],
     }
 
 
@@ -229,19 +161,9 @@ class SchemaStep(PathStep):
 
 def create_dataset(request: SchemaStep, runtime: Runtime) -> dict[str, Any]:
     """Ensure the tenant's dataset for the resource path (Catalog ``POST /dataSets``). Out: ``{datasetId}``."""
-    client = runtime.platform(request.sandbox)
-    name = dataset_name(request.tenantId, request.resourcePath)
-
-    def find() -> AepObject | None:
-        found = client.find_dataset(name)
-        return AepObject(found.id) if found else None
-
-    def create() -> AepObject:
-        return AepObject(client.create_dataset(name, request.schemaId))
-
-    key = dataflow_key(request.tenantId, request.resourcePath)
-    item = ensure(runtime, key, "dataset", request.executionName, find, create)
-    runtime.store.update(key, {"schema_id": request.schemaId})
+    ref = _path_ref(request)
+    item = _ensure(runtime, DATASET, ref, request.executionName, {"schema_id": request.schemaId})
+    runtime.store.update(DATASET.key(ref), {"schema_id": request.schemaId})
     return {"datasetId": item["dataset_id"]}
 
 
@@ -251,25 +173,9 @@ class TargetStep(SchemaStep):
 
 def create_target_connection(request: TargetStep, runtime: Runtime) -> dict[str, Any]:
     """Ensure the data lake target connection (``POST /targetConnections``). Out: ``{targetConnectionId}``."""
-    client = runtime.platform(request.sandbox)
-    name = target_connection_name(request.tenantId, request.resourcePath)
-
-    def find() -> AepObject | None:
-        found = client.find_target_connection(name)
-        return AepObject(found.id, found.etag) if found else None
-
-    def create() -> AepObject:
-        created = client.create_target_connection(name, request.schemaId, request.datasetId)
-        return AepObject(created.id, created.etag)
-
-    key = dataflow_key(request.tenantId, request.resourcePath)
-    item = ensure(runtime, key, "target_connection", request.executionName, find, create)
+    given = {"schema_id": request.schemaId, "dataset_id": request.datasetId}
+    item = _ensure(runtime, TARGET_CONNECTION, _path_ref(request), request.executionName, given)
     return {"targetConnectionId": item["target_connection_id"]}
-
-
-def mapping_set_name(tenant_id: str, resource_path: str) -> str:
-    """Deterministic Data Prep mapping set name (``GET /mappingSets?name=`` finds it again)."""
-    return f"stripe_aep_{tenant_id.replace('-', '_')}_{resource_path}"
 
 
 class MappingStep(SchemaStep):
@@ -283,22 +189,11 @@ def create_mapping_set(request: MappingStep, runtime: Runtime) -> dict[str, Any]
     version). Out: ``{mappingSetId, mappingSetVersion (int)}``. Raises ``MappingRejectedError``.
     """
     client = runtime.platform(request.sandbox)
-    resource = get_resource(request.resourcePath)
-    name = mapping_set_name(request.tenantId, request.resourcePath)
-    body = {
-        **resource.mapping_set_body(xdm_tenant_id(runtime, request.sandbox), request.schemaId),
-        "name": name,
-    }
+    base_connection_id = request.baseConnectionId or (runtime.store.get(tenant_key(request.tenantId)) or {}).get(
+        "base_connection_id"
+    )
 
-    def find() -> AepObject | None:
-        found = client.find_mapping_set(name)
-        return AepObject(found.id, None, {"mapping_set_version": found.version}) if found else None
-
-    def create() -> AepObject:
-        client.validate_mapping_set(body)
-        base_connection_id = request.baseConnectionId or (runtime.store.get(tenant_key(request.tenantId)) or {}).get(
-            "base_connection_id"
-        )
+    def check(body: Mapping[str, Any]) -> None:
         if base_connection_id:
             check_mapping_on_samples(
                 runtime,
@@ -308,11 +203,13 @@ def create_mapping_set(request: MappingStep, runtime: Runtime) -> dict[str, Any]
                 base_connection_id=str(base_connection_id),
                 body=body,
             )
-        created = client.create_mapping_set(body)
-        return AepObject(created.id, None, {"mapping_set_version": created.version})
 
-    key = dataflow_key(request.tenantId, request.resourcePath)
-    item = ensure(runtime, key, "mapping_set", request.executionName, find, create)
+    given = {
+        "xdm_tenant_id": xdm_tenant_id(runtime, request.sandbox),
+        "schema_id": request.schemaId,
+        "check_mapping": check,
+    }
+    item = _ensure(runtime, MAPPING_SET, _path_ref(request), request.executionName, given)
     return {"mappingSetId": item["mapping_set_id"], "mappingSetVersion": int(item["mapping_set_version"])}
 
 
@@ -321,34 +218,21 @@ class DataflowStep(PathStep):
     targetConnectionId: str
     mappingSetId: str
     mappingSetVersion: int
-    schedule: ScheduleInput
+    schedule: Schedule
 
 
 def create_dataflow(request: DataflowStep, runtime: Runtime) -> dict[str, Any]:
     """Ensure the dataflow with its schedule (``POST /flows``, RestStorageToAEP flow spec). Out:
     ``{resourcePath, flowId}``.
     """
-    client = runtime.platform(request.sandbox)
-    name = dataflow_name(request.tenantId, request.resourcePath)
-    schedule = to_schedule(request.schedule)
-
-    def find() -> AepObject | None:
-        found = client.find_flow(name)
-        return AepObject(found.id, found.etag) if found else None
-
-    def create() -> AepObject:
-        created = client.create_flow(
-            name,
-            source_connection_id=request.sourceConnectionId,
-            target_connection_id=request.targetConnectionId,
-            mapping_id=request.mappingSetId,
-            mapping_version=request.mappingSetVersion,
-            schedule=schedule,
-        )
-        return AepObject(created.id, created.etag)
-
-    key = dataflow_key(request.tenantId, request.resourcePath)
-    item = ensure(runtime, key, "flow", request.executionName, find, create)
+    given = {
+        "source_connection_id": request.sourceConnectionId,
+        "target_connection_id": request.targetConnectionId,
+        "mapping_set_id": request.mappingSetId,
+        "mapping_set_version": request.mappingSetVersion,
+        "schedule": request.schedule,
+    }
+    item = _ensure(runtime, FLOW, _path_ref(request), request.executionName, given)
     return {"resourcePath": request.resourcePath, "flowId": item["flow_id"]}
 
 
@@ -423,11 +307,10 @@ def record_failure(request: FailureInput, runtime: Runtime) -> dict[str, Any]:
                 f" [{extras}]" if extras else ""
             )
         # The failed execution's create intents no longer hold the next execution off (it still looks up first).
-        sandbox = (tenant or {}).get("sandbox")
-        keys = [tenant_key(tenant_id), *(dataflow_key(tenant_id, str(i["resource_path"])) for i in dataflows)]
-        if sandbox:
-            keys += [schema_key(sandbox, str(i["resource_path"])) for i in dataflows]
-            keys.append(record_class_key(sandbox))
+        sandbox = str((tenant or {}).get("sandbox") or "")
+        refs = [Ref(sandbox, tenant_id, str(i["resource_path"])) for i in dataflows]
+        kinds = [kind for kind in KINDS if sandbox or not kind.shared]
+        keys = dict.fromkeys([tenant_key(tenant_id), *(kind.key(ref) for ref in refs for kind in kinds)])
         for key in keys:
             runtime.store.expire_intents(key, request.executionName)
         last_error = {

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -57,8 +58,12 @@ class TriggerSettings(BaseModel):
     lifecycle_state_machine_arn: str
     tenant_secret_prefix: str = "stripe-aep/tenants/"  # noqa: S105 (a name prefix, not a secret)
 
+    @classmethod
+    def from_env(cls) -> TriggerSettings:
+        """Read the settings from ``os.environ``; raises ``pydantic.ValidationError``."""
+        return cls.model_validate({k.lower(): v for k, v in os.environ.items()})
 
-SETTINGS = TriggerSettings.model_validate({k.lower(): v for k, v in os.environ.items()})
+
 # Report every failed record, even when all of a batch fail, rather than failing the invocation as a whole.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -104,10 +109,25 @@ def _changed_tenant_secret(event: EventBridgeModel, prefix: str) -> str:
     return tenant_id
 
 
-def _start(record: SQSRecord) -> None:
+def start_handler() -> Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]:
+    """The SQS batch handler, with its settings read now (the function module's import: a cold start)."""
+    settings = TriggerSettings.from_env()
+
+    def start(record: SQSRecord) -> None:
+        _start(record, settings)
+
+    @logger.inject_lambda_context(log_event=False, clear_state=True)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+        """``{"batchItemFailures": [{"itemIdentifier": messageId}, ...]}`` for the records that failed."""
+        return process_partial_response(event=event, record_handler=start, processor=processor, context=context)
+
+    return lambda_handler
+
+
+def _start(record: SQSRecord, settings: TriggerSettings) -> None:
     try:
         event = EventBridgeModel.model_validate(json.loads(record.body))
-        arn, name, payload = plan_start(event, SETTINGS)
+        arn, name, payload = plan_start(event, settings)
     except (ValueError, ValidationError, InputValidationError) as exc:
         reason = (
             str(exc) if isinstance(exc, InputValidationError) else f"not an EventBridge event ({type(exc).__name__})"
@@ -123,9 +143,3 @@ def _start(record: SQSRecord) -> None:
         emit_metric("ExecutionsStarted", 1)
     except client.exceptions.ExecutionAlreadyExists:
         logger.info("execution already started (a redelivered event)", extra={"execution": name})
-
-
-@logger.inject_lambda_context(log_event=False, clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    """SQS batch handler: ``{"batchItemFailures": [{"itemIdentifier": messageId}, ...]}`` for failed records."""
-    return process_partial_response(event=event, record_handler=_start, processor=processor, context=context)

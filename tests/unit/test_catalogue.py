@@ -1,0 +1,202 @@
+"""The catalogue's per-kind operations on their own: ``ensure`` (the intent lease) and ``delete_recorded``.
+
+A real ``Store`` over moto's DynamoDB and a real ``PlatformClient`` over the AEP simulator's HTTP; outcomes are
+asserted in the simulator (objects by name, calls by operationId) and in DynamoDB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from pydantic import SecretStr
+
+from stripe_aep.aep import PlatformClient
+from stripe_aep.catalogue import (
+    BASE_CONNECTION,
+    CATALOGUE,
+    FLOW,
+    KINDS,
+    SOURCE_CONNECTION,
+    Ref,
+    delete_recorded,
+    ensure,
+)
+from stripe_aep.errors import ConcurrentModificationError
+from stripe_aep.names import base_connection_name
+from stripe_aep.store import Store, tenant_key
+from stripe_aep.tenants import now_s
+from tests.conftest import FAKE_STRIPE_KEY, SANDBOX
+
+TENANT = "acme-co"
+REF = Ref(SANDBOX, TENANT)
+
+
+@pytest.fixture
+def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """A ``Store`` over a fresh moto table with the template's key schema."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        table = boto3.resource("dynamodb").create_table(
+            TableName="catalogue-test",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield Store("catalogue-test", table)
+
+
+class KeyReader:
+    """The ``stripe_key`` reader a base connection create is given; counts how often it is read."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def __call__(self) -> SecretStr:
+        self.reads += 1
+        return SecretStr(FAKE_STRIPE_KEY)
+
+
+def connections(simulator: Any) -> list[str]:
+    return [c["name"] for c in simulator.objects("connections")]
+
+
+def test_ensure_creates_once_without_a_lookup_and_records_the_id(
+    store: Store, platform_client: PlatformClient, simulator: Any
+) -> None:
+    reader = KeyReader()
+    item = ensure(store, platform_client, BASE_CONNECTION, REF, "exec-1", {"stripe_key": reader})
+
+    assert connections(simulator) == [base_connection_name(TENANT)]
+    assert simulator.calls["createConnection"] == 1 and simulator.calls["listConnections"] == 0
+    stored = store.get(tenant_key(TENANT)) or {}
+    assert stored["base_connection_id"] == item["base_connection_id"] == simulator.objects("connections")[0]["id"]
+    assert stored["base_connection_etag"]
+    assert "base_connection_intent" not in stored and "base_connection_intent_owner" not in stored
+
+    # Again (a re-run of the step): the stored ID answers, no Adobe call and no secret read.
+    simulator.reset_calls()
+    again = ensure(store, platform_client, BASE_CONNECTION, REF, "exec-2", {"stripe_key": reader})
+    assert again["base_connection_id"] == item["base_connection_id"]
+    assert sum(simulator.calls.values()) == 0 and reader.reads == 1
+    assert len(connections(simulator)) == 1
+
+
+def test_ensure_adopts_what_a_crashed_attempt_created(
+    store: Store, platform_client: PlatformClient, simulator: Any
+) -> None:
+    # The attempt claimed the intent and created the connection, then died before storing its ID.
+    store.claim_intent(tenant_key(TENANT), BASE_CONNECTION.attribute, "exec-crashed")
+    orphan = platform_client.create_base_connection(base_connection_name(TENANT), SecretStr(FAKE_STRIPE_KEY))
+    simulator.reset_calls()
+
+    item = ensure(store, platform_client, BASE_CONNECTION, REF, "exec-crashed", {"stripe_key": KeyReader()})
+
+    assert item["base_connection_id"] == orphan.id
+    assert simulator.calls["listConnections"] == 1 and simulator.calls["createConnection"] == 0
+    assert len(connections(simulator)) == 1
+
+
+def test_a_fresh_lease_of_another_execution_holds_the_create_off(
+    store: Store, platform_client: PlatformClient, simulator: Any
+) -> None:
+    store.claim_intent(tenant_key(TENANT), BASE_CONNECTION.attribute, "exec-other")
+    simulator.reset_calls()
+
+    with pytest.raises(ConcurrentModificationError):
+        ensure(store, platform_client, BASE_CONNECTION, REF, "exec-mine", {"stripe_key": KeyReader()})
+
+    # It looked up first (the other attempt may have created it), but created nothing.
+    assert simulator.calls["createConnection"] == 0
+    assert connections(simulator) == []
+    assert (store.get(tenant_key(TENANT)) or {})["base_connection_intent_owner"] == "exec-other"
+
+
+def test_a_stale_lease_is_taken_over(store: Store, platform_client: PlatformClient, simulator: Any) -> None:
+    key = tenant_key(TENANT)
+    store.claim_intent(key, BASE_CONNECTION.attribute, "exec-dead")
+    store.update(key, {"base_connection_intent": now_s() - 121})  # older than the 120 s lease
+
+    item = ensure(store, platform_client, BASE_CONNECTION, REF, "exec-next", {"stripe_key": KeyReader()})
+
+    assert connections(simulator) == [base_connection_name(TENANT)]
+    assert item["base_connection_id"] == simulator.objects("connections")[0]["id"]
+
+
+def test_the_same_owner_may_retry_its_own_claim(store: Store) -> None:
+    key = tenant_key(TENANT)
+    store.claim_intent(key, "flow", "exec-1")
+    store.claim_intent(key, "flow", "exec-1")  # a retry of the same step
+    with pytest.raises(ConcurrentModificationError):
+        store.claim_intent(key, "flow", "exec-2")
+    store.record_object(key, "flow", "flow-1", None)
+    with pytest.raises(ConcurrentModificationError):  # the ID is stored: nobody claims a create any more
+        store.claim_intent(key, "flow", "exec-1")
+
+
+def test_an_expired_intent_is_looked_up_but_does_not_hold_off(
+    store: Store, platform_client: PlatformClient, simulator: Any
+) -> None:
+    key = tenant_key(TENANT)
+    store.claim_intent(key, BASE_CONNECTION.attribute, "exec-failed")
+    assert store.expire_intents(key, "exec-failed") == [BASE_CONNECTION.attribute]
+    simulator.reset_calls()
+
+    ensure(store, platform_client, BASE_CONNECTION, REF, "exec-next", {"stripe_key": KeyReader()})
+
+    assert simulator.calls["listConnections"] == 1 and simulator.calls["createConnection"] == 1
+    assert len(connections(simulator)) == 1
+
+
+def test_delete_recorded_deletes_the_stored_id_then_nothing(
+    store: Store, platform_client: PlatformClient, simulator: Any
+) -> None:
+    item = ensure(store, platform_client, BASE_CONNECTION, REF, "exec-1", {"stripe_key": KeyReader()})
+
+    assert delete_recorded(store, platform_client, BASE_CONNECTION, REF) == [item["base_connection_id"]]
+    assert connections(simulator) == []
+    stored = store.get(tenant_key(TENANT)) or {}
+    assert not any(a.startswith("base_connection_") for a in stored)
+
+    simulator.reset_calls()
+    assert delete_recorded(store, platform_client, BASE_CONNECTION, REF) == []
+    assert sum(simulator.calls.values()) == 0
+
+
+def test_delete_recorded_finds_what_an_unfinished_create_left(
+    store: Store, platform_client: PlatformClient, simulator: Any
+) -> None:
+    store.claim_intent(tenant_key(TENANT), BASE_CONNECTION.attribute, "exec-crashed")
+    left = platform_client.create_base_connection(base_connection_name(TENANT), SecretStr(FAKE_STRIPE_KEY))
+
+    assert delete_recorded(store, platform_client, BASE_CONNECTION, REF) == [left.id]
+    assert connections(simulator) == []
+    assert "base_connection_intent" not in (store.get(tenant_key(TENANT)) or {})
+
+
+def test_every_need_names_an_entry_and_comes_earlier() -> None:
+    order = list(CATALOGUE)
+    for name, entry in CATALOGUE.items():
+        for need in entry.needs:
+            assert need in CATALOGUE, f"{name} needs unknown {need}"
+            assert order.index(need) < order.index(name), f"{name} is declared before its need {need}"
+    attributes = [kind.attribute for kind in KINDS]
+    assert len(set(attributes)) == len(attributes)
+    assert FLOW.needs == ("source_connection", "target_connection", "mapping_set")
+
+
+def test_names_are_deterministic_and_per_path() -> None:
+    charges, refunds = Ref(SANDBOX, TENANT, "charges"), Ref(SANDBOX, TENANT, "refunds")
+    for kind in (SOURCE_CONNECTION, FLOW):
+        assert kind.name(charges) == kind.name(Ref(SANDBOX, TENANT, "charges"))
+        assert kind.name(charges) != kind.name(refunds)
+        assert kind.key(charges) != kind.key(refunds)
+    assert BASE_CONNECTION.key(charges) == BASE_CONNECTION.key(refunds) == tenant_key(TENANT)
