@@ -60,7 +60,8 @@ class AepObject:
 
 #: What a create is given: IDs of the objects it needs (``<attribute>_id`` of ``needs``) and other inputs
 #: (``xdm_tenant_id``, ``schedule``, ``stripe_key``: a zero-argument reader, called only when creating;
-#: ``check_mapping``: called with a mapping set body after it validates and before it is created).
+#: ``check_mapping``: called with a mapping set body after it validates and before it is created;
+#: ``field_selection``: the tenant's selection of the path's fields, ``stripe_aep.selection``).
 Given = Mapping[str, Any]
 
 
@@ -125,8 +126,11 @@ def _stripe_key(given: Given) -> SecretStr:
 
 
 def _create_mapping_set(client: PlatformClient, name: str, ref: Ref, given: Given) -> AepObject:
+    from stripe_aep.selection import mapping_set_body
+
     resource = get_resource(ref.resource_path)
-    body = {**resource.mapping_set_body(given["xdm_tenant_id"], given["schema_id"]), "name": name}
+    chosen = given.get("field_selection")
+    body = {**mapping_set_body(resource, given["xdm_tenant_id"], given["schema_id"], chosen), "name": name}
     client.validate_mapping_set(body)
     check: Callable[[Mapping[str, Any]], None] | None = given.get("check_mapping")
     if check is not None:  # the mapping's run on sample rows (stripe_aep.steps.mapping_check)

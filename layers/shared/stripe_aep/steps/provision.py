@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from stripe_aep import selection
 from stripe_aep.catalogue import (
     BASE_CONNECTION,
     DATASET,
@@ -30,7 +31,7 @@ from stripe_aep.catalogue import (
 )
 from stripe_aep.errors import InputValidationError, TenantNotFoundError
 from stripe_aep.metrics import emit_metric
-from stripe_aep.resources import RESOURCE_PATHS
+from stripe_aep.resources import RESOURCE_PATHS, get_resource
 from stripe_aep.runtime import Runtime
 from stripe_aep.schedule import Schedule
 from stripe_aep.steps.common import (
@@ -40,7 +41,7 @@ from stripe_aep.steps.common import (
     StepInput,
     explore_or_reject,
 )
-from stripe_aep.steps.mapping_check import check_mapping_on_samples
+from stripe_aep.steps.mapping_check import check_mapping_on_samples, mapping_digest
 from stripe_aep.store import ACTIVE, FAILED, dataflow_key, sandbox_key, tenant_key
 from stripe_aep.tenants import (
     ProvisionInput,
@@ -146,8 +147,14 @@ def ensure_target_schema(request: PathStep, runtime: Runtime) -> dict[str, Any]:
         # own name, so only one creates it and the others retry (ConcurrentModificationError) until it is stored.
         owner = f"{request.executionName}/{request.resourcePath}"
         given["class_id"] = str(_ensure(runtime, RECORD_CLASS, ref, owner)["class_id"])
+    recorded = runtime.store.get(FIELD_GROUP.key(ref)) or {}
     given["field_group_id"] = str(_ensure(runtime, FIELD_GROUP, ref, request.executionName, given)["field_group_id"])
     item = _ensure(runtime, SCHEMA, ref, request.executionName, given)
+    if not recorded.get("schema_id"):  # made from the current table: its version (stripe_aep.steps.upgrade)
+        version = get_resource(request.resourcePath).table_version
+        item = runtime.store.update(
+            FIELD_GROUP.key(ref), {"field_group_table_version": version, "schema_table_version": version}
+        )
     return {
         "schemaId": item["schema_id"],
         "schemaAltId": item["schema_alt_id"],
@@ -204,12 +211,22 @@ def create_mapping_set(request: MappingStep, runtime: Runtime) -> dict[str, Any]
                 body=body,
             )
 
+    ref = _path_ref(request)
+    chosen = (runtime.store.get(MAPPING_SET.key(ref)) or {}).get("field_selection")
+    xdm_tenant = xdm_tenant_id(runtime, request.sandbox)
     given = {
-        "xdm_tenant_id": xdm_tenant_id(runtime, request.sandbox),
+        "xdm_tenant_id": xdm_tenant,
         "schema_id": request.schemaId,
         "check_mapping": check,
+        "field_selection": chosen,
     }
-    item = _ensure(runtime, MAPPING_SET, _path_ref(request), request.executionName, given)
+    item = _ensure(runtime, MAPPING_SET, ref, request.executionName, given)
+    if "table_version" not in item:  # the version and body it was made from (stripe_aep.steps.upgrade)
+        resource = get_resource(request.resourcePath)
+        body = selection.mapping_set_body(resource, xdm_tenant, request.schemaId, chosen)
+        item = runtime.store.update(
+            MAPPING_SET.key(ref), {"table_version": resource.table_version, "mapping_digest": mapping_digest(body)}
+        )
     return {"mappingSetId": item["mapping_set_id"], "mappingSetVersion": int(item["mapping_set_version"])}
 
 
@@ -233,6 +250,8 @@ def create_dataflow(request: DataflowStep, runtime: Runtime) -> dict[str, Any]:
         "schedule": request.schedule,
     }
     item = _ensure(runtime, FLOW, _path_ref(request), request.executionName, given)
+    if "flow_mapping_version" not in item:
+        runtime.store.update(FLOW.key(_path_ref(request)), {"flow_mapping_version": request.mappingSetVersion})
     return {"resourcePath": request.resourcePath, "flowId": item["flow_id"]}
 
 
