@@ -59,7 +59,7 @@ asl-validate: node_modules/.installed $(BIN)/.installed
 	for f in .aws-sam/asl/*.asl.json; do npx --no-install asl-validator --json-path "$$f" || exit 1; done
 
 checkov: $(CHECKOV_VENV)/.installed
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --quiet --compact --skip-download --framework cloudformation --file template.yaml
 
 sam-build: $(SAM_VENV)/.installed
 	@if [ -z "$(PY313)" ]; then echo "SKIPPED sam build: no python3.13 on this machine (the functions' runtime)"; \

@@ -48,7 +48,8 @@ def state_machines(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 def stand_in(value: Any, template: Mapping[str, Any]) -> str:
     """A deploy-time-like value for one DefinitionSubstitutions entry.
 
-    Raises ValueError for an intrinsic this module does not resolve (only GetAtt X.Arn and Ref Parameter).
+    Raises ValueError for an intrinsic this module does not resolve (only GetAtt X.Arn, Ref Parameter and
+    FindInMap).
     """
     if isinstance(value, str | int | float):
         return str(value)
@@ -56,6 +57,9 @@ def stand_in(value: Any, template: Mapping[str, Any]) -> str:
         logical_id, attribute = value["Fn::GetAtt"]
         if attribute == "Arn":
             return f"arn:aws:lambda:{STAND_IN_REGION}:{STAND_IN_ACCOUNT}:function:{logical_id}"
+    if isinstance(value, Mapping) and "Fn::FindInMap" in value:
+        name, top, second = value["Fn::FindInMap"]
+        return str(template["Mappings"][name][top][second])
     if isinstance(value, Mapping) and "Ref" in value:
         parameter = template.get("Parameters", {}).get(value["Ref"])
         if parameter is not None and "Default" in parameter:

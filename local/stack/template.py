@@ -135,6 +135,9 @@ class Resolver:
             return all(self.resolve(arg))
         if key == "Fn::Or":
             return any(self.resolve(arg))
+        if key == "Fn::FindInMap":
+            name, top, second = (str(self.resolve(a)) for a in arg)
+            return self._template["Mappings"][name][top][second]
         if key == "Fn::ToJsonString":
             return json.dumps(self.resolve(arg), separators=(",", ":"))
         raise TemplateError(f"unsupported intrinsic function {key}")

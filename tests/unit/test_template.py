@@ -183,7 +183,8 @@ def test_every_task_invokes_a_function_the_machine_may_invoke(logical_id: str) -
     substitutions = properties["DefinitionSubstitutions"]
     raw = json.loads(
         PLACEHOLDER.sub(
-            lambda m: "1" if m.group(1) == "MaxConcurrency" else m.group(0),
+            # The unquoted placeholders (a number, the Retry array) take stand-ins; the ARNs stay as they are.
+            lambda m: {"MaxConcurrency": "1", "TaskRetry": "[]"}.get(m.group(1), m.group(0)),
             (REPO / properties["DefinitionUri"]).read_text(encoding="utf-8"),
         )
     )
@@ -217,7 +218,8 @@ def test_every_task_retries_and_sits_under_a_catch(logical_id: str) -> None:
     assert tasks
     for name, state, top in tasks:
         retried = [set(r["ErrorEquals"]) for r in state.get("Retry", [])]
-        assert LAMBDA_ERRORS in retried, f"{name}: no standard Lambda retry"
+        # The standard Lambda block, which also takes a crash or timeout (every step is idempotent).
+        assert any(r >= LAMBDA_ERRORS for r in retried), f"{name}: no standard Lambda retry"
         aep = next(r for r in state["Retry"] if set(r["ErrorEquals"]) == AEP_ERRORS)
         assert (aep["IntervalSeconds"], aep["BackoffRate"], aep["MaxAttempts"], aep["JitterStrategy"]) == (
             2,
@@ -334,3 +336,17 @@ def test_outputs() -> None:
         "HealthCheckFunctionName",
         "AdobeCredentialSecretArn",
     }
+
+
+@pytest.mark.parametrize("logical_id", sorted(MACHINES))
+def test_every_task_state_takes_the_one_retry_block(logical_id: str) -> None:
+    properties = MACHINES[logical_id]
+    text = (REPO / properties["DefinitionUri"]).read_text(encoding="utf-8")
+    tasks = [name for name, state, _ in _states(_definition(logical_id)["States"]) if state["Type"] == "Task"]
+    assert text.count('"Retry": ${TaskRetry}') == len(tasks) and text.count('"Retry"') == len(tasks)
+    assert properties["DefinitionSubstitutions"]["TaskRetry"] == {"Fn::FindInMap": ["StateMachines", "Retry", "Task"]}
+    for name, state, _ in _states(_definition(logical_id)["States"]):
+        if state["Type"] == "Task":
+            errors = {e for retrier in state["Retry"] for e in retrier["ErrorEquals"]}
+            assert {"Lambda.ServiceException", "Sandbox.Timedout", "Lambda.Unknown", "States.Timeout"} <= errors, name
+            assert {"ThrottledError", "UpstreamError", "ConcurrentModificationError"} <= errors, name
