@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from pydantic import SecretStr
 
-from stripe_aep import catalogue
+from stripe_aep import catalogue, selection
 from stripe_aep.aep import (
     Created,
     PatchOperation,
@@ -86,6 +86,37 @@ def _live_dataflows(dataflows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # ---- ValidateLifecycleInput ---------------------------------------------------------------------------
 
 
+def _upgrade_request(data: LifecycleInput, tenant: Mapping[str, Any], paths: list[str]) -> dict[str, Any]:
+    """The upgrade / update_fields part of a validated lifecycle input: ``{resourcePaths, sandbox, dryRun,
+    fields: {path: selection} | None}``; every selection is checked against the table here, before any Adobe
+    call."""
+    extra = [f for f in ("schedule", "name") if getattr(data, f) is not None]
+    if extra:
+        raise InputValidationError(f"invalid LifecycleInput: {', '.join(extra)}: only update_schedule takes it")
+    if data.operation == "update_fields" and not data.fields:
+        raise InputValidationError("invalid LifecycleInput: fields: update_fields needs a selection per path")
+    if data.operation == "upgrade" and data.fields:
+        raise InputValidationError("invalid LifecycleInput: fields: only update_fields takes it")
+    selections = {
+        path: selection.check_selection(path, chosen.model_dump(exclude_none=True))
+        for path, chosen in (data.fields or {}).items()
+    }
+    unknown = [p for p in selections if p not in paths]
+    if unknown:
+        raise InputValidationError(
+            f"invalid LifecycleInput: fields: tenant {data.tenantId} has no dataflow for {', '.join(unknown)}"
+        )
+    targets = list(selections) if data.operation == "update_fields" else paths
+    if not targets:
+        raise InputValidationError(f"invalid LifecycleInput: tenantId: tenant {data.tenantId} has no dataflow")
+    return {
+        "resourcePaths": targets,
+        "sandbox": str(tenant.get("sandbox") or ""),
+        "dryRun": data.dryRun,
+        "fields": selections or None,
+    }
+
+
 def validate_lifecycle_input(request: RawInput, runtime: Runtime) -> dict[str, Any]:
     """Validate a lifecycle console input (or the starter's rotation event) against the tenant's DynamoDB
     items.
@@ -119,6 +150,13 @@ def validate_lifecycle_input(request: RawInput, runtime: Runtime) -> dict[str, A
     else:
         paths = with_flow
     out: dict[str, Any] = {"operation": data.operation, "tenantId": data.tenantId, "resourcePaths": paths}
+    if data.operation in ("upgrade", "update_fields"):
+        return {**out, **_upgrade_request(data, tenant, paths)}
+    misplaced = [f for f in ("dryRun", "fields") if f in data.model_fields_set]
+    if misplaced:
+        raise InputValidationError(
+            f"invalid LifecycleInput: {', '.join(misplaced)}: only upgrade / update_fields take it"
+        )
     if data.operation != "update_schedule":
         extra = [f for f in ("schedule", "name") if getattr(data, f) is not None]
         if extra:

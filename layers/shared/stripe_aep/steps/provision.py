@@ -58,18 +58,28 @@ def validate_input(request: RawInput, runtime: Runtime) -> dict[str, Any]:
 
     In: ``{"input": <console input or event detail>, "executionName"}``. Out: ``{tenantId, sandbox,
     resourcePaths, schedule{frequency, interval, startTime (epoch seconds)}}``. Makes no Adobe call.
-    Raises ``InputValidationError`` naming the field (tenant id pattern, sandbox, resource paths, schedule).
+    Raises ``InputValidationError`` naming the field (tenant id pattern, sandbox, resource paths, schedule,
+    each unknown or required field of a ``fields`` selection: ``stripe_aep.selection.check_selection``).
     """
     data = parse_input(ProvisionInput, request.input)
     settings = runtime.settings
     sandbox = data.sandbox or settings.default_sandbox
     paths = list(data.resourcePaths or RESOURCE_PATHS)
+    selections = {
+        path: selection.check_selection(path, chosen.model_dump(exclude_none=True))
+        for path, chosen in (data.fields or {}).items()
+    }
+    unrequested = [p for p in selections if p not in paths]
+    if unrequested:
+        raise InputValidationError(f"invalid ProvisionInput: fields: {', '.join(unrequested)} not in resourcePaths")
     requested = data.schedule or ScheduleInput(
         frequency=settings.default_schedule_frequency,
         interval=None if settings.default_schedule_frequency == "once" else settings.default_schedule_interval,
     )
     schedule_out = requested.schedule.model_dump(by_alias=True)
     runtime.store.begin_provisioning(data.tenantId, sandbox, paths, schedule_out, request.executionName)
+    for path, chosen in selections.items():  # read by CreateMappingSet (stripe_aep.selection)
+        runtime.store.update(dataflow_key(data.tenantId, path), {"field_selection": chosen})
     emit_metric("ProvisioningStarted", 1)
     return {"tenantId": data.tenantId, "sandbox": sandbox, "resourcePaths": paths, "schedule": schedule_out}
 

@@ -32,10 +32,11 @@ from stripe_aep.errors import InputValidationError, TenantNotFoundError
 from stripe_aep.evolution import compare, field_group_snapshot, require_additive
 from stripe_aep.resources import get_resource
 from stripe_aep.runtime import Runtime
-from stripe_aep.steps.common import PathStep, load_tenant
+from stripe_aep.steps.common import TenantStep, load_tenant, sandbox_of
 from stripe_aep.steps.mapping_check import check_mapping_on_samples, mapping_digest
 from stripe_aep.steps.provision import xdm_tenant_id
 from stripe_aep.store import dataflow_key, record_class_key, schema_key
+from stripe_aep.tenants import ResourcePath
 
 __all__ = ["upgrade_dataflow", "upgrade_field_group", "upgrade_mapping"]
 
@@ -43,9 +44,12 @@ __all__ = ["upgrade_dataflow", "upgrade_field_group", "upgrade_mapping"]
 FIRST_VERSION = 1
 
 
-class UpgradeStep(PathStep):
-    """In: ``{tenantId, sandbox, resourcePath, dryRun, fields (optional selection), executionName}``."""
+class UpgradeStep(TenantStep):
+    """In: ``{tenantId, resourcePath, sandbox (optional: the tenant's), dryRun, fields (optional: ``{path:
+    {include|exclude: [...]}}``, this path's entry applies), executionName}``."""
 
+    resourcePath: ResourcePath
+    sandbox: str = ""
     dryRun: bool = False
     fields: dict[str, Any] | None = None
 
@@ -58,12 +62,15 @@ def upgrade_dataflow(request: UpgradeStep, runtime: Runtime) -> dict[str, Any]:
     would be). Raises ``BreakingChangeError``, ``MappingRejectedError``, ``InputValidationError`` (a bad
     selection: before any Adobe call), ``TenantNotFoundError``.
     """
-    chosen = selection.check_selection(request.resourcePath, request.fields) if request.fields else None
+    given = (request.fields or {}).get(request.resourcePath)
+    chosen = selection.check_selection(request.resourcePath, given) if given else None
     item = runtime.store.get(dataflow_key(request.tenantId, request.resourcePath))
     if not item or not item.get("mapping_set_id") or not item.get("flow_id"):
         raise TenantNotFoundError(f"tenant {request.tenantId} has no provisioned dataflow for {request.resourcePath}")
     writes: list[str] = []
     planned: list[str] = []
+    if not request.sandbox:
+        request = request.model_copy(update={"sandbox": sandbox_of(runtime, request.tenantId)})
     client = runtime.platform(request.sandbox)
     upgrade_field_group(runtime, client, request.sandbox, request.resourcePath, request.dryRun, writes, planned)
     if chosen is not None:
