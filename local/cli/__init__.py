@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from local.cli import local_stack
+from local.cli import evolve, local_stack
 from local.cli.backend import DEFAULT_STACK_FILE, Backend, BackendError, aws_backend, local_backend
 from local.cli.executions import Execution, follow, last_error, start_or_attach
 from stripe_aep.errors import InputValidationError
@@ -388,7 +388,14 @@ def _rows(backend: Backend, tenant_id: str | None) -> list[dict[str, Any]]:
         tenant, dataflows = store.tenant_items(tid)
         if tenant is None and not dataflows:
             continue
-        rows.append({"tenantId": tid, "tenant": _public(tenant), "dataflows": [_public(d) for d in dataflows]})
+        rows.append(
+            {
+                "tenantId": tid,
+                "tenant": _public(tenant),
+                "dataflows": [_public(d) for d in dataflows],
+                "tableVersions": evolve.table_versions(dataflows),
+            }
+        )
     return rows
 
 
@@ -406,14 +413,14 @@ def _status_table(rows: list[dict[str, Any]], title: str, wide: bool) -> Table:
     """Tenant and dataflow rows; ``wide`` adds every Adobe ID and the health reason."""
     ids = _ID_COLUMNS if wide else _ID_COLUMNS[:1]
     table = Table(title=title)
-    for column in ("tenant", "resource path", "status", "health", *(h for h, _ in ids), "last error"):
+    for column in ("tenant", "resource path", "status", "health", *(h for h, _ in ids), "last error", "table"):
         table.add_column(column, overflow="fold")
     for row in rows:
         tenant = row["tenant"] or {}
         blanks = [""] * (len(ids) - 1)
         table.add_row(
             row["tenantId"], "(tenant)", str(tenant.get("status", "-")), "",
-            str(tenant.get("base_connection_id", "")), *blanks, escape(_error_text(tenant)),
+            str(tenant.get("base_connection_id", "")), *blanks, escape(_error_text(tenant)), "",
         )  # fmt: skip
         for item in row["dataflows"]:
             health = str(item.get("health_status", "-"))
@@ -424,6 +431,7 @@ def _status_table(rows: list[dict[str, Any]], title: str, wide: bool) -> Table:
             table.add_row(
                 "", str(item.get("resource_path")), str(item.get("status", "-")), escape(health),
                 *(str(item.get(attr, "")) for _, attr in ids), escape(_error_text(item)),
+                evolve.version_text(row.get("tableVersions", {}).get(str(item.get("resource_path")))),
             )  # fmt: skip
     return table
 
@@ -589,6 +597,60 @@ def local_down(ctx: typer.Context) -> None:
     except BackendError as exc:
         _fail(options, str(exc))
     _console().print(f"local stack (pid {pid}) stopped" if pid else "no local stack was running")
+
+
+# ---- table versions: upgrade and field selection (local/cli/evolve.py) ------------------------------------
+@app.command(epilog=EPILOG)
+def upgrade(
+    ctx: typer.Context,
+    tenant: Annotated[str | None, typer.Argument(help="Tenant id (or --all).", callback=_tenant)] = None,
+    all_tenants: Annotated[bool, typer.Option("--all", help="Every ACTIVE tenant.", show_default=False)] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report the Adobe writes, make none.", show_default=False)
+    ] = False,
+    batch: Annotated[int, typer.Option("--batch", help="Tenants upgraded at once (--all).", min=1)] = 10,
+    timeout: TimeoutOpt = 900,
+) -> None:
+    """Bring tenants' field groups, mapping sets and flows to the current table version (lifecycle upgrade)."""
+    options = ctx.ensure_object(Options)
+    if bool(tenant) == all_tenants:
+        _fail(options, "give a TENANT or --all")
+    backend = _backend(options)
+    console = _console()
+
+    def show(report: dict[str, Any]) -> None:
+        if not options.json:
+            colour = "green" if report["status"] == "SUCCEEDED" else "red"
+            console.print(f"[{colour}]{escape(evolve.upgrade_line(report))}[/]")
+
+    try:
+        tenants = evolve.upgrade_targets(backend, tenant)
+        payloads = evolve.upgrade_payloads(tenants, dry_run)
+        reports = evolve.run_lifecycle_batches(backend, payloads, batch, timeout, show)
+    except (ClientError, BotoCoreError, InputValidationError) as exc:
+        _fail(options, f"cannot upgrade: {exc}")
+    if options.json:
+        _emit_json({"tenants": reports})
+    if any(r["status"] != "SUCCEEDED" for r in reports):
+        raise typer.Exit(ExitCode.FAILED)
+
+
+@app.command(epilog=EPILOG)
+def fields(
+    ctx: typer.Context,
+    tenant: TenantArg,
+    path: Annotated[str, typer.Argument(help="Stripe resource path.")],
+    include: Annotated[list[str] | None, typer.Option("--include", help="Stripe field to keep (repeatable).")] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Stripe field to drop (repeatable).")] = None,
+    wait: WaitOpt = True,
+    timeout: TimeoutOpt = 900,
+) -> None:
+    """Choose the fields of one path the tenant's mapping set writes (lifecycle update_fields)."""
+    try:
+        payload = evolve.fields_payload(tenant, path, include or [], exclude or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    _run(ctx, "lifecycle", LifecycleInput, payload, wait, timeout)
 
 
 def main() -> None:

@@ -183,3 +183,93 @@ def test_a_failure_half_way_then_a_rerun_upgrades_each_dataflow_once(
     for tenant in tenants:
         _, items = store.tenant_items(tenant)
         assert {(int(i["table_version"]), int(i["flow_mapping_version"])) for i in items} == {(2, 1)}
+
+
+# ---- per-tenant field selection ----------------------------------------------------------------------------
+
+
+def test_a_tenant_excluding_fields_ingests_rows_without_them_and_keeps_them_out_after_an_upgrade(
+    stack: LocalStack, tenant_factory: TenantFactory, tables: Any
+) -> None:
+    tables(2)
+    tenant_factory("acme", KEY)
+    tenant_factory("globex", KEY)
+    excluded = ["exchange_rate", "fee_details"]
+    arn = stack.start_execution(
+        "ProvisionStateMachine",
+        {
+            "tenantId": "acme",
+            "resourcePaths": ["balance_transactions"],
+            "fields": {"balance_transactions": {"exclude": excluded}},
+        },
+        name="p-acme",
+    )
+    assert stack.wait(arn, timeout_s=180)["status"] == "SUCCEEDED"
+    arn = stack.start_execution(
+        "ProvisionStateMachine", {"tenantId": "globex", "resourcePaths": ["balance_transactions"]}, name="p-globex"
+    )
+    assert stack.wait(arn, timeout_s=180)["status"] == "SUCCEEDED"
+    sim = stack.simulator
+    store = Store(stack.outputs["TableName"])
+    records = balance_transactions(5)
+    sim.seed_stripe_account(KEY, {"balance_transactions": records})
+    tenant_ns = f"_{sim.tenant_id}"
+
+    def rows(tenant: str) -> list[dict[str, Any]]:
+        _, (item,) = store.tenant_items(tenant)
+        sim.run_flow(item["flow_id"])
+        return [r[tenant_ns]["stripe_balance_transactions"] for r in sim.dataset_rows(item["dataset_id"])]
+
+    acme, globex = rows("acme"), rows("globex")
+    assert acme and not any(set(excluded) & set(r) for r in acme)
+    assert any("exchange_rate" in r for r in globex)  # the other tenant of the sandbox keeps every field
+    assert {k for r in acme for k in r} == {k for r in globex for k in r} - set(excluded)
+    (group,) = [fg for fg in sim.objects("fieldgroups")]
+    props = group["definitions"]["stripe_balance_transactions"]["properties"][tenant_ns]["properties"]
+    assert "exchange_rate" in props["stripe_balance_transactions"]["properties"]  # the shared schema keeps it
+
+    # a new selection changes only that tenant's mapping set (a new version), and survives an upgrade
+    mapping_sets = {m["id"]: m["version"] for m in sim.objects("mappingSets")}
+    arn = stack.start_execution(
+        "LifecycleStateMachine",
+        {
+            "operation": "update_fields",
+            "tenantId": "acme",
+            "fields": {"balance_transactions": {"exclude": ["description"]}},
+        },
+        name="f-acme",
+    )
+    assert stack.wait(arn, timeout_s=180)["status"] == "SUCCEEDED"
+    _, (acme_item,) = store.tenant_items("acme")
+    _, (globex_item,) = store.tenant_items("globex")
+    after = {m["id"]: m for m in sim.objects("mappingSets")}
+    assert after[acme_item["mapping_set_id"]]["version"] == mapping_sets[acme_item["mapping_set_id"]] + 1
+    assert after[globex_item["mapping_set_id"]]["version"] == mapping_sets[globex_item["mapping_set_id"]]
+    assert acme_item["field_selection"] == {"exclude": ["description"]}
+    assert upgrade(stack, "acme", "u-acme")["status"] == "SUCCEEDED"
+    sources = {m["source"] for m in after[acme_item["mapping_set_id"]]["mappings"]}
+    assert "data.description" not in sources and "data.exchange_rate" in sources
+
+
+def test_an_unknown_or_required_field_is_refused_with_no_adobe_call(
+    stack: LocalStack, tenant_factory: TenantFactory, tables: Any
+) -> None:
+    tables(2)
+    tenant_factory("acme", KEY)
+    provision_input = {
+        "tenantId": "acme",
+        "resourcePaths": ["balance_transactions"],
+        "fields": {"balance_transactions": {"exclude": ["exchange_rates", "id"]}},
+    }
+    sim = stack.simulator
+    before = len(sim.requests)
+
+    described = stack.wait(stack.start_execution("ProvisionStateMachine", provision_input, name="bad"), timeout_s=120)
+
+    assert described["status"] == "FAILED"
+    assert "exchange_rates (not a field of Stripe balance_transaction in the table)" in described["cause"]
+    assert len(sim.requests) == before
+    provision_input["fields"] = {"balance_transactions": {"exclude": ["id"]}}
+    described = stack.wait(stack.start_execution("ProvisionStateMachine", provision_input, name="bad2"), timeout_s=120)
+    assert described["status"] == "FAILED" and "cannot be excluded" in described["cause"]
+    assert len(sim.requests) == before
