@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from local.cli.backend import Backend
 from local.cli.executions import Execution, follow, start_or_attach
-from stripe_aep.resources import TABLE_VERSIONS
+from stripe_aep.resources import RESOURCE_PATHS, get_resource
 from stripe_aep.store import ACTIVE
 from stripe_aep.tenants import LifecycleInput, parse_input
 
@@ -32,10 +32,10 @@ def table_versions(dataflows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str
     out = {}
     for item in dataflows:
         path = str(item.get("resource_path"))
-        if path not in TABLE_VERSIONS:
+        if path not in RESOURCE_PATHS:
             continue
         version = int(item.get("table_version", FIRST_VERSION))
-        current = TABLE_VERSIONS[path]
+        current = get_resource(path).table_version
         out[path] = {"version": version, "current": current, "outdated": version < current}
     return out
 

@@ -273,3 +273,41 @@ def test_an_unknown_or_required_field_is_refused_with_no_adobe_call(
     described = stack.wait(stack.start_execution("ProvisionStateMachine", provision_input, name="bad2"), timeout_s=120)
     assert described["status"] == "FAILED" and "cannot be excluded" in described["cause"]
     assert len(sim.requests) == before
+
+
+# ---- upgrade --all (the CLI's batches of lifecycle executions) and status -----------------------------------
+
+
+def test_upgrade_all_in_batches_reports_each_tenant_and_status_flags_the_outdated(
+    stack: LocalStack, tenant_factory: TenantFactory, tables: Any
+) -> None:
+    from local.cli import evolve
+    from local.cli.backend import Backend
+
+    tenants = ["acme", "globex", "initech"]
+    for tenant in tenants:
+        tenant_factory(tenant, KEY)
+        provision(stack, tenant)
+    tables(2)
+    backend = Backend(outputs=dict(stack.outputs), region="us-east-1", endpoint_url=stack.aws_endpoint, local=True)
+    store = backend.store()
+    _, items = store.tenant_items("acme")
+    assert {p: v["outdated"] for p, v in evolve.table_versions(items).items()} == {p: True for p in PATHS}
+
+    reports = evolve.run_lifecycle_batches(
+        backend, evolve.upgrade_payloads(evolve.upgrade_targets(backend, None), dry_run=False), batch=2, timeout_s=180
+    )
+
+    assert [(r["tenantId"], r["status"]) for r in reports] == [(t, "SUCCEEDED") for t in tenants]
+    for report in reports:
+        assert sorted((u["resourcePath"], u["fromVersion"], u["toVersion"]) for u in report["upgrades"]) == [
+            (p, 1, 2) for p in sorted(PATHS)
+        ]
+        assert all("putMappingSet" in u["writes"] and "patchFlow" in u["writes"] for u in report["upgrades"])
+        assert "SUCCEEDED" in evolve.upgrade_line(report)
+    for tenant in tenants:
+        _, items = store.tenant_items(tenant)
+        assert not any(v["outdated"] for v in evolve.table_versions(items).values())
+
+    again = evolve.run_lifecycle_batches(backend, evolve.upgrade_payloads(tenants, dry_run=False), 10, 180)
+    assert all(u["writes"] == [] for r in again for u in r["upgrades"])
