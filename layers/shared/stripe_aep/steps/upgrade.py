@@ -72,7 +72,9 @@ def upgrade_dataflow(request: UpgradeStep, runtime: Runtime) -> dict[str, Any]:
     if not request.sandbox:
         request = request.model_copy(update={"sandbox": sandbox_of(runtime, request.tenantId)})
     client = runtime.platform(request.sandbox)
-    upgrade_field_group(runtime, client, request.sandbox, request.resourcePath, request.dryRun, writes, planned)
+    upgrade_field_group(
+        runtime, client, request.sandbox, request.resourcePath, request.dryRun, writes, planned, request.executionName
+    )
     if chosen is not None:
         runtime.store.update(dataflow_key(request.tenantId, request.resourcePath), {"field_selection": chosen})
     version = upgrade_mapping(runtime, client, request, item, writes, planned)
@@ -101,9 +103,14 @@ def upgrade_field_group(
     dry_run: bool,
     writes: list[str],
     planned: list[str],
+    owner: str = "",
 ) -> None:
     """Add the current table's new fields to the sandbox's field group of ``resource_path`` (once per sandbox
-    and table version; see the module docstring). Raises ``BreakingChangeError`` naming each field and rule."""
+    and table version; see the module docstring). Raises ``BreakingChangeError`` naming each field and rule.
+
+    Tenants of a sandbox upgraded at once: the first claims the upgrade on the schema item (an intent lease
+    under ``owner``, its execution name); the others get ``ConcurrentModificationError`` (retried by the state
+    machine) until it has recorded the new version, then skip the PATCH."""
     resource = get_resource(resource_path)
     key = schema_key(sandbox, resource_path)
     item = runtime.store.get(key) or {}
@@ -113,6 +120,8 @@ def upgrade_field_group(
     alt_id = item.get("field_group_alt_id")
     if not alt_id:
         raise TenantNotFoundError(f"sandbox {sandbox} has no field group recorded for {resource_path}")
+    if not dry_run:
+        runtime.store.claim_intent(key, f"field_group_v{target}", owner or "upgrade")
     stored = client.get_field_group(str(alt_id))
     tenant = xdm_tenant_id(runtime, sandbox)
     body = resource.field_group_body(tenant, _class_id(runtime, sandbox, resource_path))
