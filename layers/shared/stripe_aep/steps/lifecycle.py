@@ -152,7 +152,7 @@ def validate_lifecycle_input(request: RawInput, runtime: Runtime) -> dict[str, A
     out: dict[str, Any] = {"operation": data.operation, "tenantId": data.tenantId, "resourcePaths": paths}
     if data.operation in ("upgrade", "update_fields"):
         return {**out, **_upgrade_request(data, tenant, paths)}
-    misplaced = [f for f in ("dryRun", "fields") if f in data.model_fields_set]
+    misplaced = [f for f in ("dryRun", "fields") if getattr(data, f)]
     if misplaced:
         raise InputValidationError(
             f"invalid LifecycleInput: {', '.join(misplaced)}: only upgrade / update_fields take it"
