@@ -102,7 +102,7 @@ def test_a_provisioned_flow_ingests_stripe_records_and_the_parquet_rows_match_fi
             "amount": obj["amount"],
             "fee": obj["fee"],
             "net": obj["net"],
-            "currency": obj["currency"],
+            "currency": obj["currency"].upper(),  # tables v2: ISO 4217 upper-case
             "available_on": _iso(obj["available_on"]),
             "balance_type": "payments",
             "reporting_category": "charge",
@@ -113,7 +113,11 @@ def test_a_provisioned_flow_ingests_stripe_records_and_the_parquet_rows_match_fi
             expected["description"] = obj["description"]
         if obj["exchange_rate"] is not None:
             expected["exchange_rate"] = obj["exchange_rate"]
-        expected["source"] = obj["source"]
+        expected["source"] = obj["source"]["id"] if isinstance(obj["source"], dict) else obj["source"]
+        expected["fee_details"] = [  # tables v2: the array of objects, nulls left out, currency upper-case
+            {k: (v.upper() if k == "currency" else v) for k, v in fee.items() if v is not None}
+            for fee in obj["fee_details"]
+        ]
         assert group == expected, obj["id"]
 
     # the run is what Flow Service answers over HTTP too
@@ -132,7 +136,7 @@ def test_bad_rows_give_failed_then_degraded_health_with_the_real_counts(
     records[2]["amount"] = 2**60  # beyond XDM long: the row is invalid XDM
     records[7]["id"] = "txn_ingest_bad_id"
     records[7]["fee"] = "a lot"  # cannot be converted to the integer field: attribute nulled, row kept
-    records[4]["created"] = None  # the dformat(null * 1000) trap: timestamp becomes 1970, the row stays valid
+    records[4]["available_on"] = None  # the dformat(null * 1000) trap: tables v2 guard it (no 1970)
     sim.seed_stripe_account(KEY, {"balance_transactions": records})
     store = Store(stack.outputs["TableName"])
 
@@ -174,7 +178,7 @@ def test_bad_rows_give_failed_then_degraded_health_with_the_real_counts(
     assert len(rows) == 9 and records[2]["id"] not in rows
     group = f"_{sim.tenant_id}"
     assert "fee" not in rows["txn_ingest_bad_id"][group]["stripe_balance_transactions"]  # nulled, row kept
-    assert rows[records[4]["id"]]["timestamp"] == "1970-01-01T00:00:00.000Z"  # today's tables: the 1970 trap
+    assert "available_on" not in rows[records[4]["id"]][group]["stripe_balance_transactions"]  # absent, not 1970
 
     stack.invoke("HealthCheckFunction", {})
     health = store.get(dataflow_key("acme", "balance_transactions"))
@@ -192,14 +196,19 @@ def test_a_revoked_stripe_key_fails_the_run_and_a_fresh_account_reads_the_defaul
     first = sim.run_flow(flow_id)  # nobody seeded the account: stripe_data's three samples
     assert first["metrics"]["recordSummary"]["inputRecordCount"] == 3
     assert first["metrics"]["statusSummary"]["status"] == "success"
-    # an expanded reference (an object where today's table maps a string) makes the row invalid XDM
+    # an expanded reference (an object, not the id): tables v2 map coalesce(source.id, source), the id either way
     sim.seed_stripe_account(KEY, {"balance_transactions": balance_transactions(4, expanded_every=2)})
     expanded = sim.run_flow(flow_id)
-    assert expanded["metrics"]["recordSummary"]["failedRecordCount"] == 2
-    reasons = [e for f in sim.dataset_failed_rows(items["balance_transactions"]["dataset_id"]) for e in f["errors"]]
-    assert len(reasons) == 2 and all("/source" in r and "is not of type 'string'" in r for r in reasons)
+    assert expanded["metrics"]["recordSummary"]["failedRecordCount"] == 0
+    assert sim.dataset_failed_rows(items["balance_transactions"]["dataset_id"]) == []
+    group = f"_{sim.tenant_id}"
+    sources = {
+        r[group]["stripe_balance_transactions"]["source"]
+        for r in sim.dataset_rows(items["balance_transactions"]["dataset_id"])[3:]
+    }
+    assert sources == {f"ch_ingest{i:06d}" for i in range(4)}
     sim.revoke_stripe_key(KEY)
     second = sim.run_flow(flow_id)
     assert second["metrics"]["statusSummary"]["status"] == "failed"
     assert second["metrics"]["statusSummary"]["errors"][0]["code"] == "CONNECTOR-1401-401"
-    assert len(sim.dataset_rows(items["balance_transactions"]["dataset_id"])) == 3  # the failed batches wrote none
+    assert len(sim.dataset_rows(items["balance_transactions"]["dataset_id"])) == 3 + 4  # the failed batch wrote none
