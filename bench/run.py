@@ -45,7 +45,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--flows", type=int, default=None, help="override the health-sweep size")
     parser.add_argument(
         "--only",
-        choices=("provisioning", "provisioning_slow", "many_tenants", "health", "cold_start"),
+        choices=("provisioning", "provisioning_slow", "many_tenants", "health", "cold_start", "upgrade_all"),
         action="append",
         help="run only these measurements (repeatable)",
     )
@@ -104,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
             sizes["flows"], latency_s, args.rate_limit_rps, args.max_concurrency, say
         ),
         "cold_start": lambda: scenarios.measure_cold_start(sizes["import_repeats"], say),
+        "upgrade_all": lambda: scenarios.measure_upgrade_all(
+            sizes["tenants"], latency_s, args.rate_limit_rps, args.max_concurrency, 10, say
+        ),
     }
     failed: list[str] = []
     with open(os.devnull, "w") as sink:

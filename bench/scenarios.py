@@ -521,3 +521,109 @@ def layer_size() -> tuple[int, str]:
         )
         size = _tree_bytes(Path(target)) + _tree_bytes(layer / "stripe_aep")
     return size, "layers/shared + pip install --target of layers/shared/requirements.txt"
+
+
+# ---- upgrade --all ------------------------------------------------------------------------------------------
+
+#: The paths and fields the upgrade measurement moves from table version 1 (without them) to the current one.
+UPGRADE_ADDED = {"balance_transactions": ("exchange_rate", "description"), "customers": ("phone", "preferred_locales")}
+
+
+def _tables_at(original: Any, version: int) -> Any:
+    """``original`` (the current tables) with the ``UPGRADE_ADDED`` paths at ``version`` (1: without the added
+    fields)."""
+    import dataclasses
+    from types import MappingProxyType
+
+    tables = dict(original)
+    for path, added in UPGRADE_ADDED.items():
+        current = tables[path]
+        fields = tuple(f for f in current.fields if version > 1 or f.top_level not in added)
+        tables[path] = dataclasses.replace(current, fields=fields, table_version=version)
+    return MappingProxyType(tables)
+
+
+def measure_upgrade_all(
+    tenants: int, latency_s: float, cap_rps: float, max_concurrency: int, batch: int, say: Say
+) -> dict[str, Any]:
+    """Measurement 5: ``tenants`` tenants provisioned on table version 1 (two paths), the tables moved to version
+    2 (two added fields per path), then ``stripe-aep upgrade --all --batch <batch>``
+    (``stripe_aep_cli.commands.evolve``),
+    under the simulator's latency and rate cap; then the same again (it must write nothing)."""
+    from stripe_aep import resources
+    from stripe_aep_cli.backend import Backend
+    from stripe_aep_cli.commands import evolve
+
+    paths = list(UPGRADE_ADDED)
+    current = resources.RESOURCES
+    resources.RESOURCES = _tables_at(current, 1)
+    try:
+        with started_stack(max_concurrency) as stack:
+            sim = stack.simulator
+            ids = [f"bench-u{i:04d}" for i in range(tenants)]
+            arns = []
+            for tenant_id in ids:
+                stack.put_tenant_secret(tenant_id, STRIPE_KEY)
+                payload = {"tenantId": tenant_id, "sandbox": SANDBOX, "resourcePaths": paths}
+                arns.append(stack.start_execution("ProvisionStateMachine", payload, name=f"p-{tenant_id}"))
+            statuses = Counter(stack.wait(arn, timeout_s=3600)["status"] for arn in arns)
+            if statuses != Counter({"SUCCEEDED": tenants}):
+                raise HarnessError(f"upgrade: provisioning ended {dict(statuses)}")
+            resources.RESOURCES = _tables_at(current, 2)
+            backend = Backend(
+                outputs=dict(stack.outputs), region="us-east-1", endpoint_url=stack.aws_endpoint, local=True
+            )
+            sim.latency_s = latency_s
+            sim.rate_limit_rps = cap_rps
+            sim.reset_calls()
+            sim.requests.clear()
+            began = time.perf_counter()
+            reports = evolve.run_lifecycle_batches(
+                backend, evolve.upgrade_payloads(evolve.upgrade_targets(backend, None), False), batch, 3600
+            )
+            wall = time.perf_counter() - began
+            calls = sim.calls
+            accepted_writes = Counter(r.operation for r in sim.requests if r.status < 300)
+            sim.reset_calls()
+            again_began = time.perf_counter()
+            again = evolve.run_lifecycle_batches(backend, evolve.upgrade_payloads(ids, False), batch, 3600)
+            again_wall = time.perf_counter() - again_began
+            again_calls = platform_calls(sim.calls)
+            sim.rate_limit_rps = None
+            sim.latency_s = 0.0
+            failed = [
+                f"{r['tenantId']}: {r.get('error')}: {r.get('cause')}"
+                for r in (*reports, *again)
+                if r["status"] != "SUCCEEDED"
+            ]
+            writes = {op: accepted_writes[op] for op in ("patchFieldGroup", "putMappingSet", "patchFlow")}
+            out = {
+                "tenants": tenants,
+                "paths": paths,
+                "batch": batch,
+                "latency_ms": latency_s * 1000,
+                "cap_rps": cap_rps,
+                "wall_s": wall,
+                "adobe_calls": platform_calls(calls),
+                "writes": writes,
+                "answered_429": throttled(stack),
+                "per_tenant_s": wall / tenants,
+                "rerun_wall_s": again_wall,
+                "rerun_adobe_calls": again_calls,
+                "failed": failed,
+                "calls": dict(sorted(calls.items())),
+            }
+            say(
+                f"  upgrade --all of {tenants} tenants x {len(paths)} paths (batch {batch}): {wall:.1f} s, "
+                f"{platform_calls(calls)} Adobe calls, writes {writes}; re-run {again_wall:.1f} s, {again_calls} calls"
+            )
+            expected = {
+                "patchFieldGroup": len(paths),
+                "putMappingSet": tenants * len(paths),
+                "patchFlow": tenants * len(paths),
+            }
+            if failed or writes != expected or again_calls:
+                raise HarnessError(f"upgrade --all: failed {failed[:3]}, writes {writes} (expected {expected})")
+            return out
+    finally:
+        resources.RESOURCES = current

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from stripe_aep_cli.backend import STACK_FILE_ENV, default_stack_file
-from stripe_aep_cli.commands import data, local, operations, plan, run, state
+from stripe_aep_cli.commands import data, evolve, local, operations, plan, run, state
 from stripe_aep_cli.common import EPILOG, Options
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ run.register(app)
 state.register(app)
 data.register(app)
 plan.register(app)
+evolve.register(app)
 app.add_typer(local.local_app, name="local")
 
 #: Global options a user may also type after the command (``stripe-aep status acme --json``).

@@ -9,7 +9,8 @@ unlimited);
 Kinds and what the caller sees:
 - "throttle": 429 with `Retry-After` (`retry_after` seconds, default 1); "throttle_no_retry_after": 429
   without it.
-- "error500" / "error502" / "error503": that status with a gateway-style JSON body.
+- "error500" / "error502" / "error503": that status with a gateway-style JSON body; "error400" likewise (a
+  refusal the caller does not retry).
 - "reset": the socket is closed before the request is handled (nothing changes).
 - "reset_after_commit": the request is handled (state changes) and the socket is closed without an answer.
 - "commit_late": the socket is closed without an answer (after `latency_s`: set it above the client's read
@@ -31,6 +32,7 @@ FAULT_KINDS: frozenset[str] = frozenset(
     {
         "throttle",
         "throttle_no_retry_after",
+        "error400",
         "error500",
         "error502",
         "error503",

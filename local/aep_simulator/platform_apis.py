@@ -211,6 +211,76 @@ def create_field_group(state: State, call: Call) -> Reply:
     return _create_resource(state, call, "fieldgroups")
 
 
+def _in_use(state: State, call: Call, field_group: dict[str, Any]) -> bool:
+    """Whether a dataset's schema uses the field group (then the additive rule is enforced)."""
+    sandbox = state.sandbox(call.sandbox)
+    schemas = {
+        s["$id"]
+        for s in sandbox["schemas"].values()
+        if any(r.get("$ref") == field_group["$id"] for r in s.get("allOf") or [] if isinstance(r, dict))
+    }
+    return any(d["schemaRef"]["id"] in schemas for d in sandbox["dataSets"].values())
+
+
+def _resolve(doc: Any, pointer: str) -> tuple[bool, Any]:
+    """(found, value) of a JSON pointer in ``doc``."""
+    node = doc
+    for raw in pointer[1:].split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return False, None
+    return True, node
+
+
+_XDM_EDITABLE = ("/title", "/description")
+
+
+def patch_field_group(state: State, call: Call) -> Reply:
+    """PATCH /schemaregistry/tenant/fieldgroups/{altId or $id} (patchFieldGroup): a JSON Patch array ->
+    200 with the updated field group, ``version`` minor + 1.
+
+    Once a dataset's schema uses the group, only additive operations pass (Adobe's "Basics of schema
+    composition", schema evolution): ``add`` of a path that does not exist yet (or holds the same value), and
+    ``replace`` of ``/title`` or ``/description``; anything else -> 400 naming the path. Custom fields stay
+    under ``_{tenant}``."""
+    from .flow_service import apply_patch
+
+    current = _find(state, call, "fieldgroups")
+    ops = call.json()
+    if not isinstance(ops, list) or not ops:
+        raise _xdm_bad("the body must be a non-empty JSON Patch array")
+    if _in_use(state, call, current):
+        for op in ops:
+            path = op.get("path") if isinstance(op, dict) else None
+            kind = op.get("op") if isinstance(op, dict) else None
+            if not isinstance(path, str):
+                raise _xdm_bad(f"JSON Patch operation without a path: {op!r}")
+            found, value = _resolve(current, path)
+            additive = (kind == "add" and (not found or value == op.get("value"))) or (
+                kind == "replace" and path in _XDM_EDITABLE
+            )
+            if not additive:
+                raise _xdm_bad(
+                    f"breaking change to a field group in use: {kind} {path} (only additive changes are allowed "
+                    "once a dataset is created for the schema)"
+                )
+    try:
+        patched = apply_patch(current, ops)
+    except ApiError as exc:
+        raise _xdm_bad(exc.message) from None
+    for properties in _properties_of(patched):
+        stray = [k for k in properties if k != f"_{state.tenant_id}"]
+        if stray:
+            raise _xdm_bad(f"custom fields must be nested under '_{state.tenant_id}'; found {stray}")
+    major, _, minor = str(current.get("version", "1.0")).partition(".")
+    patched["version"] = f"{major}.{int(minor or 0) + 1}"
+    patched["meta:updatedDate"] = state.now_ms()
+    state.sandbox(call.sandbox)["fieldgroups"][current["meta:altId"]] = patched
+    return Reply(200, copy.deepcopy(patched))
+
+
 def create_schema(state: State, call: Call) -> Reply:
     """POST /schemaregistry/tenant/schemas (createSchema) -> 201 body with $id, meta:altId, version."""
     return _create_resource(state, call, "schemas")
@@ -443,6 +513,51 @@ def create_mapping_set(state: State, call: Call) -> Reply:
     return Reply(200, summary)
 
 
+def put_mapping_set(state: State, call: Call) -> Reply:
+    """PUT /conversion/mappingSets/{id} (putMappingSet) -> 200 with the new version (``version`` + 1, same id).
+    Earlier versions stay readable by flows naming them (``mapping_set_version``)."""
+    sets = state.sandbox(call.sandbox)["mappingSets"]
+    stored = sets.get(call.params["id"])
+    if stored is None:
+        raise ApiError(404, "dataprep", MAPPER_NOT_FOUND, f"mapping set '{call.params['id']}' was not found")
+    checked = _checked_mapping_set(state, call)
+    history = dict(stored.get(_VERSIONS) or {})
+    history[str(stored["version"])] = {k: v for k, v in stored.items() if k != _VERSIONS}
+    now = state.now_ms()
+    updated = {
+        **copy.deepcopy(checked["body"]),
+        "id": stored["id"],
+        "name": stored.get("name"),
+        "version": int(stored["version"]) + 1,
+        "createdDate": stored["createdDate"],
+        "modifiedDate": now,
+        "createdBy": stored.get("createdBy"),
+        "modifiedBy": call.client_id,
+        "mappings": [{**copy.deepcopy(m), "id": new_hex(16)} for m in checked["mappings"]],
+        _VERSIONS: history,
+    }
+    sets[stored["id"]] = updated
+    return Reply(200, _public_mapping_set(updated))
+
+
+#: Where the simulator keeps a mapping set's earlier versions (never answered).
+_VERSIONS = "_versions"
+
+
+def _public_mapping_set(stored: dict[str, Any]) -> dict[str, Any]:
+    return {k: copy.deepcopy(v) for k, v in stored.items() if k != _VERSIONS}
+
+
+def mapping_set_version(stored: dict[str, Any], version: Any) -> dict[str, Any]:
+    """The mapping set as it was at ``version`` (the current one when ``version`` is None or current)."""
+    if version is None or str(version) == str(stored.get("version")):
+        return _public_mapping_set(stored)
+    earlier = (stored.get(_VERSIONS) or {}).get(str(version))
+    if earlier is None:
+        raise KeyError(f"mapping set {stored.get('id')} has no version {version}")
+    return copy.deepcopy(earlier)
+
+
 def list_mapping_sets(state: State, call: Call) -> Reply:
     """GET /conversion/mappingSets (listMappingSets) with `name`, `start` (offset) and `limit` ->
     MapperSetPage `{"data": [...], "_page": {...}, "_links": {}}`, newest first."""
@@ -460,7 +575,7 @@ def list_mapping_sets(state: State, call: Call) -> Reply:
     return Reply(
         200,
         {
-            "data": copy.deepcopy(page),
+            "data": [_public_mapping_set(m) for m in page],
             "_page": {"count": len(page), "totalCount": len(stored), "start": start, "limit": limit},
             "_links": {},
         },
@@ -472,4 +587,4 @@ def get_mapping_set(state: State, call: Call) -> Reply:
     stored = state.sandbox(call.sandbox)["mappingSets"].get(call.params["id"])
     if stored is None:
         raise ApiError(404, "dataprep", MAPPER_NOT_FOUND, f"mapping set '{call.params['id']}' was not found")
-    return Reply(200, copy.deepcopy(stored))
+    return Reply(200, _public_mapping_set(stored))

@@ -132,6 +132,7 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", f"{SCHEMAS}/tenant/fieldgroups", "createFieldGroup", "xdm", pa.create_field_group),
     _route("GET", f"{SCHEMAS}/tenant/fieldgroups", "listFieldGroups", "xdm", pa.list_field_groups),
     _route("GET", f"{SCHEMAS}/tenant/fieldgroups/{_ID}", "retrieveFieldGroup", "xdm", pa.get_field_group),
+    _route("PATCH", f"{SCHEMAS}/tenant/fieldgroups/{_ID}", "patchFieldGroup", "xdm", pa.patch_field_group),
     _route("DELETE", f"{SCHEMAS}/tenant/fieldgroups/{_ID}", "removeFieldGroup", "xdm", pa.delete_field_group),
     _route("POST", f"{SCHEMAS}/tenant/schemas", "createSchema", "xdm", pa.create_schema),
     _route("GET", f"{SCHEMAS}/tenant/schemas", "listSchemas", "xdm", pa.list_schemas),
@@ -155,6 +156,7 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", f"{CONVERSION}/mappingSets", "createMappingSet", "dataprep", pa.create_mapping_set),
     _route("GET", f"{CONVERSION}/mappingSets", "listMappingSets", "dataprep", pa.list_mapping_sets),
     _route("GET", f"{CONVERSION}/mappingSets/{_ID}", "retrieveMappingSet", "dataprep", pa.get_mapping_set),
+    _route("PUT", f"{CONVERSION}/mappingSets/{_ID}", "putMappingSet", "dataprep", pa.put_mapping_set),
 )
 IMS_TOKEN_PATH = "/ims/token/v3"  # noqa: S105 (a path, not a password)
 IMS_OPERATION = "imsToken"
@@ -756,9 +758,10 @@ class AepSimulator:
 def _flow_mapping_set(objects: dict[str, dict[str, Any]], flow: dict[str, Any]) -> dict[str, Any]:
     for transformation in flow.get("transformations") or []:
         if isinstance(transformation, dict) and transformation.get("name") == "Mapping":
-            mapping_id = (transformation.get("params") or {}).get("mappingId")
+            params = transformation.get("params") or {}
+            mapping_id = params.get("mappingId")
             if mapping_id in objects["mappingSets"]:
-                return objects["mappingSets"][mapping_id]
+                return pa.mapping_set_version(objects["mappingSets"][mapping_id], params.get("mappingVersion"))
     raise KeyError(f"flow {flow['id']} has no Mapping transformation with a stored mapping set")
 
 

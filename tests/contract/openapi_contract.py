@@ -249,6 +249,16 @@ def _patch_connection_array(op: str, query: list[tuple[str, str]], body: Any) ->
     return query, body
 
 
+def _patch_field_group_value(op: str, query: list[tuple[str, str]], body: Any) -> tuple[list[tuple[str, str]], Any]:
+    # schema-registry.openapi3.yaml types a JSON Patch `value` as a string, while its own patchFieldGroup
+    # example (and RFC 6902, and the field groups guide) adds an object (a field's definition). Only the value's
+    # type is relaxed: op and path are still checked.
+    for item in body if isinstance(body, list) else [body]:
+        if isinstance(item, dict) and not isinstance(item.get("value"), str) and "value" in item:
+            item["value"] = json.dumps(item["value"])
+    return query, body
+
+
 _PATCH_TOLERATED: list[tuple[str, Rewrite]] = [
     ("PATCH op lower-case add|replace|remove (spec enum upper-case)", _patch_op_case),
     ("PATCH value not an object / absent for remove (spec: object, required)", _patch_value_type),
@@ -263,6 +273,9 @@ TOLERATED: dict[str, list[tuple[str, Rewrite]]] = {
     ],
     "postStateTransition": [("flow action without subOp (spec requires it)", _state_transition_sub_op)],
     "patchFlow": _PATCH_TOLERATED,
+    "patchFieldGroup": [
+        ("patchFieldGroup value an object (spec: string; its own example adds an object)", _patch_field_group_value)
+    ],
     "patchSourceConnection": _PATCH_TOLERATED,
     "patchTargetConnection": _PATCH_TOLERATED,
     "patchConnection": [

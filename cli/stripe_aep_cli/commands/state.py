@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.markup import escape
 
 from stripe_aep_cli.backend import Backend
+from stripe_aep_cli.commands.evolve import table_versions, version_text
 from stripe_aep_cli.commands.operations import tenant_callback
 from stripe_aep_cli.common import (
     EPILOG,
@@ -53,7 +54,8 @@ def _error_text(item: dict[str, Any]) -> str:
 
 
 def rows_of(stack: Backend, tenant_id: str | None) -> list[dict[str, Any]]:
-    """``[{tenantId, tenant, dataflows}]`` from DynamoDB, one per tenant (one tenant when ``tenant_id``)."""
+    """``[{tenantId, tenant, dataflows, tableVersions}]`` from DynamoDB, one per tenant (one tenant when
+    ``tenant_id``); ``tableVersions`` is ``commands.evolve.table_versions``."""
     store = stack.store()
     tenant_ids = [tenant_id] if tenant_id else sorted(str(t["tenant_id"]) for t in store.tenants())
     rows = []
@@ -61,7 +63,14 @@ def rows_of(stack: Backend, tenant_id: str | None) -> list[dict[str, Any]]:
         tenant, dataflows = store.tenant_items(tid)
         if tenant is None and not dataflows:
             continue
-        rows.append({"tenantId": tid, "tenant": _public(tenant), "dataflows": [_public(d) for d in dataflows]})
+        rows.append(
+            {
+                "tenantId": tid,
+                "tenant": _public(tenant),
+                "dataflows": [_public(d) for d in dataflows],
+                "tableVersions": table_versions(dataflows),
+            }
+        )
     return rows
 
 
@@ -79,7 +88,7 @@ def status_table(rows: list[dict[str, Any]], title: str, wide: bool) -> Any:
         blanks = [""] * (len(ids) - 1)
         lines.append(
             [row["tenantId"], "(tenant)", str(tenant.get("status", "-")), "",
-             shown(tenant.get("base_connection_id")), *blanks, _error_text(tenant)]
+             shown(tenant.get("base_connection_id")), *blanks, _error_text(tenant), ""]
         )  # fmt: skip
         for item in row["dataflows"]:
             health = str(item.get("health_status", "-"))
@@ -89,9 +98,10 @@ def status_table(rows: list[dict[str, Any]], title: str, wide: bool) -> Any:
                 health += f": {item['health_reason']}"
             lines.append(
                 ["", str(item.get("resource_path")), str(item.get("status", "-")), health,
-                 *(shown(item.get(attr)) for _, attr in ids), _error_text(item)]
+                 *(shown(item.get(attr)) for _, attr in ids), _error_text(item),
+                 version_text(row.get("tableVersions", {}).get(str(item.get("resource_path"))))]
             )  # fmt: skip
-    columns = ["tenant", "resource path", "status", "health", *(h for h, _ in ids), "last error"]
+    columns = ["tenant", "resource path", "status", "health", *(h for h, _ in ids), "last error", "table"]
     return table(title, columns, lines)
 
 

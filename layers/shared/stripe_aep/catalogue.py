@@ -75,7 +75,9 @@ class AepObject:
 
 
 #: What a create is given: IDs of the objects it needs (``<attribute>_id`` of ``needs``) and other inputs
-#: (``xdm_tenant_id``, ``schedule``, ``stripe_key``: a zero-argument reader, called only when creating).
+#: (``xdm_tenant_id``, ``schedule``, ``stripe_key``: a zero-argument reader, called only when creating;
+#: ``check_on_samples``: called with a mapping set body after it validates (``validate_mapping``);
+#: ``field_selection``: the tenant's selection of the path's fields, ``stripe_aep.selection``).
 Given = Mapping[str, Any]
 
 
@@ -150,8 +152,12 @@ def _stripe_key(given: Given) -> SecretStr:
 
 
 def _mapping_body(ref: Ref, given: Given) -> dict[str, Any]:
-    """The path's Data Prep mapping body (without its name: the same for every tenant of the sandbox)."""
-    return get_resource(ref.resource_path).mapping_set_body(given["xdm_tenant_id"], given["schema_id"])
+    """The path's Data Prep mapping body (without its name), restricted to the tenant's ``field_selection``
+    (``stripe_aep.selection``): the same for every tenant of the sandbox that selects the same fields."""
+    from stripe_aep.selection import mapping_set_body
+
+    resource = get_resource(ref.resource_path)
+    return mapping_set_body(resource, given["xdm_tenant_id"], given["schema_id"], given.get("field_selection"))
 
 
 def _create_mapping_set(client: PlatformClient, name: str, ref: Ref, given: Given) -> AepObject:

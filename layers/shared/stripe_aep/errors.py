@@ -42,6 +42,11 @@ class MappingRejectedError(StepError):
     names the resource path, each XDM field, its source attribute and Adobe's message. Never retried."""
 
 
+class BreakingChangeError(StepError):
+    """A table change AEP's additive rule forbids (Adobe's "Basics of schema composition", schema evolution):
+    the message names each field and the rule it breaks (``stripe_aep.evolution.RULES``). Never retried."""
+
+
 class ConcurrentModificationError(StepError):
     """Another execution holds the create intent for the same object, or a conditional write lost a race.
 

@@ -85,6 +85,7 @@ __all__ = [
     "RECORD_CLASS_TITLE",
     "RESOURCES",
     "RESOURCE_PATHS",
+    "TABLE_VERSIONS",
     "MappedField",
     "StripeResource",
     "XdmType",
@@ -100,9 +101,22 @@ RECORD_CLASS_TITLE = "Stripe record (stripe-aep v1)"  # the class has no fields:
 FULL_SCHEMA_CONTENT_TYPE = "application/vnd.adobe.xed-full+json;version=1"
 # ISO 8601 with milliseconds and zone; one of Data Prep's date conversion formats.
 DATE_TIME_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSX"
-# Version of the field groups, schemas and mappings: bumped whenever a table changes (the Schema Registry
-# refuses breaking changes to a field group in use, so a new version is a new field group and schema).
+# Generation of the field groups, schemas and mappings: bumped only for a breaking table change (the Schema
+# Registry refuses breaking changes to a field group in use, so a new generation is a new field group and
+# schema). Additive changes bump a path's table version instead (TABLE_VERSIONS) and reach existing sandboxes
+# through Schema Registry PATCH (stripe_aep.steps.upgrade).
 _VERSION_TAG = "stripe-aep v2"
+#: Each resource path's table version within the generation (the released ones are snapshotted in tables/).
+TABLE_VERSIONS: Mapping[str, int] = MappingProxyType(
+    {
+        "charges": 1,
+        "subscriptions": 1,
+        "refunds": 1,
+        "balance_transactions": 1,
+        "customers": 1,
+        "prices": 1,
+    }
+)
 
 XdmType = Literal["string", "integer", "number", "boolean", "date-time", "map", "object"]
 #: How a Stripe value becomes the XDM value (see the module docstring): copied, or through one expression.
@@ -199,6 +213,9 @@ class StripeResource:
     schema_title: str
     class_fields: tuple[MappedField, ...] = ()
     left_out: Mapping[str, str] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+    #: The table's version within its field group (``_VERSION_TAG``): bumped for each additive change, which
+    #: ``stripe-aep upgrade`` brings to existing sandboxes (docs/operations.md, "Table versions").
+    table_version: int = 1
 
     def coverage(self, stripe_fields: Sequence[str]) -> dict[str, Any]:
         """Coverage of the top-level fields of Stripe's schema for this object (``stripe_fields``, e.g. the keys
@@ -784,6 +801,7 @@ def _resource(
         schema_title=f"Stripe {label} schema ({_VERSION_TAG})",
         class_fields=_EVENT_CLASS_FIELDS if behaviour == "time-series" else (),
         left_out=MappingProxyType(dict(left_out)),
+        table_version=TABLE_VERSIONS[path],
     )
 
 

@@ -107,6 +107,14 @@ class ScheduleInput(_Input):
         return self._schedule
 
 
+class FieldSelectionInput(_Input):
+    """A tenant's choice of one resource path's fields: ``include`` or ``exclude``, a list of Stripe field names
+    (checked against the table by ``stripe_aep.selection.check_selection``)."""
+
+    include: list[str] | None = Field(default=None, min_length=1, max_length=500)
+    exclude: list[str] | None = Field(default=None, min_length=1, max_length=500)
+
+
 class ProvisionInput(_Input):
     """Console input of the provision state machine (schemas/provision-input.schema.json)."""
 
@@ -114,6 +122,8 @@ class ProvisionInput(_Input):
     sandbox: Sandbox | None = None
     resourcePaths: list[ResourcePath] | None = Field(default=None, min_length=1)
     schedule: ScheduleInput | None = None
+    #: Per resource path, the fields the tenant wants (``stripe_aep.selection``); default: every field.
+    fields: dict[ResourcePath, FieldSelectionInput] | None = None
 
     @field_validator("resourcePaths")
     @classmethod
@@ -133,7 +143,7 @@ class DeprovisionInput(_Input):
 class LifecycleInput(_Input):
     """Console input of the lifecycle state machine (schemas/lifecycle-input.schema.json)."""
 
-    operation: Literal["update_schedule", "rotate_key", "enable", "disable", "run_now"]
+    operation: Literal["update_schedule", "rotate_key", "enable", "disable", "run_now", "upgrade", "update_fields"]
     tenantId: TenantId
     resourcePaths: list[ResourcePath] | None = Field(default=None, min_length=1)
     schedule: ScheduleInput | None = None
@@ -141,6 +151,10 @@ class LifecycleInput(_Input):
     #: run_now only: the on-demand window, epoch seconds (``stripe_aep.runs.check_window``).
     windowStartTime: int | None = Field(default=None, ge=0)
     windowEndTime: int | None = Field(default=None, ge=0)
+    #: upgrade / update_fields: report what would be written, write nothing.
+    dryRun: bool = False
+    #: update_fields: per resource path ``{"include": [...]}`` or ``{"exclude": [...]}`` (``stripe_aep.selection``).
+    fields: dict[ResourcePath, FieldSelectionInput] | None = None
 
 
 def parse_input(model: type[_InputT], data: Any) -> _InputT:

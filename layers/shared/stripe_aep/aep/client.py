@@ -57,6 +57,7 @@ SCHEMA_REGISTRY = "/data/foundation/schemaregistry"
 CATALOG = "/data/foundation/catalog"
 DATA_PREP = "/data/foundation/conversion"
 XDM_ID_LIST = "application/vnd.adobe.xed-id+json"
+XDM_FULL = "application/vnd.adobe.xed+json"
 
 
 #: ``observer(operation, final HTTP status or 0, 429 answers met)``: see ``PlatformClient``.
@@ -652,6 +653,37 @@ class PlatformClient:
         ``Accept: application/vnd.adobe.xed-id+json``, or ``None``."""
         return self._find_xdm("listFieldGroups", "fieldgroups", title)
 
+    def get_field_group(self, alt_id: str) -> dict[str, Any]:
+        """GET /schemaregistry/tenant/fieldgroups/{meta:altId} (retrieveFieldGroup) with ``Accept:
+        application/vnd.adobe.xed+json``: the field group as stored (``definitions``, ``version``...).
+        Raises ``NotFoundError``."""
+        response = self._send(
+            "retrieveFieldGroup",
+            "GET",
+            self._url(f"{SCHEMA_REGISTRY}/tenant/fieldgroups/{_seg(alt_id)}"),
+            headers={"Accept": XDM_FULL},
+        )
+        data = self._json("retrieveFieldGroup", response)
+        if not isinstance(data, dict):
+            raise UnexpectedResponseError("retrieveFieldGroup answer is not an object", operation="retrieveFieldGroup")
+        return data
+
+    def patch_field_group(self, alt_id: str, ops: Sequence[Mapping[str, Any]]) -> XdmResource:
+        """PATCH /schemaregistry/tenant/fieldgroups/{meta:altId} (patchFieldGroup) with a JSON Patch array
+        (``[{op, path, value}]``, RFC 6902). The Schema Registry takes no If-Match: it answers the updated
+        field group with its new ``version``; once a dataset uses the group, only additive changes are
+        accepted (Adobe's "Basics of schema composition", schema evolution). Raises ``AepValidationError``."""
+        if not ops:
+            raise ValueError("ops must not be empty")
+        body = [dict(op) for op in ops]
+        response = self._send(
+            "patchFieldGroup",
+            "PATCH",
+            self._url(f"{SCHEMA_REGISTRY}/tenant/fieldgroups/{_seg(alt_id)}"),
+            json_body=body,
+        )
+        return self._parse(XdmResource, self._json("patchFieldGroup", response), "patchFieldGroup")
+
     def delete_field_group(self, alt_id: str) -> None:
         """DELETE /schemaregistry/tenant/fieldgroups/{meta:altId} (removeFieldGroup) -> 204."""
         self._delete("removeFieldGroup", f"{SCHEMA_REGISTRY}/tenant/fieldgroups/{_seg(alt_id)}")
@@ -803,6 +835,25 @@ class PlatformClient:
             for item in items
             if isinstance(item, dict) and item.get("name") == name
         ]
+
+    def put_mapping_set(self, id: str, body: Mapping[str, Any]) -> MappingSet:
+        """PUT /conversion/mappingSets/{id} (putMappingSet, body ``MappingSet``): a new version of the mapping
+        set (same id, ``version`` + 1); flows keep the version they name until patched. Raises
+        ``AepValidationError``."""
+        checked = MappingSetBody.model_validate(dict(body)).model_dump()
+        response = self._send(
+            "putMappingSet", "PUT", self._url(f"{DATA_PREP}/mappingSets/{_seg(id)}"), json_body=checked
+        )
+        return self._parse(MappingSet, self._json("putMappingSet", response), "putMappingSet")
+
+    def get_mapping_set_body(self, id: str) -> dict[str, Any]:
+        """GET /conversion/mappingSets/{id} (retrieveMappingSet): the stored mapping set (``version``,
+        ``mappings``...). Raises ``NotFoundError``."""
+        response = self._send("retrieveMappingSet", "GET", self._url(f"{DATA_PREP}/mappingSets/{_seg(id)}"))
+        data = self._json("retrieveMappingSet", response)
+        if not isinstance(data, dict):
+            raise UnexpectedResponseError("retrieveMappingSet answer is not an object", operation="retrieveMappingSet")
+        return data
 
     def get_mapping_set(self, id: str) -> MappingSet:
         """GET /conversion/mappingSets/{id} (retrieveMappingSet). Raises ``NotFoundError``."""

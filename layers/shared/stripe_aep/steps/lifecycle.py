@@ -18,8 +18,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import SecretStr
 
-from stripe_aep import catalogue
-from stripe_aep.aep import PreconditionFailedError
+from stripe_aep import catalogue, selection
+from stripe_aep.aep import (
+    Created,
+    PatchOperation,
+    PreconditionFailedError,
+)
 from stripe_aep.errors import (
     ConcurrentModificationError,
     InputValidationError,
@@ -87,6 +91,37 @@ def _live_dataflows(dataflows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # ---- ValidateLifecycleInput ---------------------------------------------------------------------------
 
 
+def _upgrade_request(data: LifecycleInput, tenant: Mapping[str, Any], paths: list[str]) -> dict[str, Any]:
+    """The upgrade / update_fields part of a validated lifecycle input: ``{resourcePaths, sandbox, dryRun,
+    fields: {path: selection} | None}``; every selection is checked against the table here, before any Adobe
+    call."""
+    extra = [f for f in ("schedule", "name") if getattr(data, f) is not None]
+    if extra:
+        raise InputValidationError(f"invalid LifecycleInput: {', '.join(extra)}: only update_schedule takes it")
+    if data.operation == "update_fields" and not data.fields:
+        raise InputValidationError("invalid LifecycleInput: fields: update_fields needs a selection per path")
+    if data.operation == "upgrade" and data.fields:
+        raise InputValidationError("invalid LifecycleInput: fields: only update_fields takes it")
+    selections = {
+        path: selection.check_selection(path, chosen.model_dump(exclude_none=True))
+        for path, chosen in (data.fields or {}).items()
+    }
+    unknown = [p for p in selections if p not in paths]
+    if unknown:
+        raise InputValidationError(
+            f"invalid LifecycleInput: fields: tenant {data.tenantId} has no dataflow for {', '.join(unknown)}"
+        )
+    targets = list(selections) if data.operation == "update_fields" else paths
+    if not targets:
+        raise InputValidationError(f"invalid LifecycleInput: tenantId: tenant {data.tenantId} has no dataflow")
+    return {
+        "resourcePaths": targets,
+        "sandbox": str(tenant.get("sandbox") or ""),
+        "dryRun": data.dryRun,
+        "fields": selections or None,
+    }
+
+
 def validate_lifecycle_input(request: RawInput, runtime: Runtime) -> dict[str, Any]:
     """Validate a lifecycle console input (or the starter's rotation event) against the tenant's DynamoDB
     items.
@@ -120,10 +155,17 @@ def validate_lifecycle_input(request: RawInput, runtime: Runtime) -> dict[str, A
     else:
         paths = with_flow
     out: dict[str, Any] = {"operation": data.operation, "tenantId": data.tenantId, "resourcePaths": paths}
+    if data.operation != "run_now" and (data.windowStartTime is not None or data.windowEndTime is not None):
+        raise InputValidationError("invalid LifecycleInput: windowStartTime: only run_now takes a window")
+    if data.operation in ("upgrade", "update_fields"):
+        return {**out, **_upgrade_request(data, tenant, paths)}
+    misplaced = [f for f in ("dryRun", "fields") if getattr(data, f)]
+    if misplaced:
+        raise InputValidationError(
+            f"invalid LifecycleInput: {', '.join(misplaced)}: only upgrade / update_fields take it"
+        )
     if data.operation == "run_now":
         return out | validate_run_now(data, dataflows, paths)
-    if data.windowStartTime is not None or data.windowEndTime is not None:
-        raise InputValidationError("invalid LifecycleInput: windowStartTime: only run_now takes a window")
     if data.operation != "update_schedule":
         extra = [f for f in ("schedule", "name") if getattr(data, f) is not None]
         if extra:

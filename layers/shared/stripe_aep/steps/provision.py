@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from stripe_aep import selection
 from stripe_aep.catalogue import (
     BASE_CONNECTION,
     DATASET,
@@ -34,9 +36,9 @@ from stripe_aep.catalogue import (
     ensure,
     validate_mapping,
 )
-from stripe_aep.errors import REFUSALS
+from stripe_aep.errors import REFUSALS, InputValidationError
 from stripe_aep.metrics import emit_metric
-from stripe_aep.resources import RESOURCE_PATHS
+from stripe_aep.resources import RESOURCE_PATHS, get_resource
 from stripe_aep.runtime import Runtime
 from stripe_aep.schedule import Schedule
 from stripe_aep.steps.common import (
@@ -46,7 +48,7 @@ from stripe_aep.steps.common import (
     StepInput,
     explore_or_reject,
 )
-from stripe_aep.steps.mapping_check import check_mapping_on_samples
+from stripe_aep.steps.mapping_check import check_mapping_on_samples, mapping_digest
 from stripe_aep.store import ACTIVE, DISABLED, FAILED, INTENT_LEASE_S, dataflow_key, sandbox_key, tenant_key
 from stripe_aep.tenants import (
     ProvisionInput,
@@ -65,18 +67,28 @@ def validate_input(request: RawInput, runtime: Runtime) -> dict[str, Any]:
 
     In: ``{"input": <console input or event detail>, "executionName"}``. Out: ``{tenantId, sandbox,
     resourcePaths, schedule{frequency, interval, startTime (epoch seconds)}}``. Makes no Adobe call.
-    Raises ``InputValidationError`` naming the field (tenant id pattern, sandbox, resource paths, schedule).
+    Raises ``InputValidationError`` naming the field (tenant id pattern, sandbox, resource paths, schedule,
+    each unknown or required field of a ``fields`` selection: ``stripe_aep.selection.check_selection``).
     """
     data = parse_input(ProvisionInput, request.input)
     settings = runtime.settings
     sandbox = data.sandbox or settings.default_sandbox
     paths = list(data.resourcePaths or RESOURCE_PATHS)
+    selections = {
+        path: selection.check_selection(path, chosen.model_dump(exclude_none=True))
+        for path, chosen in (data.fields or {}).items()
+    }
+    unrequested = [p for p in selections if p not in paths]
+    if unrequested:
+        raise InputValidationError(f"invalid ProvisionInput: fields: {', '.join(unrequested)} not in resourcePaths")
     requested = data.schedule or ScheduleInput(
         frequency=settings.default_schedule_frequency,
         interval=None if settings.default_schedule_frequency == "once" else settings.default_schedule_interval,
     )
     schedule_out = requested.schedule.model_dump(by_alias=True)
     runtime.store.begin_provisioning(data.tenantId, sandbox, paths, schedule_out, request.executionName)
+    for path, chosen in selections.items():  # read by CreateMappingSet (stripe_aep.selection)
+        runtime.store.update(dataflow_key(data.tenantId, path), {"field_selection": chosen})
     emit_metric("ProvisioningStarted", 1)
     return {"tenantId": data.tenantId, "sandbox": sandbox, "resourcePaths": paths, "schedule": schedule_out}
 
@@ -182,8 +194,14 @@ def ensure_target_schema(request: PathStep, runtime: Runtime) -> dict[str, Any]:
         # own name, so only one creates it and the others retry (ConcurrentModificationError) until it is stored.
         owner = f"{request.executionName}/{request.resourcePath}"
         given["class_id"] = str(_ensure(runtime, RECORD_CLASS, ref, owner)["class_id"])
+    recorded = runtime.store.get(FIELD_GROUP.key(ref)) or {}
     given["field_group_id"] = str(_ensure(runtime, FIELD_GROUP, ref, request.executionName, given)["field_group_id"])
     item = _ensure(runtime, SCHEMA, ref, request.executionName, given)
+    if not recorded.get("schema_id"):  # made from the current table: its version (stripe_aep.steps.upgrade)
+        version = get_resource(request.resourcePath).table_version
+        item = runtime.store.update(
+            FIELD_GROUP.key(ref), {"field_group_table_version": version, "schema_table_version": version}
+        )
     return {
         "schemaId": item["schema_id"],
         "schemaAltId": item["schema_alt_id"],
@@ -230,7 +248,7 @@ def create_mapping_set(request: MappingStep, runtime: Runtime) -> dict[str, Any]
         "base_connection_id"
     )
 
-    def check_on_samples(body: dict[str, Any]) -> None:
+    def check_on_samples(body: Mapping[str, Any]) -> None:
         if base_connection_id:
             check_mapping_on_samples(
                 runtime,
@@ -242,14 +260,23 @@ def create_mapping_set(request: MappingStep, runtime: Runtime) -> dict[str, Any]
             )
 
     ref = _path_ref(request)
+    chosen = (runtime.store.get(MAPPING_SET.key(ref)) or {}).get("field_selection")
+    xdm_tenant = xdm_tenant_id(runtime, request.sandbox)
     given = {
-        "xdm_tenant_id": xdm_tenant_id(runtime, request.sandbox),
+        "xdm_tenant_id": xdm_tenant,
         "schema_id": request.schemaId,
         "check_on_samples": check_on_samples,
+        "field_selection": chosen,
     }
     if not (runtime.store.get(MAPPING_SET.key(ref)) or {}).get("mapping_set_id"):
         validate_mapping(runtime.store, client, ref, given)
     item = _ensure(runtime, MAPPING_SET, ref, request.executionName, given)
+    if "table_version" not in item:  # the version and body it was made from (stripe_aep.steps.upgrade)
+        resource = get_resource(request.resourcePath)
+        body = selection.mapping_set_body(resource, xdm_tenant, request.schemaId, chosen)
+        item = runtime.store.update(
+            MAPPING_SET.key(ref), {"table_version": resource.table_version, "mapping_digest": mapping_digest(body)}
+        )
     return {"mappingSetId": item["mapping_set_id"], "mappingSetVersion": int(item["mapping_set_version"])}
 
 
@@ -273,6 +300,8 @@ def create_dataflow(request: DataflowStep, runtime: Runtime) -> dict[str, Any]:
         "schedule": request.schedule,
     }
     item = _ensure(runtime, FLOW, _path_ref(request), request.executionName, given)
+    if "flow_mapping_version" not in item:
+        runtime.store.update(FLOW.key(_path_ref(request)), {"flow_mapping_version": request.mappingSetVersion})
     return {"resourcePath": request.resourcePath, "flowId": item["flow_id"]}
 
 
