@@ -8,7 +8,10 @@ teardown). The session total is printed by `pytest_terminal_summary`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -101,3 +104,15 @@ def pytest_collection_modifyitems(items: list[Any]) -> None:
             dynamodb_local.shared()
         except Exception as exc:
             print(f"DynamoDB Local not spawned: {exc}")
+
+
+#: The steering repo's shared folder (Adobe's specs, Stripe's fixtures), beside the project checkout.
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+STRIPE_FIXTURES = SHARED / "stripe-fixtures"
+
+
+@cache
+def stripe_field_summary() -> dict[str, Any]:
+    """Stripe's field summary (``stripe-fixtures/schema/field_summary.json``): fields per resource."""
+    data: dict[str, Any] = json.loads((STRIPE_FIXTURES / "schema" / "field_summary.json").read_text())
+    return data

@@ -8,6 +8,7 @@ State machine runs and the DynamoDB table (``provision``, ``provision_tenant``, 
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -22,6 +23,7 @@ import boto3
 import requests
 from pydantic import SecretStr
 
+from local.aep_simulator.stripe_data import SAMPLES
 from local.stack import LocalStack
 from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings, Schedule
 from stripe_aep.resources import RESOURCES
@@ -308,3 +310,37 @@ def alert_queue(stack: LocalStack) -> Callable[[], list[dict[str, Any]]]:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     return drain
+
+
+CURRENCIES = ("usd", "jpy", "eur", "bhd")
+
+
+def balance_transactions(n: int, expanded_every: int = 0) -> list[dict[str, Any]]:
+    """Stripe balance transactions (shape of Stripe's object): amounts in minor units per currency class, some
+    nullable fields null, ids unique, `created` increasing (inserted oldest first, listed newest first); every
+    `expanded_every`-th one carries its expandable `source` expanded (an object, not the id)."""
+    out = []
+    for i in range(n):
+        obj = copy.deepcopy(SAMPLES["balance_transactions"])
+        amount = 1000 + 37 * i
+        fee = 30 + i % 7
+        obj.update(
+            {
+                "id": f"txn_ingest{i:06d}",
+                "amount": amount,
+                "fee": fee,
+                "net": amount - fee,
+                "currency": CURRENCIES[i % 4],
+                "created": 1767225600 + 60 * i,
+                "available_on": 1767225600 + 60 * i + 86400 * 7,
+                "description": None if i % 3 == 0 else f"Payout batch {i}",
+                "exchange_rate": None if i % 2 else 1.0 + i / 1000,
+                "source": (
+                    {"id": f"ch_ingest{i:06d}", "object": "charge"}
+                    if expanded_every and i % expanded_every == 0
+                    else f"ch_ingest{i:06d}"
+                ),
+            }
+        )
+        out.append(obj)
+    return out

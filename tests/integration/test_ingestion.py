@@ -5,7 +5,6 @@ that is read back here field by field. Health checks then classify the real outc
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,12 +13,11 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from local.aep_simulator.stripe_data import SAMPLES
 from local.stack import LocalStack
 from stripe_aep.aep import PatchOperation
 from stripe_aep.store import Store, dataflow_key
 from tests.integration.conftest import REPO, TenantFactory, check_contract, require_app
-from tests.integration.support import platform_client
+from tests.integration.support import balance_transactions, platform_client
 
 KEY = "sk_test_acme_ingest_000000000001"
 
@@ -34,42 +32,8 @@ def stack() -> Iterator[LocalStack]:
         check_contract(started.simulator)
 
 
-CURRENCIES = ("usd", "jpy", "eur", "bhd")
-
-
 def _iso(seconds: int) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def balance_transactions(n: int, expanded_every: int = 0) -> list[dict[str, Any]]:
-    """Stripe balance transactions (shape of Stripe's object): amounts in minor units per currency class, some
-    nullable fields null, ids unique, `created` increasing (inserted oldest first, listed newest first); every
-    `expanded_every`-th one carries its expandable `source` expanded (an object, not the id)."""
-    out = []
-    for i in range(n):
-        obj = copy.deepcopy(SAMPLES["balance_transactions"])
-        amount = 1000 + 37 * i
-        fee = 30 + i % 7
-        obj.update(
-            {
-                "id": f"txn_ingest{i:06d}",
-                "amount": amount,
-                "fee": fee,
-                "net": amount - fee,
-                "currency": CURRENCIES[i % 4],
-                "created": 1767225600 + 60 * i,
-                "available_on": 1767225600 + 60 * i + 86400 * 7,
-                "description": None if i % 3 == 0 else f"Payout batch {i}",
-                "exchange_rate": None if i % 2 else 1.0 + i / 1000,
-                "source": (
-                    {"id": f"ch_ingest{i:06d}", "object": "charge"}
-                    if expanded_every and i % expanded_every == 0
-                    else f"ch_ingest{i:06d}"
-                ),
-            }
-        )
-        out.append(obj)
-    return out
 
 
 def provision(stack: LocalStack, tenant_factory: TenantFactory, paths: list[str]) -> dict[str, dict[str, Any]]:

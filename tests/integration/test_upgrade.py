@@ -20,7 +20,7 @@ from stripe_aep import resources
 from stripe_aep.resources import RESOURCES
 from stripe_aep.store import Store, schema_key
 from tests.integration.conftest import TenantFactory
-from tests.integration.test_ingestion import balance_transactions
+from tests.integration.support import balance_transactions
 
 KEY = "sk_test_upgrade_0000000000000000"
 PATHS = ["balance_transactions", "customers"]

@@ -8,7 +8,8 @@ import pytest
 from stripe_aep.errors import InputValidationError
 from stripe_aep.resources import RESOURCES
 from stripe_aep.selection import check_selection, mapping_set_body, selected_fields
-from tests.unit.test_resources import FIXTURES, _field_summary
+from tests.conftest import STRIPE_FIXTURES as FIXTURES
+from tests.conftest import stripe_field_summary as _field_summary
 
 CHARGES = RESOURCES["charges"]
 

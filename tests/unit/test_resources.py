@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,9 +27,9 @@ from stripe_aep.resources import (
     get_resource,
     record_class_body,
 )
+from tests.conftest import SHARED, STRIPE_FIXTURES, stripe_field_summary
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-FIXTURES = SHARED / "stripe-fixtures"
+FIXTURES = STRIPE_FIXTURES
 OPENAPI = SHARED / "aep-openapi"
 needs_fixtures = pytest.mark.skipif(
     not FIXTURES.is_dir(), reason=f"Stripe fixtures not found at {FIXTURES} (../shared is absent)"
@@ -99,8 +98,7 @@ def _all_fields(resource: StripeResource) -> Iterator[MappedField]:
 
 @cache
 def _field_summary() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / "schema" / "field_summary.json").read_text())
-    return data
+    return stripe_field_summary()
 
 
 @cache
