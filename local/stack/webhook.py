@@ -97,14 +97,16 @@ class FunctionUrlEndpoint:
         answer = self._invoke(event)
         if "errorType" in answer:
             answer = {"statusCode": 502, "body": json.dumps({"message": "Internal Server Error"})}
-        self._send(request, answer)
-        if (
+        accepted = (
             self.after_accept is not None
             and answer.get("statusCode") == 200
             and '"accepted"' in str(answer.get("body"))
-        ):
+        )
+        if accepted:  # counted before the answer goes out, so wait_idle never sees an answered, unstarted delivery
             with self._after_lock:
                 self._pending_after += 1
+        self._send(request, answer)
+        if accepted:
             threading.Thread(target=self._after, daemon=True).start()
 
     def _after(self) -> None:
