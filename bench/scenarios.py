@@ -424,6 +424,7 @@ _FAKE_ENV = {
     "LIFECYCLE_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:lifecycle",
     "HEALTH_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:health",
     "HEALTH_CONCURRENCY": "8",
+    "WEBHOOK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/bench-flow-runs",  # push health's queue
 }
 
 
