@@ -5,6 +5,9 @@
 - reads ``Settings`` from the environment at cold start (import time);
 - validates the event against the step's input model (its first parameter's annotation), raising
   ``InputValidationError`` that names the field and never echoes the value;
+- answers the step's output model (its return annotation, a ``stripe_aep.steps.common.StepOutput``) as JSON:
+  ``model_dump(mode="json", by_alias=True, exclude_unset=True)``, the keys the ASL's ``ResultSelector`` reads
+  as ``$.Payload.<key>`` (tests/unit/test_step_contracts.py checks them against the models);
 - logs JSON with Powertools Logger, keyed by tenant id, resource path, execution name and (on failure) Adobe's
   request id and error code; the raw event is never logged;
 - emits ``StepDuration`` (milliseconds) and ``StepFailed`` (count) metrics, dimension ``step``;
@@ -34,13 +37,13 @@ from stripe_aep.tenants import now_s, parse_input
 
 logger = Logger()
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
-Step = Callable[[_ModelT, Runtime], dict[str, Any]]
+Step = Callable[[_ModelT, Runtime], BaseModel]
 
 
 def step_handler(step: Step[Any]) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-    """Wrap ``step(request, runtime) -> dict`` as a Lambda handler (see the module docstring)."""
+    """Wrap ``step(request, runtime) -> StepOutput`` as a Lambda handler (see the module docstring)."""
     hints = get_type_hints(step)
-    model: type[BaseModel] = next(iter(hints.values()))
+    model: type[BaseModel] = next(iter(v for k, v in hints.items() if k != "return"))
     settings = Settings.from_env()
     name = step.__name__
 
@@ -59,7 +62,7 @@ def step_handler(step: Step[Any]) -> Callable[[dict[str, Any], LambdaContext], d
         started = time.perf_counter()
         runtime = runtime_for(settings)
         try:
-            result = step(request, runtime)
+            output = step(request, runtime)
         except BudgetExhaustedError as exc:  # a wait, not a failure: the state machine retries, nothing recorded
             logger.info("Adobe rate budget exhausted", extra={"retry_after_s": exc.retry_after})
             raise
@@ -70,6 +73,7 @@ def step_handler(step: Step[Any]) -> Callable[[dict[str, Any], LambdaContext], d
             if not isinstance(exc, REFUSALS):
                 _record_failure(runtime, request, name, details)
             raise
+        result = output.model_dump(mode="json", by_alias=True, exclude_unset=True)
         emit_metric("StepDuration", (time.perf_counter() - started) * 1000, MetricUnit.Milliseconds, step=name)
         logger.info("step done", extra={"result": result})
         return result

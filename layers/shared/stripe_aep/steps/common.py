@@ -1,8 +1,10 @@
-"""What the steps share: their input models, the tenant lookups, the explore check and the rotation-check
-clean-up (per-kind operations: ``stripe_aep.catalogue``).
+"""What the steps share: their input and output bases, the tenant lookups, the explore check and the
+rotation-check clean-up (per-kind operations: ``stripe_aep.catalogue``).
 
 Step inputs are flat camelCase payloads built by the state machines (docs/architecture.md); unknown keys are
-ignored so that a state machine can pass its whole item.
+ignored so that a state machine can pass its whole item. Step outputs are ``StepOutput`` models, declared next
+to their step; ``stripe_aep.handler.step_handler`` turns them into the Lambda's JSON payload, whose keys the
+ASL's ``ResultSelector`` reads (tests/unit/test_step_contracts.py checks every path against the models).
 """
 
 from __future__ import annotations
@@ -35,6 +37,18 @@ class StepInput(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     executionName: str = "manual"
+
+
+class StepOutput(BaseModel):
+    """Base of every step's answer: camelCase fields, exactly the keys of the Lambda's payload.
+
+    ``step_handler`` serialises it with ``model_dump(mode="json", by_alias=True, exclude_unset=True)``: a field
+    with a default that the step leaves unset is absent from the payload (the ASL gives it its default), one set
+    to ``None`` is ``null``.
+    """
+
+    # defer_build: a handler builds the one output model it returns, on its first event.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class RawInput(StepInput):

@@ -17,8 +17,6 @@ counts as already deleted. Deprovisioning twice makes no Adobe call the second t
 
 from __future__ import annotations
 
-from typing import Any
-
 from stripe_aep.catalogue import (
     BASE_CONNECTION,
     DATASET,
@@ -32,14 +30,29 @@ from stripe_aep.catalogue import (
 from stripe_aep.errors import TenantNotFoundError
 from stripe_aep.metrics import emit_metric
 from stripe_aep.runtime import Runtime
-from stripe_aep.steps.common import RawInput, TenantStep, load_tenant, remove_rotation_check, sandbox_of
+from stripe_aep.steps.common import (
+    RawInput,
+    StepOutput,
+    TenantStep,
+    load_tenant,
+    remove_rotation_check,
+    sandbox_of,
+)
 from stripe_aep.store import DEPROVISIONED, DEPROVISIONING, HEALTH_ATTRIBUTES, dataflow_key, tenant_key
 from stripe_aep.tenants import DeprovisionInput, ResourcePath, now_s, parse_input
 
 # ---- PlanDeprovisioning -------------------------------------------------------------------------------
 
 
-def plan_deprovisioning(request: RawInput, runtime: Runtime) -> dict[str, Any]:
+class DeprovisionPlan(StepOutput):
+    """PlanDeprovisioning's answer (``$.plan``)."""
+
+    tenantId: str
+    purge: bool
+    resourcePaths: list[str]
+
+
+def plan_deprovisioning(request: RawInput, runtime: Runtime) -> DeprovisionPlan:
     """Validate a deprovision input and list every resource path DynamoDB knows for the tenant, whatever its
     status (a provisioning that failed half-way included).
 
@@ -63,7 +76,7 @@ def plan_deprovisioning(request: RawInput, runtime: Runtime) -> dict[str, Any]:
         if item.get("status") != DEPROVISIONED:
             runtime.store.set_status(dataflow_key(data.tenantId, str(item["resource_path"])), DEPROVISIONING)
     paths = [str(i["resource_path"]) for i in dataflows]
-    return {"tenantId": data.tenantId, "purge": data.purge, "resourcePaths": paths}
+    return DeprovisionPlan(tenantId=data.tenantId, purge=data.purge, resourcePaths=paths)
 
 
 # ---- per resource path --------------------------------------------------------------------------------
@@ -75,7 +88,14 @@ class DeprovisionPathStep(TenantStep):
     resourcePath: ResourcePath
 
 
-def _delete_path_object(request: DeprovisionPathStep, runtime: Runtime, kind: Kind) -> dict[str, Any]:
+class PathObjectDeleted(StepOutput):
+    """``deleted``: the IDs deleted (or found gone already); empty when DynamoDB recorded none."""
+
+    resourcePath: str
+    deleted: list[str]
+
+
+def _delete_path_object(request: DeprovisionPathStep, runtime: Runtime, kind: Kind) -> PathObjectDeleted:
     """Delete what DynamoDB records of ``kind`` for the path (``delete_recorded``): ``{resourcePath, deleted}``."""
     item = runtime.store.get(dataflow_key(request.tenantId, request.resourcePath))
     if item is None:
@@ -83,10 +103,10 @@ def _delete_path_object(request: DeprovisionPathStep, runtime: Runtime, kind: Ki
     sandbox = sandbox_of(runtime, request.tenantId, item)
     ref = Ref(sandbox, request.tenantId, request.resourcePath)
     deleted = delete_recorded(runtime.store, runtime.platform(sandbox), kind, ref)
-    return {"resourcePath": request.resourcePath, "deleted": deleted}
+    return PathObjectDeleted(resourcePath=request.resourcePath, deleted=deleted)
 
 
-def delete_dataflow(request: DeprovisionPathStep, runtime: Runtime) -> dict[str, Any]:
+def delete_dataflow(request: DeprovisionPathStep, runtime: Runtime) -> PathObjectDeleted:
     """Delete the path's dataflow: ``DELETE /flows/{id}`` (deleteByFlow) -> 204; its runs go with it.
 
     Out: ``{resourcePath, deleted: [flow ids]}`` (empty when nothing was recorded). Raises
@@ -95,7 +115,7 @@ def delete_dataflow(request: DeprovisionPathStep, runtime: Runtime) -> dict[str,
     return _delete_path_object(request, runtime, FLOW)
 
 
-def delete_target_connection(request: DeprovisionPathStep, runtime: Runtime) -> dict[str, Any]:
+def delete_target_connection(request: DeprovisionPathStep, runtime: Runtime) -> PathObjectDeleted:
     """Delete the path's target connection: ``DELETE /targetConnections/{id}`` (deleteTargetConnection).
 
     Out: ``{resourcePath, deleted}``. Raises ``ConflictError`` while a flow still uses it.
@@ -103,7 +123,7 @@ def delete_target_connection(request: DeprovisionPathStep, runtime: Runtime) -> 
     return _delete_path_object(request, runtime, TARGET_CONNECTION)
 
 
-def delete_source_connection(request: DeprovisionPathStep, runtime: Runtime) -> dict[str, Any]:
+def delete_source_connection(request: DeprovisionPathStep, runtime: Runtime) -> PathObjectDeleted:
     """Delete the path's source connection: ``DELETE /sourceConnections/{id}`` (deleteSourceConnection).
 
     Out: ``{resourcePath, deleted}``. Raises ``ConflictError`` while a flow still uses it.
@@ -111,7 +131,7 @@ def delete_source_connection(request: DeprovisionPathStep, runtime: Runtime) -> 
     return _delete_path_object(request, runtime, SOURCE_CONNECTION)
 
 
-def purge_dataset(request: DeprovisionPathStep, runtime: Runtime) -> dict[str, Any]:
+def purge_dataset(request: DeprovisionPathStep, runtime: Runtime) -> PathObjectDeleted:
     """Delete the path's dataset and the data ingested into it: Catalog ``DELETE /dataSets/{id}``
     (deleteDataset). Runs only when the input asked ``purge: true``.
 
@@ -119,7 +139,7 @@ def purge_dataset(request: DeprovisionPathStep, runtime: Runtime) -> dict[str, A
     Out: ``{resourcePath, deleted}``.
     """
     out = _delete_path_object(request, runtime, DATASET)
-    if out["deleted"]:
+    if out.deleted:
         runtime.store.update(dataflow_key(request.tenantId, request.resourcePath), {"dataset_purged_at": now_s()})
     return out
 
@@ -127,7 +147,12 @@ def purge_dataset(request: DeprovisionPathStep, runtime: Runtime) -> dict[str, A
 # ---- per tenant ---------------------------------------------------------------------------------------
 
 
-def delete_base_connection(request: TenantStep, runtime: Runtime) -> dict[str, Any]:
+class BaseConnectionDeleted(StepOutput):
+    tenantId: str
+    deleted: list[str]
+
+
+def delete_base_connection(request: TenantStep, runtime: Runtime) -> BaseConnectionDeleted:
     """Delete the tenant's base connection: ``DELETE /connections/{id}`` (deleteConnection), after every
     source connection is gone (Adobe answers 400 ``FLOW-1418-400``, ``ConflictError``, while one uses it).
 
@@ -139,7 +164,7 @@ def delete_base_connection(request: TenantStep, runtime: Runtime) -> dict[str, A
     client = runtime.platform(sandbox)
     remove_rotation_check(runtime, client, request.tenantId)
     deleted = delete_recorded(runtime.store, client, BASE_CONNECTION, Ref(sandbox, request.tenantId))
-    return {"tenantId": request.tenantId, "deleted": deleted}
+    return BaseConnectionDeleted(tenantId=request.tenantId, deleted=deleted)
 
 
 class CompleteDeprovisioningStep(TenantStep):
@@ -148,7 +173,12 @@ class CompleteDeprovisioningStep(TenantStep):
     purge: bool = False
 
 
-def complete_deprovisioning(request: CompleteDeprovisioningStep, runtime: Runtime) -> dict[str, Any]:
+class DeprovisioningComplete(StepOutput):
+    tenantId: str
+    status: str
+
+
+def complete_deprovisioning(request: CompleteDeprovisioningStep, runtime: Runtime) -> DeprovisioningComplete:
     """Mark the tenant and its dataflow items DEPROVISIONED with ``deprovisioned_at`` (epoch seconds).
 
     Items are kept (they still hold the kept dataset's ID and the mapping set's), out of the health-check
@@ -172,7 +202,7 @@ def complete_deprovisioning(request: CompleteDeprovisioningStep, runtime: Runtim
         emit_metric("TenantDeprovisioned", 1)
     elif request.purge and not tenant.get("purged"):
         runtime.store.update(tenant_key(request.tenantId), {"purged": True})
-    return {"tenantId": request.tenantId, "status": DEPROVISIONED}
+    return DeprovisioningComplete(tenantId=request.tenantId, status=DEPROVISIONED)
 
 
 __all__ = [

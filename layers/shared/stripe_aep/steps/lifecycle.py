@@ -36,6 +36,7 @@ from stripe_aep.runs import validate_run_now
 from stripe_aep.runtime import Runtime
 from stripe_aep.steps.common import (
     RawInput,
+    StepOutput,
     TenantStep,
     explore_or_reject,
     load_tenant,
@@ -122,7 +123,40 @@ def _upgrade_request(data: LifecycleInput, tenant: Mapping[str, Any], paths: lis
     }
 
 
-def validate_lifecycle_input(request: RawInput, runtime: Runtime) -> dict[str, Any]:
+class LifecycleSchedule(StepOutput):
+    """A checked schedule: ``startTime`` (epoch seconds) only when the input gave one."""
+
+    frequency: str
+    interval: int | None
+    startTime: int | None = None
+
+
+class RunWindow(StepOutput):
+    """run_now's window, epoch seconds (``stripe_aep.runs.check_window``)."""
+
+    windowStartTime: int
+    windowEndTime: int
+
+
+class LifecycleRequest(StepOutput):
+    """ValidateLifecycleInput's answer (``$.request``). The fields with a default are there only for the
+    operations that take them (update_schedule: ``schedule``, ``name``; run_now: ``window``; upgrade /
+    update_fields: ``sandbox``, ``dryRun``, ``fields``); the ASL defaults ``schedule``, ``name``, ``fields``
+    to null."""
+
+    operation: str
+    tenantId: str
+    resourcePaths: list[str]
+    schedule: LifecycleSchedule | None = None
+    name: str | None = None
+    window: RunWindow | None = None
+    sandbox: str = ""
+    dryRun: bool = False
+    #: Per resource path the normalised selection (``{"include"|"exclude": [...]}``; null: every field).
+    fields: dict[str, dict[str, list[str]] | None] | None = None
+
+
+def validate_lifecycle_input(request: RawInput, runtime: Runtime) -> LifecycleRequest:
     """Validate a lifecycle console input (or the starter's rotation event) against the tenant's DynamoDB
     items.
 
@@ -158,14 +192,14 @@ def validate_lifecycle_input(request: RawInput, runtime: Runtime) -> dict[str, A
     if data.operation != "run_now" and (data.windowStartTime is not None or data.windowEndTime is not None):
         raise InputValidationError("invalid LifecycleInput: windowStartTime: only run_now takes a window")
     if data.operation in ("upgrade", "update_fields"):
-        return {**out, **_upgrade_request(data, tenant, paths)}
+        return LifecycleRequest.model_validate({**out, **_upgrade_request(data, tenant, paths)})
     misplaced = [f for f in ("dryRun", "fields") if getattr(data, f)]
     if misplaced:
         raise InputValidationError(
             f"invalid LifecycleInput: {', '.join(misplaced)}: only upgrade / update_fields take it"
         )
     if data.operation == "run_now":
-        return out | validate_run_now(data, dataflows, paths)
+        return LifecycleRequest.model_validate(out | validate_run_now(data, dataflows, paths))
     if data.operation != "update_schedule":
         extra = [f for f in ("schedule", "name") if getattr(data, f) is not None]
         if extra:
@@ -174,7 +208,7 @@ def validate_lifecycle_input(request: RawInput, runtime: Runtime) -> dict[str, A
             raise InputValidationError(
                 f"invalid LifecycleInput: tenantId: tenant {data.tenantId} has no dataflow to {data.operation}"
             )
-        return out
+        return LifecycleRequest.model_validate(out)
     if data.schedule is None and data.name is None:
         raise InputValidationError("invalid LifecycleInput: schedule: update_schedule needs a schedule or a name")
     if not paths:
@@ -192,7 +226,7 @@ def validate_lifecycle_input(request: RawInput, runtime: Runtime) -> dict[str, A
         out["schedule"] = schedule
     if data.name is not None:
         out["name"] = data.name
-    return out
+    return LifecycleRequest.model_validate(out)
 
 
 # ---- UpdateDataflow -----------------------------------------------------------------------------------
@@ -251,7 +285,15 @@ def _schedule_ops(
     return ops, result
 
 
-def update_dataflow(request: UpdateDataflowStep, runtime: Runtime) -> dict[str, Any]:
+class DataflowUpdated(StepOutput):
+    """``etag``: the flow's new etag (null when Adobe gave none)."""
+
+    resourcePath: str
+    flowId: str
+    etag: str | None
+
+
+def update_dataflow(request: UpdateDataflowStep, runtime: Runtime) -> DataflowUpdated:
     """Change one dataflow's schedule and/or name: ``PATCH /flows/{id}`` (patchFlow) with ``If-Match``.
 
     The patch is built against the schedule DynamoDB holds and sent with the stored ``flow_etag``; on 412 the
@@ -294,13 +336,20 @@ def update_dataflow(request: UpdateDataflowStep, runtime: Runtime) -> dict[str, 
         attrs["flow_name"] = request.name
     runtime.store.update(key, attrs)
     emit_metric("DataflowUpdated", 1)
-    return {"resourcePath": request.resourcePath, "flowId": flow_id, "etag": created.etag}
+    return DataflowUpdated(resourcePath=request.resourcePath, flowId=flow_id, etag=created.etag)
 
 
 # ---- RotateStripeKey ----------------------------------------------------------------------------------
 
 
-def rotate_stripe_key(request: TenantStep, runtime: Runtime) -> dict[str, Any]:
+class StripeKeyRotated(StepOutput):
+    """``verifiedPaths``: the resource paths explored with the new key."""
+
+    baseConnectionId: str
+    verifiedPaths: list[str]
+
+
+def rotate_stripe_key(request: TenantStep, runtime: Runtime) -> StripeKeyRotated:
     """Give the tenant's base connection the Stripe key its secret now holds, verified before it is applied.
 
     Design (nothing is left half-written): the new key can only be tried through a base connection, so
@@ -373,7 +422,7 @@ def rotate_stripe_key(request: TenantStep, runtime: Runtime) -> dict[str, Any]:
     # 3. confirm through the tenant's base connection.
     explore_or_reject(client, base_id, paths[0], "the base connection holds the new Stripe key but")
     emit_metric("StripeKeyRotated", 1)
-    return {"baseConnectionId": base_id, "verifiedPaths": paths}
+    return StripeKeyRotated(baseConnectionId=base_id, verifiedPaths=paths)
 
 
 # ---- SetDataflowState ---------------------------------------------------------------------------------
@@ -386,7 +435,13 @@ class SetDataflowStateStep(TenantStep):
     enabled: bool
 
 
-def set_dataflow_state(request: SetDataflowStateStep, runtime: Runtime) -> dict[str, Any]:
+class DataflowStateSet(StepOutput):
+    resourcePath: str
+    flowId: str
+    state: str
+
+
+def set_dataflow_state(request: SetDataflowStateStep, runtime: Runtime) -> DataflowStateSet:
     """Enable or disable one dataflow: ``POST /flows/{id}/action?op=ENABLE|DISABLE`` (postStateTransition).
 
     Reads the flow first (``GET /flows/{id}``, retrieveFlow) and calls the action only when the state differs,
@@ -424,7 +479,7 @@ def set_dataflow_state(request: SetDataflowStateStep, runtime: Runtime) -> dict[
         raise ConcurrentModificationError(
             f"flow {flow_id} is {flow.state} after {wanted[:-1].upper()}: another change raced this one"
         )
-    return {"resourcePath": request.resourcePath, "flowId": flow_id, "state": wanted}
+    return DataflowStateSet(resourcePath=request.resourcePath, flowId=flow_id, state=wanted)
 
 
 __all__ = [

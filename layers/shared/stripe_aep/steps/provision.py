@@ -46,6 +46,7 @@ from stripe_aep.steps.common import (
     RawInput,
     SandboxStep,
     StepInput,
+    StepOutput,
     explore_or_reject,
 )
 from stripe_aep.steps.mapping_check import check_mapping_on_samples, mapping_digest
@@ -62,7 +63,16 @@ from stripe_aep.tenants import (
 logger = Logger()
 
 
-def validate_input(request: RawInput, runtime: Runtime) -> dict[str, Any]:
+class ProvisionRequest(StepOutput):
+    """ValidateInput's answer (``$.request``): the validated provision input with its defaults applied."""
+
+    tenantId: str
+    sandbox: str
+    resourcePaths: list[str]
+    schedule: Schedule
+
+
+def validate_input(request: RawInput, runtime: Runtime) -> ProvisionRequest:
     """Validate a provision input, apply the defaults, and record the tenant as PROVISIONING.
 
     In: ``{"input": <console input or event detail>, "executionName"}``. Out: ``{tenantId, sandbox,
@@ -85,15 +95,21 @@ def validate_input(request: RawInput, runtime: Runtime) -> dict[str, Any]:
         frequency=settings.default_schedule_frequency,
         interval=None if settings.default_schedule_frequency == "once" else settings.default_schedule_interval,
     )
-    schedule_out = requested.schedule.model_dump(by_alias=True)
-    runtime.store.begin_provisioning(data.tenantId, sandbox, paths, schedule_out, request.executionName)
+    schedule = requested.schedule
+    runtime.store.begin_provisioning(
+        data.tenantId, sandbox, paths, schedule.model_dump(by_alias=True), request.executionName
+    )
     for path, chosen in selections.items():  # read by CreateMappingSet (stripe_aep.selection)
         runtime.store.update(dataflow_key(data.tenantId, path), {"field_selection": chosen})
     emit_metric("ProvisioningStarted", 1)
-    return {"tenantId": data.tenantId, "sandbox": sandbox, "resourcePaths": paths, "schedule": schedule_out}
+    return ProvisionRequest(tenantId=data.tenantId, sandbox=sandbox, resourcePaths=paths, schedule=schedule)
 
 
-def create_base_connection(request: SandboxStep, runtime: Runtime) -> dict[str, Any]:
+class BaseConnectionOutput(StepOutput):
+    baseConnectionId: str
+
+
+def create_base_connection(request: SandboxStep, runtime: Runtime) -> BaseConnectionOutput:
     """Ensure the tenant's Stripe base connection (Flow Service ``POST /connections``) with its Stripe key.
 
     The key is read from the tenant's secret only when the connection is created and goes nowhere but the
@@ -103,7 +119,7 @@ def create_base_connection(request: SandboxStep, runtime: Runtime) -> dict[str, 
     ref = Ref(request.sandbox, request.tenantId)
     given = {"stripe_key": lambda: runtime.stripe_key(request.tenantId, fresh=True)}
     item = _ensure(runtime, BASE_CONNECTION, ref, request.executionName, given)
-    return {"baseConnectionId": item["base_connection_id"]}
+    return BaseConnectionOutput(baseConnectionId=item["base_connection_id"])
 
 
 def _ensure(runtime: Runtime, kind: Kind, ref: Ref, owner: str, given: Given | None = None) -> dict[str, Any]:
@@ -146,7 +162,12 @@ class ExploreStep(PathStep):
     baseConnectionId: str
 
 
-def explore_resource_path(request: ExploreStep, runtime: Runtime) -> dict[str, Any]:
+class ExploreOutput(StepOutput):
+    resourcePath: str
+    fieldCount: int
+
+
+def explore_resource_path(request: ExploreStep, runtime: Runtime) -> ExploreOutput:
     """Explore the resource path through the base connection (``GET /connections/{id}/explore``, preview off).
 
     Fails fast before anything else is created for the path. Out: ``{resourcePath, fieldCount}`` (the number
@@ -156,17 +177,21 @@ def explore_resource_path(request: ExploreStep, runtime: Runtime) -> dict[str, A
     """
     client = runtime.platform(request.sandbox)
     field_count = explore_or_reject(client, request.baseConnectionId, request.resourcePath)
-    return {"resourcePath": request.resourcePath, "fieldCount": field_count}
+    return ExploreOutput(resourcePath=request.resourcePath, fieldCount=field_count)
 
 
-def create_source_connection(request: ExploreStep, runtime: Runtime) -> dict[str, Any]:
+class SourceConnectionOutput(StepOutput):
+    sourceConnectionId: str
+
+
+def create_source_connection(request: ExploreStep, runtime: Runtime) -> SourceConnectionOutput:
     """Ensure the source connection of the resource path (``POST /sourceConnections``).
 
     Out: ``{sourceConnectionId}``.
     """
     given = {"base_connection_id": request.baseConnectionId}
     item = _ensure(runtime, SOURCE_CONNECTION, _path_ref(request), request.executionName, given)
-    return {"sourceConnectionId": item["source_connection_id"]}
+    return SourceConnectionOutput(sourceConnectionId=item["source_connection_id"])
 
 
 def xdm_tenant_id(runtime: Runtime, sandbox: str) -> str:
@@ -180,7 +205,13 @@ def xdm_tenant_id(runtime: Runtime, sandbox: str) -> str:
     return tenant_id
 
 
-def ensure_target_schema(request: PathStep, runtime: Runtime) -> dict[str, Any]:
+class TargetSchemaOutput(StepOutput):
+    schemaId: str
+    schemaAltId: str
+    fieldGroupId: str
+
+
+def ensure_target_schema(request: PathStep, runtime: Runtime) -> TargetSchemaOutput:
     """Ensure the sandbox's XDM field group and schema for the resource path (shared by its tenants).
 
     Schema Registry ``POST /tenant/fieldgroups`` then ``POST /tenant/schemas`` (and, for record resources, the
@@ -202,41 +233,52 @@ def ensure_target_schema(request: PathStep, runtime: Runtime) -> dict[str, Any]:
         item = runtime.store.update(
             FIELD_GROUP.key(ref), {"field_group_table_version": version, "schema_table_version": version}
         )
-    return {
-        "schemaId": item["schema_id"],
-        "schemaAltId": item["schema_alt_id"],
-        "fieldGroupId": given["field_group_id"],
-    }
+    return TargetSchemaOutput(
+        schemaId=item["schema_id"], schemaAltId=item["schema_alt_id"], fieldGroupId=given["field_group_id"]
+    )
 
 
 class SchemaStep(PathStep):
     schemaId: str
 
 
-def create_dataset(request: SchemaStep, runtime: Runtime) -> dict[str, Any]:
+class DatasetOutput(StepOutput):
+    datasetId: str
+
+
+def create_dataset(request: SchemaStep, runtime: Runtime) -> DatasetOutput:
     """Ensure the tenant's dataset for the resource path (Catalog ``POST /dataSets``). Out: ``{datasetId}``."""
     ref = _path_ref(request)
     item = _ensure(runtime, DATASET, ref, request.executionName, {"schema_id": request.schemaId})
     runtime.store.update(DATASET.key(ref), {"schema_id": request.schemaId})
-    return {"datasetId": item["dataset_id"]}
+    return DatasetOutput(datasetId=item["dataset_id"])
 
 
 class TargetStep(SchemaStep):
     datasetId: str
 
 
-def create_target_connection(request: TargetStep, runtime: Runtime) -> dict[str, Any]:
+class TargetConnectionOutput(StepOutput):
+    targetConnectionId: str
+
+
+def create_target_connection(request: TargetStep, runtime: Runtime) -> TargetConnectionOutput:
     """Ensure the data lake target connection (``POST /targetConnections``). Out: ``{targetConnectionId}``."""
     given = {"schema_id": request.schemaId, "dataset_id": request.datasetId}
     item = _ensure(runtime, TARGET_CONNECTION, _path_ref(request), request.executionName, given)
-    return {"targetConnectionId": item["target_connection_id"]}
+    return TargetConnectionOutput(targetConnectionId=item["target_connection_id"])
 
 
 class MappingStep(SchemaStep):
     baseConnectionId: str | None = None
 
 
-def create_mapping_set(request: MappingStep, runtime: Runtime) -> dict[str, Any]:
+class MappingSetOutput(StepOutput):
+    mappingSetId: str
+    mappingSetVersion: int
+
+
+def create_mapping_set(request: MappingStep, runtime: Runtime) -> MappingSetOutput:
     """Validate (once per sandbox and body), then ensure, the mapping set of the resource path (Data Prep
     ``POST /mappingSets/validate``, ``POST /mappingSets``). Before creating it, the mapping runs on sample rows
     of the tenant's Stripe account (``check_mapping_on_samples``: explore preview=true + ``previewMappingSet``,
@@ -277,7 +319,7 @@ def create_mapping_set(request: MappingStep, runtime: Runtime) -> dict[str, Any]
         item = runtime.store.update(
             MAPPING_SET.key(ref), {"table_version": resource.table_version, "mapping_digest": mapping_digest(body)}
         )
-    return {"mappingSetId": item["mapping_set_id"], "mappingSetVersion": int(item["mapping_set_version"])}
+    return MappingSetOutput(mappingSetId=item["mapping_set_id"], mappingSetVersion=int(item["mapping_set_version"]))
 
 
 class DataflowStep(PathStep):
@@ -288,7 +330,12 @@ class DataflowStep(PathStep):
     schedule: Schedule
 
 
-def create_dataflow(request: DataflowStep, runtime: Runtime) -> dict[str, Any]:
+class DataflowOutput(StepOutput):
+    resourcePath: str
+    flowId: str
+
+
+def create_dataflow(request: DataflowStep, runtime: Runtime) -> DataflowOutput:
     """Ensure the dataflow with its schedule (``POST /flows``, RestStorageToAEP flow spec). Out:
     ``{resourcePath, flowId}``.
     """
@@ -302,7 +349,7 @@ def create_dataflow(request: DataflowStep, runtime: Runtime) -> dict[str, Any]:
     item = _ensure(runtime, FLOW, _path_ref(request), request.executionName, given)
     if "flow_mapping_version" not in item:
         runtime.store.update(FLOW.key(_path_ref(request)), {"flow_mapping_version": request.mappingSetVersion})
-    return {"resourcePath": request.resourcePath, "flowId": item["flow_id"]}
+    return DataflowOutput(resourcePath=request.resourcePath, flowId=item["flow_id"])
 
 
 class Dataflow(StepInput):
@@ -315,7 +362,13 @@ class CompleteInput(StepInput):
     dataflows: list[Dataflow]
 
 
-def complete_provisioning(request: CompleteInput, runtime: Runtime) -> dict[str, Any]:
+class ProvisioningComplete(StepOutput):
+    tenantId: str
+    status: str
+    dataflowCount: int
+
+
+def complete_provisioning(request: CompleteInput, runtime: Runtime) -> ProvisioningComplete:
     """Mark every provisioned dataflow and the tenant ACTIVE (dataflows join the health-check index).
 
     A dataflow the tenant disabled (``flow_state`` disabled) stays DISABLED; the tenant then follows its
@@ -331,7 +384,7 @@ def complete_provisioning(request: CompleteInput, runtime: Runtime) -> dict[str,
     if disabled:
         runtime.store.follow_dataflow_states(request.tenantId)
     emit_metric("ProvisioningSucceeded", 1)
-    return {"tenantId": request.tenantId, "status": ACTIVE, "dataflowCount": len(request.dataflows)}
+    return ProvisioningComplete(tenantId=request.tenantId, status=ACTIVE, dataflowCount=len(request.dataflows))
 
 
 class FailureInput(StepInput):
@@ -340,7 +393,14 @@ class FailureInput(StepInput):
     error: dict[str, Any] = {}
 
 
-def record_failure(request: FailureInput, runtime: Runtime) -> dict[str, Any]:
+class FailureRecorded(StepOutput):
+    """The Fail state's ``ErrorPath``/``CausePath``."""
+
+    error: str
+    cause: str
+
+
+def record_failure(request: FailureInput, runtime: Runtime) -> FailureRecorded:
     """Record a failed execution on the tenant item and give the Fail state an Error/Cause a person can act on.
 
     In: ``{input: $$.Execution.Input, executionName, stateMachine, error: {Error, Cause}}`` where Cause is the
@@ -408,7 +468,7 @@ def record_failure(request: FailureInput, runtime: Runtime) -> dict[str, Any]:
         else:
             runtime.store.update(tenant_key(tenant_id), attrs)
     emit_metric("ProvisioningFailed" if request.stateMachine == "provision" else "OperationFailed", 1)
-    return {"error": error, "cause": cause[:32768]}
+    return FailureRecorded(error=error, cause=cause[:32768])
 
 
 __all__ = [

@@ -10,8 +10,6 @@ run, and a crash between Adobe's answer and the DynamoDB write is repaired by fi
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from stripe_aep.aep import AepValidationError
@@ -20,11 +18,11 @@ from stripe_aep.catalogue import Ref, ensure, flow_run
 from stripe_aep.errors import ConcurrentModificationError, InputValidationError
 from stripe_aep.runs import check_window, default_window, qualifies
 from stripe_aep.runtime import Runtime
-from stripe_aep.steps.common import TenantStep, sandbox_of
+from stripe_aep.steps.common import StepOutput, TenantStep, sandbox_of
 from stripe_aep.store import ItemKey, dataflow_key, flow_run_key
 from stripe_aep.tenants import ResourcePath
 
-__all__ = ["StartFlowRunStep", "start_flow_run"]
+__all__ = ["FlowRunStarted", "StartFlowRunStep", "start_flow_run"]
 
 
 class StartFlowRunStep(TenantStep):
@@ -51,7 +49,17 @@ def _window_of_first_run(runtime: Runtime, key: ItemKey) -> tuple[int, int]:
     return int(item["window_start"]), int(item["window_end"])
 
 
-def start_flow_run(request: StartFlowRunStep, runtime: Runtime) -> dict[str, Any]:
+class FlowRunStarted(StepOutput):
+    """The run and its window (epoch seconds)."""
+
+    resourcePath: str
+    flowId: str
+    runId: str
+    windowStartTime: int
+    windowEndTime: int
+
+
+def start_flow_run(request: StartFlowRunStep, runtime: Runtime) -> FlowRunStarted:
     """Start (at most once) the on-demand run of one dataflow over a window: ``POST /runs`` (createFlowRun).
 
     The window was validated by ``validate_lifecycle_input`` (``runs.check_window``) and is checked again here
@@ -95,10 +103,10 @@ def start_flow_run(request: StartFlowRunStep, runtime: Runtime) -> dict[str, Any
         {"last_on_demand_run_id": run_id, "last_on_demand_window": {"start": window[0], "end": window[1]}},
         condition="attribute_exists(pk)",
     )
-    return {
-        "resourcePath": request.resourcePath,
-        "flowId": flow_id,
-        "runId": run_id,
-        "windowStartTime": window[0],
-        "windowEndTime": window[1],
-    }
+    return FlowRunStarted(
+        resourcePath=request.resourcePath,
+        flowId=flow_id,
+        runId=run_id,
+        windowStartTime=window[0],
+        windowEndTime=window[1],
+    )

@@ -34,7 +34,7 @@ from stripe_aep.errors import InputValidationError, TenantNotFoundError
 from stripe_aep.evolution import compare, field_group_snapshot, require_additive
 from stripe_aep.resources import get_resource
 from stripe_aep.runtime import Runtime
-from stripe_aep.steps.common import TenantStep, load_tenant, sandbox_of
+from stripe_aep.steps.common import StepOutput, TenantStep, load_tenant, sandbox_of
 from stripe_aep.steps.mapping_check import check_mapping_on_samples, mapping_digest
 from stripe_aep.steps.provision import xdm_tenant_id
 from stripe_aep.store import dataflow_key, record_class_key, schema_key
@@ -56,7 +56,19 @@ class UpgradeStep(TenantStep):
     fields: dict[str, Any] | None = None
 
 
-def upgrade_dataflow(request: UpgradeStep, runtime: Runtime) -> dict[str, Any]:
+class DataflowUpgraded(StepOutput):
+    """``writes``: the operationIds of the Adobe writes made; ``planned``: with ``dryRun``, what they would be."""
+
+    resourcePath: str
+    fromVersion: int
+    toVersion: int
+    mappingSetId: str
+    mappingSetVersion: int
+    writes: list[str]
+    planned: list[str]
+
+
+def upgrade_dataflow(request: UpgradeStep, runtime: Runtime) -> DataflowUpgraded:
     """Bring one (tenant, path) to the current table version (and, with ``fields``, a new field selection).
 
     Out: ``{resourcePath, fromVersion, toVersion, mappingSetId, mappingSetVersion, writes: [operationId...],
@@ -80,15 +92,15 @@ def upgrade_dataflow(request: UpgradeStep, runtime: Runtime) -> dict[str, Any]:
     if chosen is not None:
         runtime.store.update(dataflow_key(request.tenantId, request.resourcePath), {"field_selection": chosen})
     version = upgrade_mapping(runtime, client, request, item, writes, planned)
-    return {
-        "resourcePath": request.resourcePath,
-        "fromVersion": int(item.get("table_version", FIRST_VERSION)),
-        "toVersion": get_resource(request.resourcePath).table_version,
-        "mappingSetId": item["mapping_set_id"],
-        "mappingSetVersion": version,
-        "writes": writes,
-        "planned": planned,
-    }
+    return DataflowUpgraded(
+        resourcePath=request.resourcePath,
+        fromVersion=int(item.get("table_version", FIRST_VERSION)),
+        toVersion=get_resource(request.resourcePath).table_version,
+        mappingSetId=item["mapping_set_id"],
+        mappingSetVersion=version,
+        writes=writes,
+        planned=planned,
+    )
 
 
 def _class_id(runtime: Runtime, sandbox: str, resource_path: str) -> str | None:
