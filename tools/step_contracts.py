@@ -18,7 +18,7 @@ of iteration outputs, a Catch's `{Error, Cause}`), starting from the execution i
 - a field the step's input model requires is not in the `Payload` its Task builds (or a supplied value is an
   object where the model wants a scalar, or the reverse).
 
-    python tools/step_contracts.py      # prints the problems, exits 1 when there is one
+    PYTHONPATH=layers/shared:. .venv/bin/python -m tools.step_contracts   # prints the problems; exit 1 if any
 
 Only the JSONPath forms the ASL uses are understood (`.name`, `['name']`, `[0]`, `[*]`); anything beyond is
 taken as "anything" rather than guessed. JSONata states are not checked.
@@ -490,6 +490,8 @@ class Checker:
     #: The Lambda Task states walked (their place in the definition).
     tasks: set[str] = field(default_factory=set)
     max_visits: int = 16
+    #: The definition's QueryLanguage (a state may override it); JSONata states are followed, not checked.
+    query_language: str = "JSONPath"
 
     def report(self, where: str, message: str) -> None:
         text = f"{self.machine}: {where}: {message}"
@@ -657,6 +659,13 @@ class Checker:
         kind = state.get("Type")
         short = where.rsplit("/", 1)[-1]
         nexts: list[tuple[str, Shape]] = []
+        if state.get("QueryLanguage", self.query_language) == "JSONata":
+            if kind == "Choice":
+                nexts = [(r["Next"], ANY) for r in state.get("Choices", []) if "Next" in r]
+                return nexts + ([(state["Default"], ANY)] if "Default" in state else []), None
+            nexts = [(c["Next"], ANY) for c in state.get("Catch", []) if "Next" in c]
+            follow, end = self._follow(state, ANY)
+            return nexts + follow, (ANY if kind == "Succeed" else end)
         if kind == "Fail":
             for key in ("ErrorPath", "CausePath"):
                 if key in state:
@@ -804,7 +813,7 @@ def check_definition(
     machine: str, definition: Mapping[str, Any], steps: Mapping[str, StepContract], execution_input: Shape = ANY
 ) -> Checker:
     """Walk one rendered definition; the checker holds ``problems`` and the ``tasks`` it walked."""
-    checker = Checker(machine, steps, execution_input)
+    checker = Checker(machine, steps, execution_input, query_language=definition.get("QueryLanguage", "JSONPath"))
     checker.run(definition.get("States", {}), definition.get("StartAt", ""), execution_input, "")
     return checker
 
