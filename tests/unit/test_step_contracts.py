@@ -20,7 +20,15 @@ from pydantic import BaseModel, create_model
 
 from stripe_aep.steps.common import StepInput, StepOutput
 from tools.render_asl import load_template, render, state_machines
-from tools.step_contracts import StepContract, check_definition, contracts, execution_input_of, function_of
+from tools.step_contracts import (
+    Obj,
+    Scalar,
+    StepContract,
+    check_definition,
+    contracts,
+    execution_input_of,
+    function_of,
+)
 
 TEMPLATE = load_template()
 MACHINES = state_machines(TEMPLATE)
@@ -212,3 +220,60 @@ def test_a_renamed_model_field_is_reported(machine: str, function: str, old: str
     steps = {**STEPS, function: StepContract(function, contract.step, contract.input_model, renamed)}
     found = problems(machine, definition_of(machine), steps)
     assert any(expected in problem for problem in found), found
+
+
+# ---- a loop (a page-by-page state machine) is walked until its shapes settle -------------------------------
+
+
+class PageRequest(StepInput):
+    tenantId: str
+    cursor: str | None = None
+
+
+class Page(StepOutput):
+    items: list[str]
+    nextCursor: str | None
+
+
+PAGE_STEPS = {"PageFunction": StepContract("PageFunction", "test.page", PageRequest, Page)}
+
+
+def paged_definition(cursor_read: str = "$.page.nextCursor") -> dict[str, Any]:
+    return {
+        "StartAt": "FirstPage",
+        "States": {
+            "FirstPage": {"Type": "Pass", "Result": {"nextCursor": None}, "ResultPath": "$.page", "Next": "ListPage"},
+            "ListPage": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {
+                    "FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:PageFunction",
+                    "Payload": {"tenantId.$": "$$.Execution.Input.tenantId", "cursor.$": cursor_read},
+                },
+                "ResultSelector": {"items.$": "$.Payload.items", "nextCursor.$": "$.Payload.nextCursor"},
+                "ResultPath": "$.page",
+                "Next": "MorePages",
+            },
+            "MorePages": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.page.nextCursor", "IsNull": False, "Next": "ListPage"}],
+                "Default": "Done",
+            },
+            "Done": {"Type": "Pass", "OutputPath": "$.page.items", "End": True},
+        },
+    }
+
+
+def test_a_loop_is_walked_until_it_settles() -> None:
+    tenant_input = Obj((("tenantId", Scalar("string")),), "execution input")
+    checker = check_definition("paged", paged_definition(), PAGE_STEPS, tenant_input)
+    assert checker.problems == []
+    assert checker.tasks == {"ListPage"}
+    wrong = check_definition("paged", paged_definition("$.page.cursor"), PAGE_STEPS, tenant_input)
+    # Reported for the first page (FirstPage's placeholder) and for the pages after (ListPage's own result).
+    assert wrong.problems == [
+        "paged: ListPage.Parameters.Payload.cursor.$: $.page.cursor: $.page has no field 'cursor': it is "
+        "FirstPage's Result {nextCursor}",
+        "paged: ListPage.Parameters.Payload.cursor.$: $.page.cursor: $.page has no field 'cursor': it is "
+        "ListPage's ResultSelector {items, nextCursor}",
+    ]
