@@ -657,15 +657,8 @@ class Checker:
         """One state: (the states it may go to with their input, its output when it ends the scope)."""
         context = context_shape(self.execution_input, item)
         kind = state.get("Type")
-        short = where.rsplit("/", 1)[-1]
-        nexts: list[tuple[str, Shape]] = []
         if state.get("QueryLanguage", self.query_language) == "JSONata":
-            if kind == "Choice":
-                nexts = [(r["Next"], ANY) for r in state.get("Choices", []) if "Next" in r]
-                return nexts + ([(state["Default"], ANY)] if "Default" in state else []), None
-            nexts = [(c["Next"], ANY) for c in state.get("Catch", []) if "Next" in c]
-            follow, end = self._follow(state, ANY)
-            return nexts + follow, (ANY if kind == "Succeed" else end)
+            return self._jsonata(state)
         if kind == "Fail":
             for key in ("ErrorPath", "CausePath"):
                 if key in state:
@@ -673,55 +666,69 @@ class Checker:
             return [], None
         effective = self._path(state, "InputPath", raw, context, where)
         if kind == "Choice":
-            for i, rule in enumerate(state.get("Choices", [])):
-                self._rule(rule, effective, context, f"{where}.Choices[{i}]")
-                if "Next" in rule:
-                    nexts.append((rule["Next"], effective))
-            if "Default" in state:
-                nexts.append((state["Default"], effective))
-            return [(n, self._path(state, "OutputPath", s, context, where)) for n, s in nexts], None
+            return self._choice(state, effective, context, where), None
         if kind in ("Succeed", "Wait"):
             for key in ("SecondsPath", "TimestampPath"):
                 if key in state:
                     self.read(state[key], effective, context, f"{where}.{key}")
             output = self._path(state, "OutputPath", effective, context, where)
-            if kind == "Succeed":
-                return [], output
-            return self._follow(state, output)
-        if kind == "Pass":
-            if "Parameters" in state:
-                result = self.evaluate(state["Parameters"], effective, context, f"{where}.Parameters", "the state data")
-            elif "Result" in state:
-                result = literal(state["Result"], f"{short}'s Result")
-            else:
-                result = effective
-        elif kind == "Task":
-            result = self._task(state, effective, context, where)
-        elif kind == "Parallel":
-            if "Parameters" in state:
-                effective = self.evaluate(state["Parameters"], effective, context, f"{where}.Parameters")
-            result = Tup(
-                tuple(
-                    self.run(branch.get("States", {}), branch.get("StartAt", ""), effective, f"{where}[{i}]/")
-                    for i, branch in enumerate(state.get("Branches", []))
-                )
-            )
-        elif kind == "Map":
-            result = self._map(state, effective, context, where)
-        else:
+            return ([], output) if kind == "Succeed" else self._follow(state, output)
+        if kind not in ("Pass", "Task", "Parallel", "Map"):
             self.report(where, f"unknown state type {kind!r}")
             return [], None
-        if "ResultSelector" in state:
-            selector = f"{short}'s ResultSelector"
-            result = self.evaluate(state["ResultSelector"], result, context, f"{where}.ResultSelector", selector)
+        result = self._result(state, effective, context, where)
         combined = self._result_path(state.get("ResultPath", "$"), raw, result, where)
         output = self._path(state, "OutputPath", combined, context, where)
+        nexts: list[tuple[str, Shape]] = []
         for i, catcher in enumerate(state.get("Catch", [])):
             caught = self._result_path(catcher.get("ResultPath", "$"), raw, ERROR_OUTPUT, f"{where}.Catch[{i}]")
             if "Next" in catcher:
                 nexts.append((catcher["Next"], caught))
         follow, end = self._follow(state, output)
         return nexts + follow, end
+
+    def _result(self, state: Mapping[str, Any], effective: Shape, context: Shape, where: str) -> Shape:
+        """What a Pass, Task, Parallel or Map state produces, after its ResultSelector."""
+        kind, short = state.get("Type"), where.rsplit("/", 1)[-1]
+        if kind == "Pass":
+            if "Parameters" in state:
+                result = self.evaluate(state["Parameters"], effective, context, f"{where}.Parameters", "the state data")
+            else:
+                result = literal(state["Result"], f"{short}'s Result") if "Result" in state else effective
+        elif kind == "Task":
+            result = self._task(state, effective, context, where)
+        elif kind == "Parallel":
+            if "Parameters" in state:
+                effective = self.evaluate(state["Parameters"], effective, context, f"{where}.Parameters")
+            branches = state.get("Branches", [])
+            result = Tup(
+                tuple(
+                    self.run(b.get("States", {}), b.get("StartAt", ""), effective, f"{where}[{i}]/")
+                    for i, b in enumerate(branches)
+                )
+            )
+        else:
+            result = self._map(state, effective, context, where)
+        if "ResultSelector" in state:
+            selector = f"{short}'s ResultSelector"
+            result = self.evaluate(state["ResultSelector"], result, context, f"{where}.ResultSelector", selector)
+        return result
+
+    def _choice(self, state: Mapping[str, Any], data: Shape, context: Shape, where: str) -> list[tuple[str, Shape]]:
+        targets: list[str] = []
+        for i, rule in enumerate(state.get("Choices", [])):
+            self._rule(rule, data, context, f"{where}.Choices[{i}]")
+            targets += [rule["Next"]] if "Next" in rule else []
+        targets += [state["Default"]] if "Default" in state else []
+        output = self._path(state, "OutputPath", data, context, where)
+        return [(target, output) for target in targets]
+
+    def _jsonata(self, state: Mapping[str, Any]) -> tuple[list[tuple[str, Shape]], Shape | None]:
+        """A JSONata state is followed (Next, Choices, Default, Catch) with its data unknown, not checked."""
+        targets = [r["Next"] for r in [*state.get("Choices", []), *state.get("Catch", [])] if "Next" in r]
+        targets += [state["Default"]] if "Default" in state else []
+        follow, end = self._follow(state, ANY)
+        return [(t, ANY) for t in targets] + follow, (ANY if state.get("Type") == "Succeed" else end)
 
     def _follow(self, state: Mapping[str, Any], output: Shape) -> tuple[list[tuple[str, Shape]], Shape | None]:
         if state.get("End"):
