@@ -147,6 +147,54 @@ def test_a_flow_deleted_in_aep_is_recreated_by_provisioning_reusing_its_connecti
     assert plan(stack, "acme")["changes"] == 0
 
 
+def test_a_dataset_deleted_in_aep_is_recreated_with_the_target_connection_and_flow_that_wrote_to_it(
+    stack: LocalStack, tenant_factory: TenantFactory
+) -> None:
+    """The target connection's dataset and the flow's connections cannot be re-pointed (no PATCH for them):
+    both are re-created on the new dataset; the stale ones are deleted, the other path is left alone."""
+    tenant_factory("acme")
+    payload = {"tenantId": "acme", "resourcePaths": PATHS}
+    assert provision(stack, payload, "first")["status"] == "SUCCEEDED"
+    store, sim = Store(stack.outputs["TableName"]), stack.simulator
+    _, before = store.tenant_items("acme")
+    old = {i["resource_path"]: i for i in before}
+    sim.remove_object("dataSets", old["charges"]["dataset_id"])
+
+    planned = plan(stack, "acme")
+
+    cascade = [(a["verb"], a["kind"]) for a in planned["actions"] if a["verb"] not in ("keep", "keep_orphan")]
+    assert cascade == [("recreate", "dataset"), ("recreate", "target_connection"), ("recreate", "flow")], planned
+    assert {a["resourcePath"] for a in planned["actions"] if a["verb"] == "recreate"} == {"charges"}
+    reasons = {a["kind"]: a["reason"] for a in planned["actions"] if a["verb"] == "recreate"}
+    assert old["charges"]["dataset_id"] in reasons["target_connection"], reasons
+
+    assert provision(stack, payload, "repair")["status"] == "SUCCEEDED"
+
+    assert_converged(stack, "acme", PATHS)
+    _, after = store.tenant_items("acme")
+    new = {i["resource_path"]: i for i in after}
+    for attr in ("dataset_id", "target_connection_id", "flow_id"):
+        assert new["charges"][attr] != old["charges"][attr], attr
+    for attr in ("source_connection_id", "mapping_set_id"):
+        assert new["charges"][attr] == old["charges"][attr], f"{attr} must be reused"
+    assert [new["customers"][a] for _, a in PER_PATH] == [old["customers"][a] for _, a in PER_PATH]
+    targets = {t["id"]: t for t in sim.objects("targetConnections")}
+    assert targets[new["charges"]["target_connection_id"]]["params"]["dataSetId"] == new["charges"]["dataset_id"]
+    assert old["charges"]["target_connection_id"] not in targets, "the stale target connection is deleted"
+    flows = {f["id"]: f for f in sim.objects("flows")}
+    assert old["charges"]["flow_id"] not in flows, "the flow writing to the gone dataset is deleted"
+    flow = flows[new["charges"]["flow_id"]]
+    assert flow["targetConnectionIds"] == [new["charges"]["target_connection_id"]] and flow["state"] == "enabled"
+    assert [f["state"] for f in flows.values()] == ["enabled", "enabled"]
+    run = sim.run_flow(flow["id"])
+    assert run["metrics"]["recordSummary"]["outputRecordCount"] > 0, run
+    (batch,) = sim.dataset_batches(new["charges"]["dataset_id"])
+    assert batch["flowId"] == flow["id"] and batch["recordsWritten"] > 0
+    assert len(sim.dataset_rows(new["charges"]["dataset_id"])) == batch["recordsWritten"]
+    assert sim.dataset_batches(old["charges"]["dataset_id"]) == []
+    assert plan(stack, "acme")["changes"] == 0
+
+
 def test_orphan_namesakes_are_removed_but_never_a_dataset(stack: LocalStack, tenant_factory: TenantFactory) -> None:
     tenant_factory("acme")
     payload = {"tenantId": "acme", "resourcePaths": ["charges"]}

@@ -682,16 +682,70 @@ class Action:
 
 #: The verbs that change nothing.
 RESTING: frozenset[str] = frozenset({"keep", "keep_orphan"})
+#: The verbs after which a kind's object has another ID than the recorded one (its dependents follow).
+RENEWING: frozenset[str] = frozenset({"create", "recreate", "adopt"})
 
 
-def plan_kind(client: PlatformClient, kind: Kind, ref: Ref, item: Mapping[str, Any]) -> list[Action]:
+def _flow_wiring(flow: Any) -> dict[str, str | None]:
+    def only(ids: list[str]) -> str | None:
+        return ids[0] if len(ids) == 1 else ",".join(ids) or None
+
+    return {
+        "source_connection_id": only(flow.source_connection_ids),
+        "target_connection_id": only(flow.target_connection_ids),
+    }
+
+
+#: The IDs of needed objects a live object of a kind was created with and cannot be re-pointed to another
+#: (``<attribute>_id`` of ``needs`` -> ID), read from its client model (``AepObject.model``; ``None``: unknown).
+#: Flow Service documents no PATCH of a source connection's base connection, a target connection's
+#: ``params.dataSetId`` or ``data.schema``, or a flow's connections (EN update-dataflows.md: name, schedule
+#: and mapping only), and Catalog none of a dataset's ``schemaRef``: an object wired to a replaced one is
+#: re-created. A flow's mapping set is not here: ``_flow_drift`` patches it.
+WIRING: Mapping[str, Callable[[Any], dict[str, str | None]]] = {
+    "source_connection": lambda c: {"base_connection_id": c.base_connection_id},
+    "dataset": lambda d: {"schema_id": (d.schema_ref or {}).get("id")},
+    "target_connection": lambda c: {
+        "dataset_id": c.params.get("dataSetId"),
+        "schema_id": (c.data.get("schema") or {}).get("id"),
+    },
+    "flow": _flow_wiring,
+}
+
+
+def _miswired(kind: Kind, live: AepObject, wanted: Mapping[str, str | None]) -> str | None:
+    """Why ``live`` must be re-created for ``wanted`` (the IDs its needs have, or ``None`` for one about to be
+    created anew), or ``None`` when it uses them (or its model is unknown)."""
+    reader = WIRING.get(kind.attribute)
+    if reader is None or live.model is None:
+        return None
+    wired = reader(live.model)
+    for attribute, want in wanted.items():
+        used = wired.get(attribute)
+        if attribute not in wired or used is None or used == want:
+            continue
+        need = attribute.removesuffix("_id").replace("_", " ")
+        now = "re-created" if want is None else f"now {want}"
+        return f"it uses the {need} {used}, which is {now}: re-created to use the live one"
+    return None
+
+
+def plan_kind(
+    client: PlatformClient,
+    kind: Kind,
+    ref: Ref,
+    item: Mapping[str, Any],
+    wanted: Mapping[str, str | None] | None = None,
+) -> list[Action]:
     """What to do so that exactly one live ``kind`` object of ``ref`` exists and is recorded in ``item``.
 
     Reads AEP only: every object with the deterministic name (``kind.find_all``) and, when the recorded ID is
     not among them, the recorded object by ID (``kind.get``: it may have been renamed). Then: the recorded
-    object is alive -> ``keep`` (plus its ``drift``); gone or never recorded with a namesake -> ``adopt`` it;
-    no namesake -> ``recreate`` (recorded) or ``create``. Other namesakes are orphans: ``delete_orphan``, or
-    ``keep_orphan`` for datasets (they hold data) and kinds never deleted. Adobe errors propagate.
+    object is alive -> ``keep`` (plus its ``drift``), or ``recreate`` when it uses another object than
+    ``wanted`` (``<attribute>_id`` of a need -> the ID it has now, ``None`` when it is about to be (re-)created:
+    see ``WIRING``); gone or never recorded with a namesake -> ``adopt`` it; no namesake -> ``recreate``
+    (recorded) or ``create``. Other namesakes are orphans: ``delete_orphan``, or ``keep_orphan`` for datasets
+    (they hold data) and kinds never deleted. Adobe errors propagate.
     """
     from stripe_aep.aep import NotFoundError
 
@@ -707,7 +761,10 @@ def plan_kind(client: PlatformClient, kind: Kind, ref: Ref, item: Mapping[str, A
             live = kind.get(client, str(recorded))
     others = [o for o in namesakes if live is None or o.id != live.id]
     actions: list[Action] = []
-    if live is not None:
+    miswired = _miswired(kind, live, wanted or {}) if live is not None else None
+    if live is not None and miswired is not None:
+        actions.append(act("recreate", live, miswired))
+    elif live is not None:
         actions.append(act("keep", live, "recorded and alive"))
     elif others:
         live = others.pop(0)
@@ -717,7 +774,7 @@ def plan_kind(client: PlatformClient, kind: Kind, ref: Ref, item: Mapping[str, A
         actions.append(act("recreate", None, "the recorded object is gone from AEP"))
     else:
         actions.append(act("create", None, "nothing recorded, nothing found by name"))
-    if live is not None and kind.drift is not None:
+    if live is not None and miswired is None and kind.drift is not None:
         actions += [act(verb, live, reason, ops) for verb, reason, ops in kind.drift(live, item)]
     for orphan in others:
         keep = kind.holds_data or kind.delete is None
@@ -733,15 +790,18 @@ def converge(
     first provisioning: no extra call), else ``plan_kind`` and apply it, then plan once more when something
     changed (a re-created flow gets the recorded state). Returns the item afterwards.
 
-    ``recreate`` reuses ``given`` (the IDs of what it needs, converged by the earlier steps). An orphan still in
-    use (``ConflictError``) is left for the next run. Adobe errors propagate; a re-run converges further.
+    ``given`` holds the IDs of what it needs, converged by the earlier steps: an object wired to other ones
+    (``WIRING``: a target connection on a dataset that was re-created...) is re-created with them, and so is one
+    gone from AEP. An orphan still in use (``ConflictError``) is left for the next run. Adobe errors propagate;
+    a re-run converges further.
     """
     key = kind.key(ref)
     item = store.get(key) or {}
     if not item.get(f"{kind.attribute}_id"):
         return ensure(store, client, kind, ref, owner, given)
+    wanted = {k: (str(v) if v is not None else None) for k, v in (given or {}).items() if k.endswith("_id")}
     for _ in range(2):
-        actions = plan_kind(client, kind, ref, item)
+        actions = plan_kind(client, kind, ref, item, wanted)
         if all(a.verb in RESTING for a in actions):
             break
         for action in actions:
@@ -766,9 +826,8 @@ def _apply(
         found = action.target
         return store.replace_object(key, attribute, str(item[f"{attribute}_id"]), found.id, found.etag, found.extra)
     if action.verb == "recreate":
-        if action.target is not None and kind.delete is not None:  # alive but wired to other connections
-            with contextlib.suppress(NotFoundError):
-                kind.delete(client, object_id)
+        if action.target is not None and kind.delete is not None and not kind.holds_data:
+            _delete_stale(store, client, kind, ref, object_id)  # alive but wired to replaced objects
         store.forget_object(key, attribute)  # the wanted state (flow_state...) stays: it is DynamoDB's intent
         return ensure(store, client, kind, ref, owner, given)
     if action.verb == "delete_orphan" and kind.delete is not None:
@@ -792,6 +851,36 @@ def _apply(
     return item
 
 
+def _delete_stale(store: Store, client: PlatformClient, kind: Kind, ref: Ref, object_id: str) -> None:
+    """Delete a connection about to be re-created. Adobe refuses while a flow uses it (``ConflictError``): the
+    path's recorded flow then uses a replaced object too, so it is disabled and deleted first (its ID stays
+    recorded: the dataflow step re-creates it, with the recorded state); still in use (by a flow the product
+    does not record): left, and the next plan lists it as an orphan."""
+    from stripe_aep.aep import ConflictError, NotFoundError
+
+    delete = kind.delete
+    if delete is None:
+        return
+    try:
+        with contextlib.suppress(NotFoundError):
+            delete(client, object_id)
+        return
+    except ConflictError:
+        if kind is FLOW:
+            raise
+    flow_id = (store.get(FLOW.key(ref)) or {}).get("flow_id")
+    try:
+        if flow_id:
+            with contextlib.suppress(NotFoundError):
+                client.disable_flow(str(flow_id))
+                client.delete_flow(str(flow_id))
+            logger.warning("%s %s: deleted flow %s, which used it", kind.attribute, object_id, flow_id)
+        with contextlib.suppress(NotFoundError):
+            delete(client, object_id)
+    except ConflictError:
+        logger.warning("%s %s is still in use: left for the next run", kind.attribute, object_id)
+
+
 def plan_tenant(store: Store, platform: Callable[[str], PlatformClient], tenant_id: str) -> dict[str, Any]:
     """The plan of one tenant: ``plan_kind`` of each of its own objects (not the sandbox's shared XDM ones).
 
@@ -804,11 +893,16 @@ def plan_tenant(store: Store, platform: Callable[[str], PlatformClient], tenant_
     sandbox = str(tenant.get("sandbox") or "")
     client = platform(sandbox)
     actions = plan_kind(client, BASE_CONNECTION, Ref(sandbox, tenant_id), tenant)
+    base = _after(BASE_CONNECTION, actions, tenant)
     for item in items:
         ref = Ref(sandbox, tenant_id, str(item["resource_path"]))
+        ids = {"base_connection_id": base}  # the ID each kind will have once the plan is applied (None: new)
         for kind in KINDS:
             if kind.scope == "path" and kind.applies(ref.resource_path):
-                actions += plan_kind(client, kind, ref, item)
+                wanted = {f"{n}_id": ids[f"{n}_id"] for n in kind.needs if f"{n}_id" in ids}
+                planned = plan_kind(client, kind, ref, item, wanted)
+                ids[f"{kind.attribute}_id"] = _after(kind, planned, item)
+                actions += planned
     return {
         "tenantId": tenant_id,
         "sandbox": sandbox,
@@ -816,3 +910,14 @@ def plan_tenant(store: Store, platform: Callable[[str], PlatformClient], tenant_
         "actions": [a.to_dict() for a in actions],
         "changes": sum(a.verb not in RESTING for a in actions),
     }
+
+
+def _after(kind: Kind, actions: list[Action], item: Mapping[str, Any]) -> str | None:
+    """The ID ``kind``'s object has once ``actions`` (its ``plan_kind``) are applied: the recorded or adopted
+    one, or ``None`` when it is (re-)created (a new ID, unknown until then)."""
+    if not actions or any(a.verb in ("create", "recreate") for a in actions):
+        return None
+    if actions[0].verb == "adopt":
+        return actions[0].object_id
+    recorded = item.get(f"{kind.attribute}_id")
+    return str(recorded) if recorded else None
