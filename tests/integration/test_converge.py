@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from local.aep_simulator import Fault
 from local.stack import LocalStack
 from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings, Schedule
-from stripe_aep.store import Store
+from stripe_aep.store import Store, schema_key
 from tests.integration.conftest import DEFAULT_STRIPE_KEY, REPO, TenantFactory, check_contract, require_app
 from tests.integration.support import alert_queue
 
@@ -192,6 +192,61 @@ def test_a_dataset_deleted_in_aep_is_recreated_with_the_target_connection_and_fl
     assert batch["flowId"] == flow["id"] and batch["recordsWritten"] > 0
     assert len(sim.dataset_rows(new["charges"]["dataset_id"])) == batch["recordsWritten"]
     assert sim.dataset_batches(old["charges"]["dataset_id"]) == []
+    assert plan(stack, "acme")["changes"] == 0
+
+
+def test_a_schema_deleted_in_aep_is_recreated_and_everything_built_on_it_follows(
+    stack: LocalStack, tenant_factory: TenantFactory
+) -> None:
+    """Schema Registry refuses to delete a schema a dataset uses: the dataset went first, then the schema.
+    Provisioning the tenant again re-creates the shared schema, the dataset, target connection and flow on it,
+    and gives the mapping set (never deleted) a new version naming the new schema."""
+    tenant_factory("acme")
+    payload = {"tenantId": "acme", "resourcePaths": PATHS}
+    assert provision(stack, payload, "first")["status"] == "SUCCEEDED"
+    store, sim = Store(stack.outputs["TableName"]), stack.simulator
+    _, before = store.tenant_items("acme")
+    old = {i["resource_path"]: i for i in before}["charges"]
+    schema_item = store.get(schema_key("prod", "charges")) or {}
+    sim.remove_object("dataSets", old["dataset_id"])
+    platform_client(stack).delete_schema(schema_item["schema_alt_id"])
+    version = next(m for m in sim.objects("mappingSets") if m["id"] == old["mapping_set_id"])["version"]
+
+    planned = plan(stack, "acme")
+
+    cascade = [(a["verb"], a["kind"]) for a in planned["actions"] if a["verb"] not in ("keep", "keep_orphan")]
+    assert cascade == [
+        ("recreate", "schema"),
+        ("recreate", "dataset"),
+        ("recreate", "target_connection"),
+        ("repoint", "mapping_set"),
+        ("recreate", "flow"),
+    ], planned
+
+    assert provision(stack, payload, "repair")["status"] == "SUCCEEDED"
+
+    assert_converged(stack, "acme", PATHS)
+    schemas = Counter(x["title"] for x in sim.objects("schemas"))
+    assert set(schemas.values()) == {1} and len(schemas) == len(PATHS), schemas
+    schema_id = (store.get(schema_key("prod", "charges")) or {})["schema_id"]
+    assert schema_id != schema_item["schema_id"] and schema_id in {x["$id"] for x in sim.objects("schemas")}
+    new = {i["resource_path"]: i for i in store.tenant_items("acme")[1]}["charges"]
+    dataset = next(d for d in sim.objects("dataSets") if d["id"] == new["dataset_id"])
+    assert dataset["schemaRef"]["id"] == schema_id
+    target = next(t for t in sim.objects("targetConnections") if t["id"] == new["target_connection_id"])
+    assert (target["data"]["schema"]["id"], target["params"]["dataSetId"]) == (schema_id, new["dataset_id"])
+    mapping = next(m for m in sim.objects("mappingSets") if m["id"] == new["mapping_set_id"])
+    assert new["mapping_set_id"] == old["mapping_set_id"] and mapping["outputSchema"]["schemaRef"]["id"] == schema_id
+    assert mapping["version"] == version + 1 == int(new["mapping_set_version"])
+    flows = {f["id"]: f for f in sim.objects("flows")}
+    assert old["flow_id"] not in flows and old["target_connection_id"] not in {
+        t["id"] for t in sim.objects("targetConnections")
+    }
+    flow = flows[new["flow_id"]]
+    assert int(flow["transformations"][0]["params"]["mappingVersion"]) == version + 1
+    run = sim.run_flow(flow["id"])
+    assert run["metrics"]["recordSummary"]["outputRecordCount"] > 0, run
+    assert len(sim.dataset_rows(new["dataset_id"])) == run["metrics"]["recordSummary"]["outputRecordCount"]
     assert plan(stack, "acme")["changes"] == 0
 
 

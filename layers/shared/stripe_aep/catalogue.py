@@ -190,9 +190,12 @@ def _schema_key(ref: Ref) -> ItemKey:
 
 
 #: What converge does with one object: ``keep`` it, ``create``/``recreate`` it (nothing, or nothing alive,
-#: behind the recorded ID), ``adopt`` a namesake (record its ID), ``patch``/``enable``/``disable`` it, and for
+#: behind the recorded ID, or it uses a replaced object: ``WIRING``), ``adopt`` a namesake (record its ID),
+#: ``patch``/``enable``/``disable`` it, ``repoint`` a mapping set at a re-created schema (a new version), and for
 #: other namesakes ``delete_orphan`` (disabled first) or ``keep_orphan`` (datasets, kinds never deleted).
-Verb = Literal["keep", "create", "recreate", "adopt", "patch", "enable", "disable", "delete_orphan", "keep_orphan"]
+Verb = Literal[
+    "keep", "create", "recreate", "adopt", "patch", "repoint", "enable", "disable", "delete_orphan", "keep_orphan"
+]
 #: A difference of a live object from its item: (verb, reason, JSON Patch operations for ``patch``).
 Drift = tuple[Verb, str, list["PatchOperation"]]
 
@@ -701,7 +704,8 @@ def _flow_wiring(flow: Any) -> dict[str, str | None]:
 #: Flow Service documents no PATCH of a source connection's base connection, a target connection's
 #: ``params.dataSetId`` or ``data.schema``, or a flow's connections (EN update-dataflows.md: name, schedule
 #: and mapping only), and Catalog none of a dataset's ``schemaRef``: an object wired to a replaced one is
-#: re-created. A flow's mapping set is not here: ``_flow_drift`` patches it.
+#: re-created; a mapping set (never deleted) gets a new version on the live schema (``repoint``). A flow's
+#: mapping set is not here: ``_flow_drift`` patches it.
 WIRING: Mapping[str, Callable[[Any], dict[str, str | None]]] = {
     "source_connection": lambda c: {"base_connection_id": c.base_connection_id},
     "dataset": lambda d: {"schema_id": (d.schema_ref or {}).get("id")},
@@ -710,6 +714,7 @@ WIRING: Mapping[str, Callable[[Any], dict[str, str | None]]] = {
         "schema_id": (c.data.get("schema") or {}).get("id"),
     },
     "flow": _flow_wiring,
+    "mapping_set": lambda m: {"schema_id": ((m.output_schema or {}).get("schemaRef") or {}).get("id")},
 }
 
 
@@ -763,7 +768,14 @@ def plan_kind(
     actions: list[Action] = []
     miswired = _miswired(kind, live, wanted or {}) if live is not None else None
     if live is not None and miswired is not None:
-        actions.append(act("recreate", live, miswired))
+        repoint = kind is MAPPING_SET  # never deleted: a new version of it names the live schema
+        actions.append(
+            act(
+                "repoint" if repoint else "recreate",
+                live,
+                miswired.replace("re-created", "re-pointed") if repoint else miswired,
+            )
+        )
     elif live is not None:
         actions.append(act("keep", live, "recorded and alive"))
     elif others:
@@ -820,6 +832,7 @@ def _apply(
     item: dict[str, Any],
 ) -> dict[str, Any]:
     from stripe_aep.aep import ConflictError, NotFoundError
+    from stripe_aep.errors import ConcurrentModificationError
 
     key, attribute, object_id = kind.key(ref), kind.attribute, str(action.object_id)
     if action.verb == "adopt" and action.target is not None:
@@ -828,8 +841,21 @@ def _apply(
     if action.verb == "recreate":
         if action.target is not None and kind.delete is not None and not kind.holds_data:
             _delete_stale(store, client, kind, ref, object_id)  # alive but wired to replaced objects
-        store.forget_object(key, attribute)  # the wanted state (flow_state...) stays: it is DynamoDB's intent
+        # Only while the item still records the object this plan saw (a shared schema item may have been
+        # repaired by another tenant's execution meanwhile); the wanted state (flow_state...) stays.
+        try:
+            store.update(
+                key,
+                remove=tuple(f"{attribute}_{s}" for s in ("id", "etag", "intent", "intent_owner", "uncertain_at")),
+                condition="#recorded = :recorded",
+                condition_names={"#recorded": f"{attribute}_id"},
+                condition_values={":recorded": object_id},
+            )
+        except ConcurrentModificationError:
+            return store.get(key) or {}
         return ensure(store, client, kind, ref, owner, given)
+    if action.verb == "repoint" and kind is MAPPING_SET:
+        return _repoint_mapping_set(store, client, ref, object_id, str((given or {}).get("schema_id")))
     if action.verb == "delete_orphan" and kind.delete is not None:
         try:
             if kind.disable is not None:
@@ -849,6 +875,25 @@ def _apply(
         created = kind.patch(client, object_id, str(current.etag), list(action.ops))
         return store.update(key, {f"{attribute}_etag": created.etag} if created.etag else {})
     return item
+
+
+def _repoint_mapping_set(
+    store: Store, client: PlatformClient, ref: Ref, mapping_set_id: str, schema_id: str
+) -> dict[str, Any]:
+    """Point a mapping set at a re-created schema: ``PUT /conversion/mappingSets/{id}`` (putMappingSet) of its
+    current body (retrieveMappingSet) with only ``outputSchema.schemaRef.id`` replaced, a new version (Data
+    Prep has no delete here, and a second mapping set of the name would be a duplicate). Records the version;
+    ``mapping_digest`` is dropped (``steps.upgrade`` finds the mappings unchanged and records it again)."""
+    body = client.get_mapping_set_body(mapping_set_id)
+    output = dict(body.get("outputSchema") or {})
+    output["schemaRef"] = {**(output.get("schemaRef") or {}), "id": schema_id}
+    keep = ("name", "description", "mappings", "outputSchema", "xdmSchema", "xdmVersion")
+    put = {k: v for k, v in {**body, "outputSchema": output}.items() if k in keep}
+    if "xdmSchema" in put:
+        put["xdmSchema"] = schema_id
+    version = client.put_mapping_set(mapping_set_id, put).version
+    logger.warning("mapping set %s: version %s points at the re-created schema %s", mapping_set_id, version, schema_id)
+    return store.update(MAPPING_SET.key(ref), {"mapping_set_version": version}, remove=("mapping_digest",))
 
 
 def _delete_stale(store: Store, client: PlatformClient, kind: Kind, ref: Ref, object_id: str) -> None:
@@ -882,7 +927,10 @@ def _delete_stale(store: Store, client: PlatformClient, kind: Kind, ref: Ref, ob
 
 
 def plan_tenant(store: Store, platform: Callable[[str], PlatformClient], tenant_id: str) -> dict[str, Any]:
-    """The plan of one tenant: ``plan_kind`` of each of its own objects (not the sandbox's shared XDM ones).
+    """The plan of one tenant: ``plan_kind`` of each of its objects and of the sandbox's shared XDM ones it
+    stands on (record class, field group, schema: each planned once), in creation order, each dependent
+    checked against the IDs its needs will have (``WIRING``: a re-created dataset re-creates the target
+    connection and flow that used the old one).
 
     Out: ``{tenantId, sandbox, status, actions: [Action.to_dict()], changes (actions not resting)}``. Reads
     DynamoDB and AEP only. Raises ``KeyError`` when DynamoDB has no such tenant.
@@ -894,15 +942,23 @@ def plan_tenant(store: Store, platform: Callable[[str], PlatformClient], tenant_
     client = platform(sandbox)
     actions = plan_kind(client, BASE_CONNECTION, Ref(sandbox, tenant_id), tenant)
     base = _after(BASE_CONNECTION, actions, tenant)
+    shared: dict[tuple[str, ItemKey], str | None] = {}  # (kind, item key) -> its ID after the plan
     for item in items:
         ref = Ref(sandbox, tenant_id, str(item["resource_path"]))
         ids = {"base_connection_id": base}  # the ID each kind will have once the plan is applied (None: new)
         for kind in KINDS:
-            if kind.scope == "path" and kind.applies(ref.resource_path):
-                wanted = {f"{n}_id": ids[f"{n}_id"] for n in kind.needs if f"{n}_id" in ids}
-                planned = plan_kind(client, kind, ref, item, wanted)
-                ids[f"{kind.attribute}_id"] = _after(kind, planned, item)
-                actions += planned
+            if kind.scope == "tenant" or not kind.applies(ref.resource_path):
+                continue
+            key = kind.key(ref)
+            if kind.scope != "path" and (kind.attribute, key) in shared:
+                ids[f"{kind.attribute}_id"] = shared[(kind.attribute, key)]
+                continue
+            recorded = item if kind.scope == "path" else (store.get(key) or {})
+            planned = plan_kind(client, kind, ref, recorded, ids)
+            ids[f"{kind.attribute}_id"] = _after(kind, planned, recorded)
+            if kind.scope != "path":
+                shared[(kind.attribute, key)] = ids[f"{kind.attribute}_id"]
+            actions += planned
     return {
         "tenantId": tenant_id,
         "sandbox": sandbox,
@@ -916,7 +972,7 @@ def _after(kind: Kind, actions: list[Action], item: Mapping[str, Any]) -> str | 
     """The ID ``kind``'s object has once ``actions`` (its ``plan_kind``) are applied: the recorded or adopted
     one, or ``None`` when it is (re-)created (a new ID, unknown until then)."""
     if not actions or any(a.verb in ("create", "recreate") for a in actions):
-        return None
+        return None  # (a "repoint" keeps the ID: the mapping set gets a new version)
     if actions[0].verb == "adopt":
         return actions[0].object_id
     recorded = item.get(f"{kind.attribute}_id")
