@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from local.aep_simulator import Fault
 from local.stack import LocalStack
 from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings, Schedule
-from stripe_aep.store import Store, schema_key
+from stripe_aep.store import Store, dataflow_key, schema_key
 from tests.integration.conftest import DEFAULT_STRIPE_KEY, REPO, TenantFactory, check_contract, require_app
 from tests.integration.support import alert_queue
 
@@ -359,3 +359,39 @@ def test_the_health_check_repairs_a_missing_flow_when_allowed(repairing_stack: L
     assert_converged(stack, "acme", ["charges"])
     assert gone not in {f["id"] for f in stack.simulator.objects("flows")}
     assert health(stack, "acme")["charges"] in ("HEALTHY", "PENDING")
+
+
+def test_the_sweep_repairs_a_disabled_dataflow_whose_flow_was_deleted_and_it_stays_disabled(
+    repairing_stack: LocalStack,
+) -> None:
+    stack = repairing_stack
+    stack.put_tenant_secret("acme", DEFAULT_STRIPE_KEY)
+    stack.simulator.register_stripe_key(DEFAULT_STRIPE_KEY)
+    assert provision(stack, {"tenantId": "acme", "resourcePaths": ["charges"]}, "first")["status"] == "SUCCEEDED"
+    arn = stack.start_execution("LifecycleStateMachine", {"operation": "disable", "tenantId": "acme"}, name="off")
+    assert stack.wait(arn, timeout_s=120)["status"] == "SUCCEEDED"
+    notices = alert_queue(stack)
+    gone = stack.simulator.objects("flows")[0]["id"]
+    stack.simulator.remove_flow(gone)
+
+    swept = stack.invoke("HealthCheckFunction", {})  # the scheduled sweep (a tenant check skips DISABLED ones)
+
+    assert swept["byStatus"] == {"MISSING": 1}, swept
+    (alert,) = notices()
+    assert (alert["status"], alert["previousStatus"]) == ("MISSING", "DISABLED")
+    assert alert["repair"].startswith("started provision execution repair-acme-")
+    name = alert["repair"].split()[3]
+    execution = f"{stack.state_machine_arn('ProvisionStateMachine').replace(':stateMachine:', ':execution:')}:{name}"
+    assert stack.wait(execution, timeout_s=180)["status"] == "SUCCEEDED"
+    assert_converged(stack, "acme", ["charges"])
+    (flow,) = stack.simulator.objects("flows")
+    assert flow["id"] != gone and flow["state"] == "disabled", "re-created, and disabled as the tenant wants"
+    store = Store(stack.outputs["TableName"])
+    tenant, (item,) = store.tenant_items("acme")
+    assert tenant is not None and tenant["status"] == "DISABLED"
+    assert (item["status"], item["flow_id"]) == ("DISABLED", flow["id"])
+    again = stack.invoke("HealthCheckFunction", {})
+    assert again["byStatus"] == {"DISABLED": 1}, again
+    assert (store.get(dataflow_key("acme", "charges")) or {})["health_status"] == "DISABLED"
+    (recovery,) = notices()
+    assert (recovery["kind"], recovery["status"], recovery["previousStatus"]) == ("RECOVERY", "DISABLED", "MISSING")
