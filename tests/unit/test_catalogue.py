@@ -325,3 +325,22 @@ def test_an_object_wired_to_a_replaced_one_is_recreated_on_the_live_one(
     assert [
         a.verb for a in plan_kind(platform_client, SOURCE_CONNECTION, ref, after, {"base_connection_id": new_base})
     ] == ["keep"]
+
+
+def test_a_shared_schema_under_another_title_is_kept_and_a_deleted_one_recreated(
+    store: Store, platform_client: PlatformClient
+) -> None:
+    """Schemas are found by title, and an earlier generation's title differs: the recorded one is read by its
+    meta:altId before it is called gone."""
+    from stripe_aep.catalogue import SCHEMA, plan_kind
+    from stripe_aep.resources import get_resource
+
+    resource, ref = get_resource("charges"), Ref(SANDBOX, TENANT, "charges")
+    group = platform_client.create_field_group(resource.field_group_body(platform_client.get_tenant_id()))
+    earlier = platform_client.create_schema({**resource.schema_body(group.id), "title": "Stripe charges (earlier)"})
+    item = {"schema_id": earlier.id, "schema_alt_id": earlier.alt_id}
+
+    assert [(a.verb, a.object_id) for a in plan_kind(platform_client, SCHEMA, ref, item)] == [("keep", earlier.id)]
+
+    platform_client.delete_schema(earlier.alt_id)
+    assert [a.verb for a in plan_kind(platform_client, SCHEMA, ref, item)] == ["recreate"]

@@ -735,6 +735,23 @@ def _miswired(kind: Kind, live: AepObject, wanted: Mapping[str, str | None]) -> 
     return None
 
 
+#: The Schema Registry kind (``get_xdm_resource``) of the shared XDM kinds, read by ``meta:altId``.
+_XDM_KINDS: Mapping[str, str] = {"class": "classes", "field_group": "fieldgroups", "schema": "schemas"}
+
+
+def _get_recorded(client: PlatformClient, kind: Kind, item: Mapping[str, Any]) -> AepObject | None:
+    """The recorded object read by its ID (``kind.get``; an XDM resource by its recorded ``<attribute>_alt_id``:
+    its title may be another generation's), or ``None`` when the kind cannot be read so. Raises
+    ``NotFoundError`` when it is gone."""
+    if kind.get is not None:
+        return kind.get(client, str(item[f"{kind.attribute}_id"]))
+    alt_id = item.get(f"{kind.attribute}_alt_id")
+    if kind.attribute not in _XDM_KINDS or not alt_id:
+        return None
+    found = client.get_xdm_resource(_XDM_KINDS[kind.attribute], str(alt_id))
+    return AepObject(found.id, None, {f"{kind.attribute}_alt_id": found.alt_id}, found)
+
+
 def plan_kind(
     client: PlatformClient,
     kind: Kind,
@@ -761,9 +778,9 @@ def plan_kind(
     recorded = item.get(f"{kind.attribute}_id")
     namesakes = kind.find_all(client, kind.name(ref))
     live = next((o for o in namesakes if o.id == recorded), None)
-    if recorded and live is None and kind.get is not None:
+    if recorded and live is None:
         with contextlib.suppress(NotFoundError):
-            live = kind.get(client, str(recorded))
+            live = _get_recorded(client, kind, item)
     others = [o for o in namesakes if live is None or o.id != live.id]
     actions: list[Action] = []
     miswired = _miswired(kind, live, wanted or {}) if live is not None else None
