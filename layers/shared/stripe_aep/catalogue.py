@@ -685,8 +685,6 @@ class Action:
 
 #: The verbs that change nothing.
 RESTING: frozenset[str] = frozenset({"keep", "keep_orphan"})
-#: The verbs after which a kind's object has another ID than the recorded one (its dependents follow).
-RENEWING: frozenset[str] = frozenset({"create", "recreate", "adopt"})
 
 
 def _flow_wiring(flow: Any) -> dict[str, str | None]:
@@ -699,13 +697,15 @@ def _flow_wiring(flow: Any) -> dict[str, str | None]:
     }
 
 
-#: The IDs of needed objects a live object of a kind was created with and cannot be re-pointed to another
-#: (``<attribute>_id`` of ``needs`` -> ID), read from its client model (``AepObject.model``; ``None``: unknown).
-#: Flow Service documents no PATCH of a source connection's base connection, a target connection's
-#: ``params.dataSetId`` or ``data.schema``, or a flow's connections (EN update-dataflows.md: name, schedule
-#: and mapping only), and Catalog none of a dataset's ``schemaRef``: an object wired to a replaced one is
-#: re-created; a mapping set (never deleted) gets a new version on the live schema (``repoint``). A flow's
-#: mapping set is not here: ``_flow_drift`` patches it.
+#: The IDs of needed objects a live object of a kind was created with (``<attribute>_id`` of a need -> ID), read
+#: from its client model (``AepObject.model``; ``None``: unknown). Adobe's guides document updating a flow's
+#: name, schedule and mapping (EN update-dataflows.md) and a connection's name, description and credentials
+#: (update.md), never re-pointing a source connection's base connection, a target connection's
+#: ``params.dataSetId``/``data.schema``, a flow's connections or a dataset's ``schemaRef`` (the PATCH bodies of
+#: flow-service.yaml and catalog.yaml are generic; the data a dataset holds was written under its schema): so an
+#: object wired to a replaced one is re-created under its deterministic name (a dataset is never deleted); a
+#: mapping set (never deleted) gets a new version on the live schema (``repoint``). A flow's mapping set is not
+#: here: ``_flow_drift`` patches it.
 WIRING: Mapping[str, Callable[[Any], dict[str, str | None]]] = {
     "source_connection": lambda c: {"base_connection_id": c.base_connection_id},
     "dataset": lambda d: {"schema_id": (d.schema_ref or {}).get("id")},
@@ -719,8 +719,8 @@ WIRING: Mapping[str, Callable[[Any], dict[str, str | None]]] = {
 
 
 def _miswired(kind: Kind, live: AepObject, wanted: Mapping[str, str | None]) -> str | None:
-    """Why ``live`` must be re-created for ``wanted`` (the IDs its needs have, or ``None`` for one about to be
-    created anew), or ``None`` when it uses them (or its model is unknown)."""
+    """Which replaced object ``live`` uses, given ``wanted`` (the IDs its needs have, or ``None`` for one about
+    to be created anew), or ``None`` when it uses them (or its model is unknown)."""
     reader = WIRING.get(kind.attribute)
     if reader is None or live.model is None:
         return None
@@ -731,7 +731,7 @@ def _miswired(kind: Kind, live: AepObject, wanted: Mapping[str, str | None]) -> 
             continue
         need = attribute.removesuffix("_id").replace("_", " ")
         now = "re-created" if want is None else f"now {want}"
-        return f"it uses the {need} {used}, which is {now}: re-created to use the live one"
+        return f"it uses the {need} {used}, which is {now}"
     return None
 
 
@@ -785,14 +785,10 @@ def plan_kind(
     actions: list[Action] = []
     miswired = _miswired(kind, live, wanted or {}) if live is not None else None
     if live is not None and miswired is not None:
-        repoint = kind is MAPPING_SET  # never deleted: a new version of it names the live schema
-        actions.append(
-            act(
-                "repoint" if repoint else "recreate",
-                live,
-                miswired.replace("re-created", "re-pointed") if repoint else miswired,
-            )
-        )
+        if kind is MAPPING_SET:  # never deleted: a new version of it names the live schema
+            actions.append(act("repoint", live, f"{miswired}: a new version names the live one"))
+        else:
+            actions.append(act("recreate", live, f"{miswired}: re-created on the live one"))
     elif live is not None:
         actions.append(act("keep", live, "recorded and alive"))
     elif others:

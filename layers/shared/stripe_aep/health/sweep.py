@@ -296,8 +296,7 @@ class HealthChecker:
     ) -> None:
         """Notice DISABLED dataflows whose flow is gone (see the module docstring): only those absent from their
         sandbox's listing (or MISSING before) are checked; entries of items no longer DISABLED are pruned."""
-        listed = self.store.disabled_dataflows()
-        items = [(key, self.store.get(key)) for key in listed]
+        items = list(pool.map(lambda key: (key, self.store.get(key)), self.store.disabled_dataflows()))
         self.store.forget_disabled([key for key, item in items if (item or {}).get("status") != DISABLED])
         disabled = [item for _, item in items if item is not None and item.get("status") == DISABLED]
         for sandbox in sorted({str(i.get("sandbox") or "") for i in disabled} - set(listings)):
