@@ -237,7 +237,7 @@ def test_a_schema_deleted_in_aep_is_recreated_and_everything_built_on_it_follows
     assert (target["data"]["schema"]["id"], target["params"]["dataSetId"]) == (schema_id, new["dataset_id"])
     mapping = next(m for m in sim.objects("mappingSets") if m["id"] == new["mapping_set_id"])
     assert new["mapping_set_id"] == old["mapping_set_id"] and mapping["outputSchema"]["schemaRef"]["id"] == schema_id
-    assert mapping["version"] == version + 1 == int(new["mapping_set_version"])
+    assert mapping["version"] == version + 1 == int(new["mapping_set_version"]) == int(new["flow_mapping_version"])
     flows = {f["id"]: f for f in sim.objects("flows")}
     assert old["flow_id"] not in flows and old["target_connection_id"] not in {
         t["id"] for t in sim.objects("targetConnections")

@@ -308,7 +308,8 @@ def create_dataflow(request: DataflowStep, runtime: Runtime) -> dict[str, Any]:
         "schedule": request.schedule,
     }
     item = _ensure(runtime, FLOW, _path_ref(request), request.executionName, given)
-    if "flow_mapping_version" not in item:
+    # The version the converged flow runs (a re-created schema gives the mapping set a new one: ``repoint``).
+    if item.get("flow_mapping_version") != request.mappingSetVersion:
         runtime.store.update(FLOW.key(_path_ref(request)), {"flow_mapping_version": request.mappingSetVersion})
     return {"resourcePath": request.resourcePath, "flowId": item["flow_id"]}
 
