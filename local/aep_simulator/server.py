@@ -618,6 +618,23 @@ class AepSimulator:
             del self._state.sandboxes[found[0]]["flows"][flow_id]
             self._state.runs.pop(flow_id, None)
 
+    def remove_object(self, kind: str, object_id: str) -> None:
+        """An object of ``kind`` (see ``objects``) vanishes from AEP without the deletion rules (as when someone
+        deletes it where the simulator does not look: another tool, a sandbox reset). ``object_id`` is its
+        ``id``, or for XDM resources its ``$id`` or ``meta:altId``. Raises ValueError for an unknown kind,
+        KeyError for an unknown object."""
+        if kind == "flows":
+            self.remove_flow(object_id)
+            return
+        with self._state.lock:
+            self._state.all_objects(kind)  # ValueError for an unknown kind
+            for objects in self._state.sandboxes.values():
+                for key, obj in list(objects[kind].items()):
+                    if object_id in (key, obj.get("id"), obj.get("$id"), obj.get("meta:altId")):
+                        del objects[kind][key]
+                        return
+        raise KeyError(f"no {kind} object {object_id}")
+
     # --- request processing (called from the HTTP handler threads) ------------------------------------------
 
     def _count(self, operation: str, platform: bool) -> None:

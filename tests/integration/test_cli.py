@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from local.aep_simulator.stripe_data import sample_rows
 from tests.integration.conftest import REPO, require_app
 from tests.integration.support import ADOBE, ADOBE_ORG, CLI, Running, as_json, cli
 
@@ -243,7 +244,15 @@ def test_run_now_follows_the_run_and_prints_its_counts(running: Running) -> None
     assert report["execution"]["status"] == "SUCCEEDED"
     (run,) = report["runs"].values()
     assert run["state"] == "success"
-    assert run["recordsRead"] == run["recordsWritten"] + run["recordsFailed"]
+    # the local stack's customers (the simulator's default samples of a Stripe account) created in the window
+    start, end = 1767225600, 1768521600
+    held = [c for c in sample_rows("customers") if start <= int(c["created"]) < end]
+    assert held and run["recordsRead"] == len(held), run
+    assert run["recordsWritten"] == len(held) and run["recordsFailed"] == 0, run
+    landed = cli(running, "--json", "data", "globex", "customers", "--limit", "50")
+    assert landed.returncode == 0, landed.stdout + landed.stderr
+    ids = sorted(r[ns]["stripe_customers"]["id"] for r in as_json(landed)["rows"] for ns in r if ns.startswith("_"))
+    assert ids == sorted(c["id"] for c in held), "the run's rows landed in the dataset"
     human = cli(running, "run", "globex", "--path", "customers", *window)  # the same window: the same run
     assert human.returncode == 0, human.stdout + human.stderr
     assert "customers: run " in human.stdout and " success: " in human.stdout and " read, " in human.stdout

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from local.aep_simulator import Fault
 from local.stack import LocalStack
 from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings, Schedule
-from stripe_aep.store import Store
+from stripe_aep.store import Store, dataflow_key, schema_key
 from tests.integration.conftest import DEFAULT_STRIPE_KEY, REPO, TenantFactory, check_contract, require_app
 from tests.integration.support import alert_queue
 
@@ -147,6 +147,109 @@ def test_a_flow_deleted_in_aep_is_recreated_by_provisioning_reusing_its_connecti
     assert plan(stack, "acme")["changes"] == 0
 
 
+def test_a_dataset_deleted_in_aep_is_recreated_with_the_target_connection_and_flow_that_wrote_to_it(
+    stack: LocalStack, tenant_factory: TenantFactory
+) -> None:
+    """The target connection's dataset and the flow's connections cannot be re-pointed (no PATCH for them):
+    both are re-created on the new dataset; the stale ones are deleted, the other path is left alone."""
+    tenant_factory("acme")
+    payload = {"tenantId": "acme", "resourcePaths": PATHS}
+    assert provision(stack, payload, "first")["status"] == "SUCCEEDED"
+    store, sim = Store(stack.outputs["TableName"]), stack.simulator
+    _, before = store.tenant_items("acme")
+    old = {i["resource_path"]: i for i in before}
+    sim.remove_object("dataSets", old["charges"]["dataset_id"])
+
+    planned = plan(stack, "acme")
+
+    cascade = [(a["verb"], a["kind"]) for a in planned["actions"] if a["verb"] not in ("keep", "keep_orphan")]
+    assert cascade == [("recreate", "dataset"), ("recreate", "target_connection"), ("recreate", "flow")], planned
+    assert {a["resourcePath"] for a in planned["actions"] if a["verb"] == "recreate"} == {"charges"}
+    reasons = {a["kind"]: a["reason"] for a in planned["actions"] if a["verb"] == "recreate"}
+    assert old["charges"]["dataset_id"] in reasons["target_connection"], reasons
+
+    assert provision(stack, payload, "repair")["status"] == "SUCCEEDED"
+
+    assert_converged(stack, "acme", PATHS)
+    _, after = store.tenant_items("acme")
+    new = {i["resource_path"]: i for i in after}
+    for attr in ("dataset_id", "target_connection_id", "flow_id"):
+        assert new["charges"][attr] != old["charges"][attr], attr
+    for attr in ("source_connection_id", "mapping_set_id"):
+        assert new["charges"][attr] == old["charges"][attr], f"{attr} must be reused"
+    assert [new["customers"][a] for _, a in PER_PATH] == [old["customers"][a] for _, a in PER_PATH]
+    targets = {t["id"]: t for t in sim.objects("targetConnections")}
+    assert targets[new["charges"]["target_connection_id"]]["params"]["dataSetId"] == new["charges"]["dataset_id"]
+    assert old["charges"]["target_connection_id"] not in targets, "the stale target connection is deleted"
+    flows = {f["id"]: f for f in sim.objects("flows")}
+    assert old["charges"]["flow_id"] not in flows, "the flow writing to the gone dataset is deleted"
+    flow = flows[new["charges"]["flow_id"]]
+    assert flow["targetConnectionIds"] == [new["charges"]["target_connection_id"]] and flow["state"] == "enabled"
+    assert [f["state"] for f in flows.values()] == ["enabled", "enabled"]
+    run = sim.run_flow(flow["id"])
+    assert run["metrics"]["recordSummary"]["outputRecordCount"] > 0, run
+    (batch,) = sim.dataset_batches(new["charges"]["dataset_id"])
+    assert batch["flowId"] == flow["id"] and batch["recordsWritten"] > 0
+    assert len(sim.dataset_rows(new["charges"]["dataset_id"])) == batch["recordsWritten"]
+    assert sim.dataset_batches(old["charges"]["dataset_id"]) == []
+    assert plan(stack, "acme")["changes"] == 0
+
+
+def test_a_schema_deleted_in_aep_is_recreated_and_everything_built_on_it_follows(
+    stack: LocalStack, tenant_factory: TenantFactory
+) -> None:
+    """Schema Registry refuses to delete a schema a dataset uses: the dataset went first, then the schema.
+    Provisioning the tenant again re-creates the shared schema, the dataset, target connection and flow on it,
+    and gives the mapping set (never deleted) a new version naming the new schema."""
+    tenant_factory("acme")
+    payload = {"tenantId": "acme", "resourcePaths": PATHS}
+    assert provision(stack, payload, "first")["status"] == "SUCCEEDED"
+    store, sim = Store(stack.outputs["TableName"]), stack.simulator
+    _, before = store.tenant_items("acme")
+    old = {i["resource_path"]: i for i in before}["charges"]
+    schema_item = store.get(schema_key("prod", "charges")) or {}
+    sim.remove_object("dataSets", old["dataset_id"])
+    platform_client(stack).delete_schema(schema_item["schema_alt_id"])
+    version = next(m for m in sim.objects("mappingSets") if m["id"] == old["mapping_set_id"])["version"]
+
+    planned = plan(stack, "acme")
+
+    cascade = [(a["verb"], a["kind"]) for a in planned["actions"] if a["verb"] not in ("keep", "keep_orphan")]
+    assert cascade == [
+        ("recreate", "schema"),
+        ("recreate", "dataset"),
+        ("recreate", "target_connection"),
+        ("repoint", "mapping_set"),
+        ("recreate", "flow"),
+    ], planned
+
+    assert provision(stack, payload, "repair")["status"] == "SUCCEEDED"
+
+    assert_converged(stack, "acme", PATHS)
+    schemas = Counter(x["title"] for x in sim.objects("schemas"))
+    assert set(schemas.values()) == {1} and len(schemas) == len(PATHS), schemas
+    schema_id = (store.get(schema_key("prod", "charges")) or {})["schema_id"]
+    assert schema_id != schema_item["schema_id"] and schema_id in {x["$id"] for x in sim.objects("schemas")}
+    new = {i["resource_path"]: i for i in store.tenant_items("acme")[1]}["charges"]
+    dataset = next(d for d in sim.objects("dataSets") if d["id"] == new["dataset_id"])
+    assert dataset["schemaRef"]["id"] == schema_id
+    target = next(t for t in sim.objects("targetConnections") if t["id"] == new["target_connection_id"])
+    assert (target["data"]["schema"]["id"], target["params"]["dataSetId"]) == (schema_id, new["dataset_id"])
+    mapping = next(m for m in sim.objects("mappingSets") if m["id"] == new["mapping_set_id"])
+    assert new["mapping_set_id"] == old["mapping_set_id"] and mapping["outputSchema"]["schemaRef"]["id"] == schema_id
+    assert mapping["version"] == version + 1 == int(new["mapping_set_version"]) == int(new["flow_mapping_version"])
+    flows = {f["id"]: f for f in sim.objects("flows")}
+    assert old["flow_id"] not in flows and old["target_connection_id"] not in {
+        t["id"] for t in sim.objects("targetConnections")
+    }
+    flow = flows[new["flow_id"]]
+    assert int(flow["transformations"][0]["params"]["mappingVersion"]) == version + 1
+    run = sim.run_flow(flow["id"])
+    assert run["metrics"]["recordSummary"]["outputRecordCount"] > 0, run
+    assert len(sim.dataset_rows(new["dataset_id"])) == run["metrics"]["recordSummary"]["outputRecordCount"]
+    assert plan(stack, "acme")["changes"] == 0
+
+
 def test_orphan_namesakes_are_removed_but_never_a_dataset(stack: LocalStack, tenant_factory: TenantFactory) -> None:
     tenant_factory("acme")
     payload = {"tenantId": "acme", "resourcePaths": ["charges"]}
@@ -256,3 +359,39 @@ def test_the_health_check_repairs_a_missing_flow_when_allowed(repairing_stack: L
     assert_converged(stack, "acme", ["charges"])
     assert gone not in {f["id"] for f in stack.simulator.objects("flows")}
     assert health(stack, "acme")["charges"] in ("HEALTHY", "PENDING")
+
+
+def test_the_sweep_repairs_a_disabled_dataflow_whose_flow_was_deleted_and_it_stays_disabled(
+    repairing_stack: LocalStack,
+) -> None:
+    stack = repairing_stack
+    stack.put_tenant_secret("acme", DEFAULT_STRIPE_KEY)
+    stack.simulator.register_stripe_key(DEFAULT_STRIPE_KEY)
+    assert provision(stack, {"tenantId": "acme", "resourcePaths": ["charges"]}, "first")["status"] == "SUCCEEDED"
+    arn = stack.start_execution("LifecycleStateMachine", {"operation": "disable", "tenantId": "acme"}, name="off")
+    assert stack.wait(arn, timeout_s=120)["status"] == "SUCCEEDED"
+    notices = alert_queue(stack)
+    gone = stack.simulator.objects("flows")[0]["id"]
+    stack.simulator.remove_flow(gone)
+
+    swept = stack.invoke("HealthCheckFunction", {})  # the scheduled sweep (a tenant check skips DISABLED ones)
+
+    assert swept["byStatus"] == {"MISSING": 1}, swept
+    (alert,) = notices()
+    assert (alert["status"], alert["previousStatus"]) == ("MISSING", "DISABLED")
+    assert alert["repair"].startswith("started provision execution repair-acme-")
+    name = alert["repair"].split()[3]
+    execution = f"{stack.state_machine_arn('ProvisionStateMachine').replace(':stateMachine:', ':execution:')}:{name}"
+    assert stack.wait(execution, timeout_s=180)["status"] == "SUCCEEDED"
+    assert_converged(stack, "acme", ["charges"])
+    (flow,) = stack.simulator.objects("flows")
+    assert flow["id"] != gone and flow["state"] == "disabled", "re-created, and disabled as the tenant wants"
+    store = Store(stack.outputs["TableName"])
+    tenant, (item,) = store.tenant_items("acme")
+    assert tenant is not None and tenant["status"] == "DISABLED"
+    assert (item["status"], item["flow_id"]) == ("DISABLED", flow["id"])
+    again = stack.invoke("HealthCheckFunction", {})
+    assert again["byStatus"] == {"DISABLED": 1}, again
+    assert (store.get(dataflow_key("acme", "charges")) or {})["health_status"] == "DISABLED"
+    (recovery,) = notices()
+    assert (recovery["kind"], recovery["status"], recovery["previousStatus"]) == ("RECOVERY", "DISABLED", "MISSING")

@@ -25,7 +25,7 @@ from stripe_aep.aep import PlatformClient, Schedule
 from stripe_aep.health.sweep import CURSOR_KEY, HealthChecker, HealthSettings, checker_for
 from stripe_aep.resources import get_resource
 from stripe_aep.runtime import Runtime, Settings
-from stripe_aep.store import ACTIVE, Store, dataflow_key
+from stripe_aep.store import ACTIVE, DISABLED, Store, dataflow_key
 from stripe_aep.tenants import dataflow_name
 from tests.integration.support import alert_queue
 
@@ -242,6 +242,47 @@ def test_alert_published_once_per_transition_and_recovery_notice(stack: LocalSta
 
     stack.invoke("HealthCheckFunction", {})
     assert drain() == []  # healthy again: nothing more
+
+
+def test_a_disabled_flow_deleted_in_aep_is_noticed_without_a_call_per_listed_flow(
+    stack: LocalStack, runtime: Runtime
+) -> None:
+    """DISABLED dataflows are out of the sweep's index; one whose flow vanished from the sandbox's listing is
+    confirmed with one GET and recorded MISSING, with the alert an ACTIVE one gets. A listed one costs nothing."""
+    sim = stack.simulator
+    drain = alert_queue(stack)
+    charges, refunds = seed(runtime, ["acme"], ("charges", "refunds"))
+    runtime.platform(SANDBOX).disable_flow(refunds.flow_id)
+    runtime.store.set_status(refunds.key, DISABLED, flow_state="disabled", health_status="DISABLED")
+    sim.requests.clear()
+
+    calm = stack.invoke("HealthCheckFunction", {})
+
+    assert calm["byStatus"] == {"PENDING": 1} and calm["complete"] is True, calm
+    assert Counter(r.operation for r in sim.requests if r.operation != "imsToken") == {"listFlows": 1}
+    assert health_of(runtime.store, refunds)["health_status"] == "DISABLED"
+    assert drain() == []
+
+    sim.remove_flow(refunds.flow_id)
+    sim.requests.clear()
+    noticed = stack.invoke("HealthCheckFunction", {})
+
+    assert noticed["byStatus"] == {"PENDING": 1, "MISSING": 1}, noticed
+    assert noticed["alerts"] == 1
+    gets = [r.path.rsplit("/", 1)[-1] for r in sim.requests if r.operation == "retrieveFlow"]
+    assert gets == [refunds.flow_id], "confirmed with one GET, and only the unlisted flow"
+    assert Counter(r.operation for r in sim.requests)["listFlows"] == 1
+    item = health_of(runtime.store, refunds)
+    assert (item["status"], item["health_status"]) == ("DISABLED", "MISSING")
+    assert refunds.flow_id in item["health_reason"]
+    (alert,) = drain()
+    assert (alert["kind"], alert["status"], alert["previousStatus"]) == ("ALERT", "MISSING", "DISABLED")
+    assert alert["flowId"] == refunds.flow_id and "stripe-aep provision acme" in alert["repair"]
+    assert health_of(runtime.store, charges)["health_status"] == "PENDING"
+
+    again = stack.invoke("HealthCheckFunction", {})
+    assert again["byStatus"] == {"PENDING": 1, "MISSING": 1} and again["alerts"] == 0
+    assert drain() == [], "still missing: no repeated alert"
 
 
 # ---- the time budget and the cursor ----

@@ -295,3 +295,52 @@ def test_a_sandbox_validates_a_mapping_body_once(store: Store, platform_client: 
     assert (first, second) == (True, False)
     assert simulator.calls["validateMappingSet"] == 1
     assert (store.get(("SANDBOX#" + SANDBOX, "SCHEMA#charges")) or {}).get("mapping_validated")
+
+
+def test_an_object_wired_to_a_replaced_one_is_recreated_on_the_live_one(
+    store: Store, platform_client: PlatformClient, simulator: Any
+) -> None:
+    """A source connection names its base connection for good (no PATCH re-points it): when the base connection
+    it was made on is replaced, plan_kind says ``recreate`` and converge makes a new one and deletes the old."""
+    from stripe_aep.catalogue import converge, plan_kind
+
+    ref = Ref(SANDBOX, TENANT, "charges")
+    old_base = ensure(store, platform_client, BASE_CONNECTION, REF, "exec-1", {"stripe_key": KeyReader()})
+    first = ensure(
+        store, platform_client, SOURCE_CONNECTION, ref, "exec-1", {"base_connection_id": old_base["base_connection_id"]}
+    )
+    new_base = platform_client.create_base_connection(base_connection_name(TENANT), SecretStr(FAKE_STRIPE_KEY)).id
+    item = store.get(SOURCE_CONNECTION.key(ref)) or {}
+
+    planned = plan_kind(platform_client, SOURCE_CONNECTION, ref, item, {"base_connection_id": new_base})
+    assert [a.verb for a in planned] == ["recreate"]
+    assert old_base["base_connection_id"] in planned[0].reason
+    assert [a.verb for a in plan_kind(platform_client, SOURCE_CONNECTION, ref, item)] == ["keep"], "nothing wanted"
+
+    after = converge(store, platform_client, SOURCE_CONNECTION, ref, "exec-2", {"base_connection_id": new_base})
+
+    live = {c["id"]: c for c in simulator.objects("sourceConnections")}
+    assert list(live) == [after["source_connection_id"]] and first["source_connection_id"] not in live
+    assert live[after["source_connection_id"]]["baseConnectionId"] == new_base
+    assert [
+        a.verb for a in plan_kind(platform_client, SOURCE_CONNECTION, ref, after, {"base_connection_id": new_base})
+    ] == ["keep"]
+
+
+def test_a_shared_schema_under_another_title_is_kept_and_a_deleted_one_recreated(
+    store: Store, platform_client: PlatformClient
+) -> None:
+    """Schemas are found by title, and an earlier generation's title differs: the recorded one is read by its
+    meta:altId before it is called gone."""
+    from stripe_aep.catalogue import SCHEMA, plan_kind
+    from stripe_aep.resources import get_resource
+
+    resource, ref = get_resource("charges"), Ref(SANDBOX, TENANT, "charges")
+    group = platform_client.create_field_group(resource.field_group_body(platform_client.get_tenant_id()))
+    earlier = platform_client.create_schema({**resource.schema_body(group.id), "title": "Stripe charges (earlier)"})
+    item = {"schema_id": earlier.id, "schema_alt_id": earlier.alt_id}
+
+    assert [(a.verb, a.object_id) for a in plan_kind(platform_client, SCHEMA, ref, item)] == [("keep", earlier.id)]
+
+    platform_client.delete_schema(earlier.alt_id)
+    assert [a.verb for a in plan_kind(platform_client, SCHEMA, ref, item)] == ["recreate"]

@@ -280,6 +280,18 @@ def test_once_only_flow_stays_failed_by_its_single_run() -> None:
     assert classify(item(), flow(schedule=once), runs, NOW, POLICY).status is HealthStatus.FAILED
 
 
+def test_a_successful_on_demand_run_is_read_once_for_its_record_counts() -> None:
+    """lastRunDetails has no counts: the run list is read for the item's on-demand run until they are recorded."""
+    f = flow(last=last_run("success", NOW - 60_000, NOW - 30_000, run_id="run-9"))
+    asked = item(last_on_demand_run_id="run-9")
+    assert needs_runs(asked, f, NOW, POLICY) is True
+    health = classify(asked, f, [run("success", NOW - 60_000, NOW - 30_000, run_id="run-9", records=3)], NOW, POLICY)
+    assert (health.status, health.input_records, health.failed_records) == (HealthStatus.HEALTHY, 3, 0)
+    recorded = item(last_on_demand_run_id="run-9", last_run_id="run-9", last_run_input_records=3)
+    assert needs_runs(recorded, f, NOW, POLICY) is False, "once recorded, lastRunDetails suffices again"
+    assert needs_runs(item(last_on_demand_run_id="run-8"), f, NOW, POLICY) is False, "a scheduled run after it"
+
+
 def test_once_only_flow_without_its_run_is_pending_within_grace_then_stale() -> None:
     once = {"frequency": "once", "startTime": (NOW - 10 * 60_000) // 1000}
     f = flow(schedule=once, created_ms=NOW - 20 * 60_000)

@@ -190,9 +190,12 @@ def _schema_key(ref: Ref) -> ItemKey:
 
 
 #: What converge does with one object: ``keep`` it, ``create``/``recreate`` it (nothing, or nothing alive,
-#: behind the recorded ID), ``adopt`` a namesake (record its ID), ``patch``/``enable``/``disable`` it, and for
+#: behind the recorded ID, or it uses a replaced object: ``WIRING``), ``adopt`` a namesake (record its ID),
+#: ``patch``/``enable``/``disable`` it, ``repoint`` a mapping set at a re-created schema (a new version), and for
 #: other namesakes ``delete_orphan`` (disabled first) or ``keep_orphan`` (datasets, kinds never deleted).
-Verb = Literal["keep", "create", "recreate", "adopt", "patch", "enable", "disable", "delete_orphan", "keep_orphan"]
+Verb = Literal[
+    "keep", "create", "recreate", "adopt", "patch", "repoint", "enable", "disable", "delete_orphan", "keep_orphan"
+]
 #: A difference of a live object from its item: (verb, reason, JSON Patch operations for ``patch``).
 Drift = tuple[Verb, str, list["PatchOperation"]]
 
@@ -684,14 +687,87 @@ class Action:
 RESTING: frozenset[str] = frozenset({"keep", "keep_orphan"})
 
 
-def plan_kind(client: PlatformClient, kind: Kind, ref: Ref, item: Mapping[str, Any]) -> list[Action]:
+def _flow_wiring(flow: Any) -> dict[str, str | None]:
+    def only(ids: list[str]) -> str | None:
+        return ids[0] if len(ids) == 1 else ",".join(ids) or None
+
+    return {
+        "source_connection_id": only(flow.source_connection_ids),
+        "target_connection_id": only(flow.target_connection_ids),
+    }
+
+
+#: The IDs of needed objects a live object of a kind was created with (``<attribute>_id`` of a need -> ID), read
+#: from its client model (``AepObject.model``; ``None``: unknown). Adobe's guides document updating a flow's
+#: name, schedule and mapping (EN update-dataflows.md) and a connection's name, description and credentials
+#: (update.md), never re-pointing a source connection's base connection, a target connection's
+#: ``params.dataSetId``/``data.schema``, a flow's connections or a dataset's ``schemaRef`` (the PATCH bodies of
+#: flow-service.yaml and catalog.yaml are generic; the data a dataset holds was written under its schema): so an
+#: object wired to a replaced one is re-created under its deterministic name (a dataset is never deleted); a
+#: mapping set (never deleted) gets a new version on the live schema (``repoint``). A flow's mapping set is not
+#: here: ``_flow_drift`` patches it.
+WIRING: Mapping[str, Callable[[Any], dict[str, str | None]]] = {
+    "source_connection": lambda c: {"base_connection_id": c.base_connection_id},
+    "dataset": lambda d: {"schema_id": (d.schema_ref or {}).get("id")},
+    "target_connection": lambda c: {
+        "dataset_id": c.params.get("dataSetId"),
+        "schema_id": (c.data.get("schema") or {}).get("id"),
+    },
+    "flow": _flow_wiring,
+    "mapping_set": lambda m: {"schema_id": ((m.output_schema or {}).get("schemaRef") or {}).get("id")},
+}
+
+
+def _miswired(kind: Kind, live: AepObject, wanted: Mapping[str, str | None]) -> str | None:
+    """Which replaced object ``live`` uses, given ``wanted`` (the IDs its needs have, or ``None`` for one about
+    to be created anew), or ``None`` when it uses them (or its model is unknown)."""
+    reader = WIRING.get(kind.attribute)
+    if reader is None or live.model is None:
+        return None
+    wired = reader(live.model)
+    for attribute, want in wanted.items():
+        used = wired.get(attribute)
+        if attribute not in wired or used is None or used == want:
+            continue
+        need = attribute.removesuffix("_id").replace("_", " ")
+        now = "re-created" if want is None else f"now {want}"
+        return f"it uses the {need} {used}, which is {now}"
+    return None
+
+
+#: The Schema Registry kind (``get_xdm_resource``) of the shared XDM kinds, read by ``meta:altId``.
+_XDM_KINDS: Mapping[str, str] = {"class": "classes", "field_group": "fieldgroups", "schema": "schemas"}
+
+
+def _get_recorded(client: PlatformClient, kind: Kind, item: Mapping[str, Any]) -> AepObject | None:
+    """The recorded object read by its ID (``kind.get``; an XDM resource by its recorded ``<attribute>_alt_id``:
+    its title may be another generation's), or ``None`` when the kind cannot be read so. Raises
+    ``NotFoundError`` when it is gone."""
+    if kind.get is not None:
+        return kind.get(client, str(item[f"{kind.attribute}_id"]))
+    alt_id = item.get(f"{kind.attribute}_alt_id")
+    if kind.attribute not in _XDM_KINDS or not alt_id:
+        return None
+    found = client.get_xdm_resource(_XDM_KINDS[kind.attribute], str(alt_id))
+    return AepObject(found.id, None, {f"{kind.attribute}_alt_id": found.alt_id}, found)
+
+
+def plan_kind(
+    client: PlatformClient,
+    kind: Kind,
+    ref: Ref,
+    item: Mapping[str, Any],
+    wanted: Mapping[str, str | None] | None = None,
+) -> list[Action]:
     """What to do so that exactly one live ``kind`` object of ``ref`` exists and is recorded in ``item``.
 
     Reads AEP only: every object with the deterministic name (``kind.find_all``) and, when the recorded ID is
     not among them, the recorded object by ID (``kind.get``: it may have been renamed). Then: the recorded
-    object is alive -> ``keep`` (plus its ``drift``); gone or never recorded with a namesake -> ``adopt`` it;
-    no namesake -> ``recreate`` (recorded) or ``create``. Other namesakes are orphans: ``delete_orphan``, or
-    ``keep_orphan`` for datasets (they hold data) and kinds never deleted. Adobe errors propagate.
+    object is alive -> ``keep`` (plus its ``drift``), or ``recreate`` when it uses another object than
+    ``wanted`` (``<attribute>_id`` of a need -> the ID it has now, ``None`` when it is about to be (re-)created:
+    see ``WIRING``); gone or never recorded with a namesake -> ``adopt`` it; no namesake -> ``recreate``
+    (recorded) or ``create``. Other namesakes are orphans: ``delete_orphan``, or ``keep_orphan`` for datasets
+    (they hold data) and kinds never deleted. Adobe errors propagate.
     """
     from stripe_aep.aep import NotFoundError
 
@@ -702,12 +778,18 @@ def plan_kind(client: PlatformClient, kind: Kind, ref: Ref, item: Mapping[str, A
     recorded = item.get(f"{kind.attribute}_id")
     namesakes = kind.find_all(client, kind.name(ref))
     live = next((o for o in namesakes if o.id == recorded), None)
-    if recorded and live is None and kind.get is not None:
+    if recorded and live is None:
         with contextlib.suppress(NotFoundError):
-            live = kind.get(client, str(recorded))
+            live = _get_recorded(client, kind, item)
     others = [o for o in namesakes if live is None or o.id != live.id]
     actions: list[Action] = []
-    if live is not None:
+    miswired = _miswired(kind, live, wanted or {}) if live is not None else None
+    if live is not None and miswired is not None:
+        if kind is MAPPING_SET:  # never deleted: a new version of it names the live schema
+            actions.append(act("repoint", live, f"{miswired}: a new version names the live one"))
+        else:
+            actions.append(act("recreate", live, f"{miswired}: re-created on the live one"))
+    elif live is not None:
         actions.append(act("keep", live, "recorded and alive"))
     elif others:
         live = others.pop(0)
@@ -717,7 +799,7 @@ def plan_kind(client: PlatformClient, kind: Kind, ref: Ref, item: Mapping[str, A
         actions.append(act("recreate", None, "the recorded object is gone from AEP"))
     else:
         actions.append(act("create", None, "nothing recorded, nothing found by name"))
-    if live is not None and kind.drift is not None:
+    if live is not None and miswired is None and kind.drift is not None:
         actions += [act(verb, live, reason, ops) for verb, reason, ops in kind.drift(live, item)]
     for orphan in others:
         keep = kind.holds_data or kind.delete is None
@@ -733,15 +815,18 @@ def converge(
     first provisioning: no extra call), else ``plan_kind`` and apply it, then plan once more when something
     changed (a re-created flow gets the recorded state). Returns the item afterwards.
 
-    ``recreate`` reuses ``given`` (the IDs of what it needs, converged by the earlier steps). An orphan still in
-    use (``ConflictError``) is left for the next run. Adobe errors propagate; a re-run converges further.
+    ``given`` holds the IDs of what it needs, converged by the earlier steps: an object wired to other ones
+    (``WIRING``: a target connection on a dataset that was re-created...) is re-created with them, and so is one
+    gone from AEP. An orphan still in use (``ConflictError``) is left for the next run. Adobe errors propagate;
+    a re-run converges further.
     """
     key = kind.key(ref)
     item = store.get(key) or {}
     if not item.get(f"{kind.attribute}_id"):
         return ensure(store, client, kind, ref, owner, given)
+    wanted = {k: (str(v) if v is not None else None) for k, v in (given or {}).items() if k.endswith("_id")}
     for _ in range(2):
-        actions = plan_kind(client, kind, ref, item)
+        actions = plan_kind(client, kind, ref, item, wanted)
         if all(a.verb in RESTING for a in actions):
             break
         for action in actions:
@@ -760,17 +845,30 @@ def _apply(
     item: dict[str, Any],
 ) -> dict[str, Any]:
     from stripe_aep.aep import ConflictError, NotFoundError
+    from stripe_aep.errors import ConcurrentModificationError
 
     key, attribute, object_id = kind.key(ref), kind.attribute, str(action.object_id)
     if action.verb == "adopt" and action.target is not None:
         found = action.target
         return store.replace_object(key, attribute, str(item[f"{attribute}_id"]), found.id, found.etag, found.extra)
     if action.verb == "recreate":
-        if action.target is not None and kind.delete is not None:  # alive but wired to other connections
-            with contextlib.suppress(NotFoundError):
-                kind.delete(client, object_id)
-        store.forget_object(key, attribute)  # the wanted state (flow_state...) stays: it is DynamoDB's intent
+        if action.target is not None and kind.delete is not None and not kind.holds_data:
+            _delete_stale(store, client, kind, ref, object_id)  # alive but wired to replaced objects
+        # Only while the item still records the object this plan saw (a shared schema item may have been
+        # repaired by another tenant's execution meanwhile); the wanted state (flow_state...) stays.
+        try:
+            store.update(
+                key,
+                remove=tuple(f"{attribute}_{s}" for s in ("id", "etag", "intent", "intent_owner", "uncertain_at")),
+                condition="#recorded = :recorded",
+                condition_names={"#recorded": f"{attribute}_id"},
+                condition_values={":recorded": object_id},
+            )
+        except ConcurrentModificationError:
+            return store.get(key) or {}
         return ensure(store, client, kind, ref, owner, given)
+    if action.verb == "repoint" and kind is MAPPING_SET:
+        return _repoint_mapping_set(store, client, ref, object_id, str((given or {}).get("schema_id")))
     if action.verb == "delete_orphan" and kind.delete is not None:
         try:
             if kind.disable is not None:
@@ -792,8 +890,60 @@ def _apply(
     return item
 
 
+def _repoint_mapping_set(
+    store: Store, client: PlatformClient, ref: Ref, mapping_set_id: str, schema_id: str
+) -> dict[str, Any]:
+    """Point a mapping set at a re-created schema: ``PUT /conversion/mappingSets/{id}`` (putMappingSet) of its
+    current body (retrieveMappingSet) with only ``outputSchema.schemaRef.id`` replaced, a new version (Data
+    Prep has no delete here, and a second mapping set of the name would be a duplicate). Records the version;
+    ``mapping_digest`` is dropped (``steps.upgrade`` finds the mappings unchanged and records it again)."""
+    body = client.get_mapping_set_body(mapping_set_id)
+    output = dict(body.get("outputSchema") or {})
+    output["schemaRef"] = {**(output.get("schemaRef") or {}), "id": schema_id}
+    keep = ("name", "description", "mappings", "outputSchema", "xdmSchema", "xdmVersion")
+    put = {k: v for k, v in {**body, "outputSchema": output}.items() if k in keep}
+    if "xdmSchema" in put:
+        put["xdmSchema"] = schema_id
+    version = client.put_mapping_set(mapping_set_id, put).version
+    logger.warning("mapping set %s: version %s points at the re-created schema %s", mapping_set_id, version, schema_id)
+    return store.update(MAPPING_SET.key(ref), {"mapping_set_version": version}, remove=("mapping_digest",))
+
+
+def _delete_stale(store: Store, client: PlatformClient, kind: Kind, ref: Ref, object_id: str) -> None:
+    """Delete a connection about to be re-created. Adobe refuses while a flow uses it (``ConflictError``): the
+    path's recorded flow then uses a replaced object too, so it is disabled and deleted first (its ID stays
+    recorded: the dataflow step re-creates it, with the recorded state); still in use (by a flow the product
+    does not record): left, and the next plan lists it as an orphan."""
+    from stripe_aep.aep import ConflictError, NotFoundError
+
+    delete = kind.delete
+    if delete is None:
+        return
+    try:
+        with contextlib.suppress(NotFoundError):
+            delete(client, object_id)
+        return
+    except ConflictError:
+        if kind is FLOW:
+            raise
+    flow_id = (store.get(FLOW.key(ref)) or {}).get("flow_id")
+    try:
+        if flow_id:
+            with contextlib.suppress(NotFoundError):
+                client.disable_flow(str(flow_id))
+                client.delete_flow(str(flow_id))
+            logger.warning("%s %s: deleted flow %s, which used it", kind.attribute, object_id, flow_id)
+        with contextlib.suppress(NotFoundError):
+            delete(client, object_id)
+    except ConflictError:
+        logger.warning("%s %s is still in use: left for the next run", kind.attribute, object_id)
+
+
 def plan_tenant(store: Store, platform: Callable[[str], PlatformClient], tenant_id: str) -> dict[str, Any]:
-    """The plan of one tenant: ``plan_kind`` of each of its own objects (not the sandbox's shared XDM ones).
+    """The plan of one tenant: ``plan_kind`` of each of its objects and of the sandbox's shared XDM ones it
+    stands on (record class, field group, schema: each planned once), in creation order, each dependent
+    checked against the IDs its needs will have (``WIRING``: a re-created dataset re-creates the target
+    connection and flow that used the old one).
 
     Out: ``{tenantId, sandbox, status, actions: [Action.to_dict()], changes (actions not resting)}``. Reads
     DynamoDB and AEP only. Raises ``KeyError`` when DynamoDB has no such tenant.
@@ -804,11 +954,24 @@ def plan_tenant(store: Store, platform: Callable[[str], PlatformClient], tenant_
     sandbox = str(tenant.get("sandbox") or "")
     client = platform(sandbox)
     actions = plan_kind(client, BASE_CONNECTION, Ref(sandbox, tenant_id), tenant)
+    base = _after(BASE_CONNECTION, actions, tenant)
+    shared: dict[tuple[str, ItemKey], str | None] = {}  # (kind, item key) -> its ID after the plan
     for item in items:
         ref = Ref(sandbox, tenant_id, str(item["resource_path"]))
+        ids = {"base_connection_id": base}  # the ID each kind will have once the plan is applied (None: new)
         for kind in KINDS:
-            if kind.scope == "path" and kind.applies(ref.resource_path):
-                actions += plan_kind(client, kind, ref, item)
+            if kind.scope == "tenant" or not kind.applies(ref.resource_path):
+                continue
+            key = kind.key(ref)
+            if kind.scope != "path" and (kind.attribute, key) in shared:
+                ids[f"{kind.attribute}_id"] = shared[(kind.attribute, key)]
+                continue
+            recorded = item if kind.scope == "path" else (store.get(key) or {})
+            planned = plan_kind(client, kind, ref, recorded, ids)
+            ids[f"{kind.attribute}_id"] = _after(kind, planned, recorded)
+            if kind.scope != "path":
+                shared[(kind.attribute, key)] = ids[f"{kind.attribute}_id"]
+            actions += planned
     return {
         "tenantId": tenant_id,
         "sandbox": sandbox,
@@ -816,3 +979,14 @@ def plan_tenant(store: Store, platform: Callable[[str], PlatformClient], tenant_
         "actions": [a.to_dict() for a in actions],
         "changes": sum(a.verb not in RESTING for a in actions),
     }
+
+
+def _after(kind: Kind, actions: list[Action], item: Mapping[str, Any]) -> str | None:
+    """The ID ``kind``'s object has once ``actions`` (its ``plan_kind``) are applied: the recorded or adopted
+    one, or ``None`` when it is (re-)created (a new ID, unknown until then)."""
+    if not actions or any(a.verb in ("create", "recreate") for a in actions):
+        return None  # (a "repoint" keeps the ID: the mapping set gets a new version)
+    if actions[0].verb == "adopt":
+        return actions[0].object_id
+    recorded = item.get(f"{kind.attribute}_id")
+    return str(recorded) if recorded else None

@@ -12,7 +12,9 @@ Each Adobe object is an attribute group ``<kind>_id``, ``<kind>_etag`` plus ``<k
 and ``<kind>_intent_owner`` (execution name) written before the create call (see ``claim_intent``), and
 ``<kind>_uncertain_at`` (epoch seconds) when that create got no answer (see ``mark_uncertain``).
 ACTIVE dataflow items carry ``gsi1pk = "DATAFLOW#ACTIVE"`` and ``gsi1sk = "{tenant}#{path}"``: the sparse
-index ``gsi1`` that health checks page through without reading unrelated items.
+index ``gsi1`` that health checks page through without reading unrelated items. DISABLED dataflows are out of
+it; the item ``("HEALTH", "DISABLED")`` lists them (``dataflows``: a string set of ``{tenant}#{path}``, added to
+when a dataflow is disabled and pruned by the health sweep), so the sweep notices one deleted in AEP.
 All timestamps here are epoch **seconds**. No item ever holds a credential.
 """
 
@@ -34,6 +36,9 @@ ItemKey = tuple[str, str]
 _DEPROVISIONING_MARKS = ("deprovisioned_at", "purged", "dataset_purged_at")
 ACTIVE_INDEX = "gsi1"
 ACTIVE_PARTITION = "DATAFLOW#ACTIVE"
+#: The item listing the DISABLED dataflows (``dataflows``, a string set of ``{tenant}#{path}``; see the module
+#: docstring). An entry may outlive the status (pruned by the health sweep): read each item before trusting it.
+DISABLED_KEY: tuple[str, str] = ("HEALTH", "DISABLED")
 #: Seconds another owner's create intent holds a create off (``Store.claim_intent``).
 INTENT_LEASE_S = 120
 
@@ -442,7 +447,30 @@ class Store:
                 values |= {"gsi1pk": ACTIVE_PARTITION, "gsi1sk": f"{tenant}#{key[1].removeprefix('PATH#')}"}
             else:
                 remove = ("gsi1pk", "gsi1sk")
-        return self.update(key, values, remove=remove)
+        item = self.update(key, values, remove=remove)
+        if key[1].startswith("PATH#") and status == DISABLED:
+            self._disabled_set("ADD", [key])
+        return item
+
+    def disabled_dataflows(self) -> list[ItemKey]:
+        """The keys of the dataflows listed as DISABLED (``DISABLED_KEY``), sorted; an entry may be stale (the
+        item is since ACTIVE, deprovisioned or gone): ``forget_disabled`` it."""
+        listed = (self.get(DISABLED_KEY) or {}).get("dataflows") or set()
+        return [dataflow_key(*str(entry).split("#", 1)) for entry in sorted(listed)]
+
+    def forget_disabled(self, keys: list[ItemKey]) -> None:
+        """Take dataflow keys off the DISABLED list (nothing when none is given)."""
+        if keys:
+            self._disabled_set("DELETE", keys)
+
+    def _disabled_set(self, action: str, keys: list[ItemKey]) -> None:
+        entries = {f"{k[0].removeprefix('TENANT#')}#{k[1].removeprefix('PATH#')}" for k in keys}
+        self._table.update_item(
+            Key={"pk": DISABLED_KEY[0], "sk": DISABLED_KEY[1]},
+            UpdateExpression=f"{action} #d :e",
+            ExpressionAttributeNames={"#d": "dataflows"},
+            ExpressionAttributeValues={":e": entries},
+        )
 
     # ---- push health (flow run notifications) ----------------------------------------------------------------
     def dataflow_key_of_flow(self, flow_id: str, unknown_ttl_s: int = 600) -> ItemKey | None:

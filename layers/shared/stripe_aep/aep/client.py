@@ -721,6 +721,19 @@ class PlatformClient:
             if isinstance(item, dict) and item.get("title") == title:
                 yield self._parse(XdmResource, item, operation)
 
+    def get_xdm_resource(self, kind: str, alt_id: str) -> XdmResource:
+        """GET /schemaregistry/tenant/{kind}/{meta:altId} (retrieveClass / retrieveFieldGroup / retrieveSchema,
+        ``kind`` ``classes``, ``fieldgroups``, ``schemas``) with ``Accept: application/vnd.adobe.xed+json``: the
+        resource's ``$id``, ``meta:altId``, ``title`` and ``version``. Raises ``NotFoundError``."""
+        operation = {"classes": "retrieveClass", "fieldgroups": "retrieveFieldGroup", "schemas": "retrieveSchema"}[kind]
+        response = self._send(
+            operation,
+            "GET",
+            self._url(f"{SCHEMA_REGISTRY}/tenant/{kind}/{_seg(alt_id)}"),
+            headers={"Accept": XDM_FULL},
+        )
+        return self._parse(XdmResource, self._json(operation, response), operation, response.status_code)
+
     def find_xdm_resources(self, kind: str, title: str) -> list[XdmResource]:
         """Every tenant XDM resource of ``kind`` (``classes``, ``fieldgroups``, ``schemas``) with exactly this
         title (listClasses / listFieldGroups / listSchemas, all pages)."""

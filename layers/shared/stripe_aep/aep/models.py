@@ -333,11 +333,14 @@ class Dataset(BaseModel):
 
 
 class MappingSet(BaseModel):
-    """A Data Prep mapping set (createMappingSet/retrieveMappingSet): ``version`` is an integer."""
+    """A Data Prep mapping set (createMappingSet/retrieveMappingSet/listMappingSets item): ``version`` is an
+    integer; ``output_schema`` is data-prep.yaml's ``outputSchema`` (``{schemaRef: {id, contentType}}``) when
+    Adobe answers it."""
 
     model_config = _TOLERANT
     id: str = Field(min_length=1)
     version: int = 0
+    output_schema: dict[str, Any] | None = Field(default=None, alias="outputSchema")
 
 
 class TransformErrorInfo(BaseModel):

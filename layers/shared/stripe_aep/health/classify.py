@@ -251,15 +251,22 @@ def needs_runs(item: Mapping[str, Any], flow: Flow | None, now_ms: int, policy: 
     """Whether the flow's ``lastRunDetails`` leave a question only ``GET /runs`` answers.
 
     True when the last run failed or partly succeeded (error codes, failed record counts) or is still running
-    (the latest *finished* run decides then, and the run list shows it). False for a missing or disabled flow,
-    a flow without runs and a flow whose last run succeeded: ``lastRunDetails`` suffices.
+    (the latest *finished* run decides then, and the run list shows it), and once for the item's on-demand run
+    (``last_on_demand_run_id``, run now / backfill) that succeeded: ``lastRunDetails`` carries no record counts
+    and whoever asked for the run (``stripe-aep run``) reads them from the item. False for a missing or
+    disabled flow, a flow without runs and a flow whose last scheduled run succeeded: ``lastRunDetails``
+    suffices.
     """
     if flow is None or not item.get("flow_id") or _disabled_by_tenant(item):
         return False
     if (flow.state or "").lower() == "disabled":
         return False
     last = _from_last_run(flow)
-    return last is not None and last.kind != "success"
+    if last is None:
+        return False
+    if last.kind == "success" and last.id is not None and last.id == item.get("last_on_demand_run_id"):
+        return item.get("last_run_id") != last.id or item.get("last_run_input_records") is None
+    return last.kind != "success"
 
 
 def _pending_or_stale(

@@ -16,6 +16,11 @@ A full sweep walks the sparse index ``gsi1`` in ``gsi1sk`` order in batches, sav
 in the item ``("HEALTH", "CURSOR")``; before each batch it compares the Lambda's remaining time with a reserve
 and stops cleanly, so the next invocation continues after the cursor: each dataflow is checked once per cycle.
 A lease on the cursor item (``lease_owner``, ``lease_until`` epoch s) keeps two sweeps from walking together.
+
+DISABLED dataflows (out of ``gsi1``; listed on the item ``store.DISABLED_KEY``) are not judged (they have no
+runs to judge), but at the end of each cycle one whose flow is absent from its sandbox's listing is confirmed
+with ``GET /flows/{id}`` and recorded MISSING, alerted on and repaired as an ACTIVE one is; one MISSING whose
+flow is back is recorded DISABLED again (a recovery notice). A listed flow costs no Adobe call.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from stripe_aep.aep import NotFoundError
 from stripe_aep.errors import ConcurrentModificationError, TenantNotFoundError, error_details
 from stripe_aep.runtime import Runtime
-from stripe_aep.store import ACTIVE, ItemKey, Store, dataflow_key
+from stripe_aep.store import ACTIVE, DISABLED, ItemKey, Store, dataflow_key
 from stripe_aep.tenants import execution_name, now_s, validate_tenant_id
 
 if TYPE_CHECKING:
@@ -158,6 +163,11 @@ class _Outcome:
     missed: bool = False  # a transition on a run the item had not recorded yet (push would have)
 
 
+def _swept_status(item: Mapping[str, Any]) -> str:
+    """The provisioning status a verdict is written under: DISABLED for a disabled dataflow, else ACTIVE."""
+    return DISABLED if item.get("status") == DISABLED else ACTIVE
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -254,6 +264,9 @@ class HealthChecker:
                     cursor = str(batch[-1]["gsi1sk"])
                     self._save_cursor(owner, cursor)
                     summary.cursor = cursor
+                if remaining_ms() < self.reserve_ms:
+                    return summary
+                self._check_disabled(pool, listings, summary)
             self._complete_cycle(owner)
             summary.complete, summary.cursor = True, None
             return summary
@@ -277,6 +290,26 @@ class HealthChecker:
             summary.alerts += int(outcome.alerted)
             if summary.missed_by_push is not None:
                 summary.missed_by_push += int(outcome.missed)
+
+    def _check_disabled(
+        self, pool: ThreadPoolExecutor, listings: dict[str, dict[str, Flow] | None], summary: SweepSummary
+    ) -> None:
+        """Notice DISABLED dataflows whose flow is gone (see the module docstring): only those absent from their
+        sandbox's listing (or MISSING before) are checked; entries of items no longer DISABLED are pruned."""
+        items = list(pool.map(lambda key: (key, self.store.get(key)), self.store.disabled_dataflows()))
+        self.store.forget_disabled([key for key, item in items if (item or {}).get("status") != DISABLED])
+        disabled = [item for _, item in items if item is not None and item.get("status") == DISABLED]
+        for sandbox in sorted({str(i.get("sandbox") or "") for i in disabled} - set(listings)):
+            listings[sandbox] = self._list_flows(sandbox)
+
+        def due(item: Mapping[str, Any]) -> bool:
+            listing = listings.get(str(item.get("sandbox") or ""))
+            flow_id = item.get("flow_id")
+            gone = listing is None or not flow_id or flow_id not in listing
+            return gone or item.get("health_status") == HealthStatus.MISSING.value
+
+        for batch in _chunks((i for i in disabled if due(i)), self.batch_size):
+            self._run_batch(pool, batch, listings, summary)
 
     def _list_flows(self, sandbox: str) -> dict[str, Flow] | None:
         """The sandbox's Stripe flows by id (listFlows, all pages), or ``None`` when listing failed (each flow
@@ -345,12 +378,12 @@ class HealthChecker:
             return _Outcome(health.status.value)
         for attempt in (1, 2):
             try:
-                self._write(key, health, previous)
+                self._write(key, health, previous, _swept_status(item))
                 break
             except ConcurrentModificationError:
                 fresh = self.store.get(key)
-                if fresh is None or fresh.get("status") != ACTIVE:
-                    return _Outcome(None)  # deprovisioned or no longer ACTIVE meanwhile: nothing to say
+                if fresh is None or fresh.get("status") != _swept_status(item):
+                    return _Outcome(None)  # deprovisioned, enabled or disabled meanwhile: nothing to say
                 if attempt == 2:
                     raise
                 previous = fresh.get("health_status")
@@ -390,7 +423,7 @@ class HealthChecker:
             raise
         return _Outcome(status.value, alerted=True, missed=missed)
 
-    def _write(self, key: ItemKey, health: Health, previous: str | None) -> None:
+    def _write(self, key: ItemKey, health: Health, previous: str | None, status: str = ACTIVE) -> None:
         values: dict[str, Any] = {
             "health_status": health.status.value,
             "health_reason": redact(health.reason, 1000),
@@ -408,7 +441,7 @@ class HealthChecker:
         present = {k: v for k, v in values.items() if v is not None}
         absent = (*(k for k, v in values.items() if v is None), "health_check_error")
         condition = "attribute_exists(pk) AND #status = :active AND "
-        condition_values: dict[str, Any] = {":active": ACTIVE}
+        condition_values: dict[str, Any] = {":active": status}
         if previous is None:
             condition += "attribute_not_exists(#health)"
         else:

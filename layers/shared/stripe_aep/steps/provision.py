@@ -122,12 +122,16 @@ def create_base_connection(request: SandboxStep, runtime: Runtime) -> BaseConnec
     return BaseConnectionOutput(baseConnectionId=item["base_connection_id"])
 
 
-def _ensure(runtime: Runtime, kind: Kind, ref: Ref, owner: str, given: Given | None = None) -> dict[str, Any]:
+def _ensure(
+    runtime: Runtime, kind: Kind, ref: Ref, owner: str, given: Given | None = None, *, repair: bool = False
+) -> dict[str, Any]:
     # The tenant's own objects are converged (a re-provisioning repairs what drifted in AEP); the sandbox's
-    # shared XDM resources are only ensured, once another Map iteration creating them is awaited.
+    # shared XDM resources are only ensured, once another Map iteration creating them is awaited, unless
+    # ``repair``: the tenant's path was provisioned before, so what it stands on is checked too (a schema
+    # deleted in AEP is re-created, and the path's dataset, target connection, mapping set and flow follow).
     if kind.shared:
         await_other_creator(runtime, kind, ref, owner)
-    act = ensure if kind.shared else converge
+    act = converge if repair or not kind.shared else ensure
     return act(runtime.store, runtime.platform(ref.sandbox), kind, ref, owner, given)
 
 
@@ -220,16 +224,20 @@ def ensure_target_schema(request: PathStep, runtime: Runtime) -> TargetSchemaOut
     """
     ref = _path_ref(request)
     given: dict[str, Any] = {"xdm_tenant_id": xdm_tenant_id(runtime, request.sandbox)}
+    # A re-provisioning of the path (its dataset recorded) converges the shared XDM objects too; a first one
+    # only ensures them (no lookup call: they are the sandbox's, checked when a tenant's path is repaired).
+    repair = bool((runtime.store.get(DATASET.key(ref)) or {}).get("dataset_id"))
     if RECORD_CLASS.applies(request.resourcePath):
         # Three Map iterations of one execution may need the class at once: each claims the intent under its
         # own name, so only one creates it and the others retry (ConcurrentModificationError) until it is stored.
         owner = f"{request.executionName}/{request.resourcePath}"
-        given["class_id"] = str(_ensure(runtime, RECORD_CLASS, ref, owner)["class_id"])
+        given["class_id"] = str(_ensure(runtime, RECORD_CLASS, ref, owner, repair=repair)["class_id"])
     recorded = runtime.store.get(FIELD_GROUP.key(ref)) or {}
-    given["field_group_id"] = str(_ensure(runtime, FIELD_GROUP, ref, request.executionName, given)["field_group_id"])
-    item = _ensure(runtime, SCHEMA, ref, request.executionName, given)
-    if not recorded.get("schema_id"):  # made from the current table: its version (stripe_aep.steps.upgrade)
-        version = get_resource(request.resourcePath).table_version
+    group = _ensure(runtime, FIELD_GROUP, ref, request.executionName, given, repair=repair)
+    given["field_group_id"] = str(group["field_group_id"])
+    item = _ensure(runtime, SCHEMA, ref, request.executionName, given, repair=repair)
+    if recorded.get("schema_id") != item.get("schema_id"):  # made (or re-made) from the current table
+        version = get_resource(request.resourcePath).table_version  # its version (stripe_aep.steps.upgrade)
         item = runtime.store.update(
             FIELD_GROUP.key(ref), {"field_group_table_version": version, "schema_table_version": version}
         )
@@ -347,7 +355,8 @@ def create_dataflow(request: DataflowStep, runtime: Runtime) -> DataflowOutput:
         "schedule": request.schedule,
     }
     item = _ensure(runtime, FLOW, _path_ref(request), request.executionName, given)
-    if "flow_mapping_version" not in item:
+    # The version the converged flow runs (a re-created schema gives the mapping set a new one: ``repoint``).
+    if item.get("flow_mapping_version") != request.mappingSetVersion:
         runtime.store.update(FLOW.key(_path_ref(request)), {"flow_mapping_version": request.mappingSetVersion})
     return DataflowOutput(resourcePath=request.resourcePath, flowId=item["flow_id"])
 
