@@ -41,6 +41,7 @@ from moto.events.utils import EventTemplateParser
 from local.stack import dynamodb_local
 from local.stack.dynamodb_local import DynamoDBLocal, MotoWithDynamoDBLocal
 from local.stack.lambda_hook import FunctionSpec, LambdaContext, LambdaFault, LambdaRuntime
+from local.stack.tables import create_table
 from local.stack.template import (
     ACCOUNT_ID,
     REGION,
@@ -614,32 +615,9 @@ class LocalStack:
             secrets.create_secret(Name=secret_id, SecretString=value)
 
     def _create_table(self, logical_id: str, p: dict[str, Any]) -> None:
-        args: dict[str, Any] = {
-            "TableName": self._attrs[logical_id]["Ref"],
-            "KeySchema": p["KeySchema"],
-            "AttributeDefinitions": p["AttributeDefinitions"],
-            "BillingMode": p.get("BillingMode", "PROVISIONED"),
-        }
-        for key in ("ProvisionedThroughput", "LocalSecondaryIndexes", "Tags", "DeletionProtectionEnabled"):
-            if key in p:
-                args[key] = p[key]
-        if "GlobalSecondaryIndexes" in p:
-            keep = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput")
-            args["GlobalSecondaryIndexes"] = [{k: g[k] for k in keep if k in g} for g in p["GlobalSecondaryIndexes"]]
-        if "StreamSpecification" in p:
-            args["StreamSpecification"] = {"StreamEnabled": True, **p["StreamSpecification"]}
-        if "SSESpecification" in p:
-            args["SSESpecification"] = {"Enabled": p["SSESpecification"].get("SSEEnabled", True)}
-        dynamodb = self.client("dynamodb")
-        table = dynamodb.create_table(**args)["TableDescription"]
+        table = create_table(self.client("dynamodb"), self._attrs[logical_id]["Ref"], p)
         if "LatestStreamArn" in table:
             self._attrs[logical_id]["StreamArn"] = table["LatestStreamArn"]
-        ttl = p.get("TimeToLiveSpecification")
-        if ttl and ttl.get("Enabled"):
-            dynamodb.update_time_to_live(
-                TableName=args["TableName"],
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
-            )
 
     def _create_topic(self, logical_id: str, p: dict[str, Any]) -> None:
         self.client("sns").create_topic(Name=self._attrs[logical_id]["TopicName"])
@@ -798,6 +776,12 @@ class LocalStack:
     def clear_lambda_faults(self) -> None:
         """Remove every injected Lambda fault."""
         self._runtime.clear_faults()
+
+    @property
+    def resource_types(self) -> dict[str, str]:
+        """Resource type by logical id of every template resource whose condition holds (created or in
+        `skipped`)."""
+        return dict(self._types)
 
     @property
     def environment(self) -> dict[str, str]:
