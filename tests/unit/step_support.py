@@ -164,4 +164,3 @@ def provision_chain(
 def provision_validate(runtime: Runtime, raw: Any, execution: str = EXECUTION) -> Any:
     """ValidateInput of the raw execution input ``raw``."""
     return provision.validate_input(RawInput(input=raw, executionName=execution), runtime)
-
