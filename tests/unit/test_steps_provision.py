@@ -26,17 +26,6 @@ from tests.unit.step_support import (
     provision_validate,
 )
 
-CREATES = (
-    "createConnection",
-    "createSourceConnection",
-    "createFieldGroup",
-    "createSchema",
-    "createDataset",
-    "createTargetConnection",
-    "createMappingSet",
-    "createFlow",
-)
-
 
 def _tenant_step(tenant: str = TENANT) -> SandboxStep:
     return SandboxStep(tenantId=tenant, sandbox=SANDBOX, executionName=EXECUTION)
@@ -199,7 +188,8 @@ def test_the_chain_creates_each_object_once_linked_and_recorded(runtime: Runtime
 
 def test_re_running_every_step_creates_nothing_twice(runtime: Runtime, simulator: Any) -> None:
     first = provision_chain(runtime, paths=("charges", "customers"))
-    counts = {op: simulator.calls[op] for op in (*CREATES, "createClass")}
+    counts = {op: n for op, n in simulator.calls.items() if op.startswith("create")}
+    assert {"createConnection", "createClass", "createSchema", "createMappingSet", "createFlow"} <= set(counts)
 
     second = provision_chain(runtime, paths=("charges", "customers"), execution="provision-acme-2")
 
