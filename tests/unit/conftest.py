@@ -1,6 +1,7 @@
-"""Fixtures of the step unit tests (tests/unit/test_steps_*.py): the steps run on a ``Runtime`` built directly
-over moto's in-process DynamoDB and Secrets Manager (``mock_aws``) and the AEP simulator (``simulator``, the root
-conftest's: its requests are checked against Adobe's OpenAPI specs at teardown). See tests/unit/step_support.py.
+"""Fixtures of the unit tests that reach AWS: ``aws`` is moto's in-process DynamoDB (template.yaml's table) and
+Secrets Manager (``mock_aws``); ``runtime`` is the ``Runtime`` the steps run on (tests/unit/test_steps_*.py),
+built directly over ``aws`` and the AEP simulator (``simulator``, the root conftest's: its requests are checked
+against Adobe's OpenAPI specs at teardown). See tests/unit/step_support.py.
 """
 
 from __future__ import annotations
