@@ -382,7 +382,7 @@ def _seed_flows(stack: LocalStack, runtime: Any, flows: int) -> list[str]:
     now = sim.now_ms()
     for i, flow_id in enumerate(flow_ids):
         sim.add_run(flow_id, "failed" if i % 20 == 0 else "success", started_at_ms=now - 120_000)
-    table = runtime.store._table  # the same boto3 Table the Store uses
+    table = runtime.store.table  # the same boto3 Table the Store uses
     with table.batch_writer() as batch:
         for (tenant_id, path), flow_id in zip(pairs, flow_ids, strict=True):
             batch.put_item(

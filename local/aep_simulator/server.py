@@ -313,6 +313,12 @@ class AepSimulator:
         with self._state.lock:
             return self._state.all_objects(kind, sandbox)
 
+    def runs_of(self, flow_id: str) -> list[dict[str, Any]]:
+        """Deep copies of the stored runs of a flow, oldest first (scheduled, added and on-demand runs; an
+        on-demand run carries the ``params`` it was started with); empty for an unknown flow."""
+        with self._state.lock:
+            return copy.deepcopy(self._state.runs.get(flow_id, []))
+
     def stripe_key_of(self, base_connection_id: str) -> str | None:
         """The Stripe key a base connection holds (never returned over HTTP), or None."""
         with self._state.lock:

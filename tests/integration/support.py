@@ -15,7 +15,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -265,6 +266,22 @@ class Running:
         )
 
 
+def stripe_aep(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None, timeout_s: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`stripe-aep ARGS` (this interpreter's `python -m stripe_aep_cli`) in a subprocess, its output captured;
+    `env` defaults to this process's environment."""
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
 def cli(running: Running, *args: str) -> subprocess.CompletedProcess[str]:
     """`stripe-aep --local --stack-file <file> ARGS` in a subprocess (exit code, stdout, stderr)."""
     env = {**os.environ, "COLUMNS": "200"}
@@ -274,20 +291,28 @@ def cli(running: Running, *args: str) -> subprocess.CompletedProcess[str]:
         "AWS_SECRET_ACCESS_KEY",
     ):  # only --local routes to moto
         env.pop(key, None)
-    return subprocess.run(  # noqa: S603 - our own interpreter and module
-        [*CLI, "--local", "--stack-file", str(running.stack_file), *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    return stripe_aep("--local", "--stack-file", str(running.stack_file), *args, env=env, timeout_s=300)
 
 
 def as_json(result: subprocess.CompletedProcess[str]) -> Any:
     """stdout of a `--json` command: exactly one JSON document."""
     return json.loads(result.stdout)
+
+
+@contextmanager
+def local_up(stack_file: Path, *options: str) -> Iterator[tuple[Running, str]]:
+    """`stripe-aep --stack-file F local up --background OPTIONS` (exit 0 checked); yields the running stack and
+    what `up` printed. Then `local down`, checked: exit 0, it names the process it stopped, the file is gone."""
+    up = stripe_aep("--stack-file", str(stack_file), "local", "up", "--background", *options, timeout_s=180)
+    assert up.returncode == 0, up.stdout + up.stderr
+    started = Running(stack_file)
+    try:
+        yield started, up.stdout
+    finally:
+        down = stripe_aep("--stack-file", str(stack_file), "local", "down")
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert f"pid {started.document['pid']}" in down.stdout
+        assert not stack_file.exists()
 
 
 def alert_queue(stack: LocalStack) -> Callable[[], list[dict[str, Any]]]:

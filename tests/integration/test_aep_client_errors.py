@@ -108,7 +108,7 @@ def test_403_bad_api_key_is_authentication_error(simulator: Any, credential: Ims
     client = PlatformClient(fast_settings(simulator.url), other)
     # A token of one client used with another's API key: the gateway answers 403003. The client never sends
     # such a pair, so the request is made by hand and mapped by the client's error mapping.
-    token = client._tokens.token()
+    token = client.tokens.token()
     response = requests.get(
         f"{simulator.url}/data/foundation/schemaregistry/stats",
         headers={
@@ -129,7 +129,7 @@ def test_403_bad_api_key_is_authentication_error(simulator: Any, credential: Ims
 def test_one_ims_call_for_many_platform_calls(platform_client: PlatformClient, simulator: Any) -> None:
     create_tutorial_chain(platform_client, simulator)
     assert simulator.calls["imsToken"] == 1
-    other = PlatformClient(fast_settings(simulator.url), platform_client._credential)
+    other = PlatformClient(fast_settings(simulator.url), platform_client.credential)
     other.get_tenant_id()
     assert simulator.calls["imsToken"] == 1  # cached per process and credential
 

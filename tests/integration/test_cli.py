@@ -8,7 +8,6 @@ checked in DynamoDB (boto3 against moto) and in the simulator (its Flow Service 
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +15,8 @@ import pytest
 import requests
 
 from local.aep_simulator.stripe_data import sample_rows
-from tests.integration.conftest import REPO, require_app
-from tests.integration.support import ADOBE, ADOBE_ORG, CLI, Running, as_json, cli
+from tests.integration.conftest import require_app
+from tests.integration.support import ADOBE, ADOBE_ORG, Running, as_json, cli, local_up, stripe_aep
 
 
 @pytest.fixture(scope="module")
@@ -25,30 +24,8 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """`stripe-aep --stack-file F local up --background --seed-demo` for the module; `local down` after (checked)."""
     require_app()
     stack_file = tmp_path_factory.mktemp("local") / "stack.json"
-    up = subprocess.run(  # noqa: S603
-        [*CLI, "--stack-file", str(stack_file), "local", "up", "--background", "--seed-demo", "--health-every", "0"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=180,
-        check=False,
-    )
-    assert up.returncode == 0, up.stdout + up.stderr
-    started = Running(stack_file)
-    try:
+    with local_up(stack_file, "--seed-demo", "--health-every", "0") as (started, _):
         yield started
-    finally:
-        down = subprocess.run(  # noqa: S603
-            [*CLI, "--stack-file", str(stack_file), "local", "down"],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            timeout=60,
-            check=False,
-        )
-        assert down.returncode == 0, down.stdout + down.stderr
-        assert f"pid {started.document['pid']}" in down.stdout
-        assert not stack_file.exists()
 
 
 @pytest.mark.parametrize("bad", ["../other", "Acme", "\u0430cme", "a" * 41, "acme/../../x"])
@@ -176,27 +153,13 @@ def test_failed_provisioning_exits_1_with_the_cause_and_retries_under_a_new_name
 
 
 def test_no_stack_is_a_usage_error(tmp_path: Path) -> None:
-    result = subprocess.run(  # noqa: S603
-        [*CLI, "--local", "--stack-file", str(tmp_path / "none.json"), "status"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-        check=False,
-    )
+    result = stripe_aep("--local", "--stack-file", str(tmp_path / "none.json"), "status")
     assert result.returncode == 2
     assert "local up" in result.stderr
 
 
 def test_global_options_are_accepted_after_the_command(tmp_path: Path) -> None:
-    result = subprocess.run(  # noqa: S603
-        [*CLI, "status", "--local", "--stack-file", str(tmp_path / "none.json"), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-        check=False,
-    )
+    result = stripe_aep("status", "--local", "--stack-file", str(tmp_path / "none.json"), "--json")
     assert result.returncode == 2
     assert "No such option" not in result.stderr
     assert "local up" in json.loads(result.stdout)["error"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import REPO, require_app
-from tests.integration.support import CLI, Running, as_json, cli
+from tests.integration.support import Running, as_json, cli, local_up, stripe_aep
 
 HEALTH_EVERY_S = 2
 
@@ -37,34 +36,14 @@ def _eventually(check: Callable[[], Any], timeout_s: float = 30) -> Any:
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    """`local up --background --health-every 2` (no demo tenants); `local down` after."""
+    """`local up --background --health-every 2` (no demo tenants); `local down` after (checked)."""
     require_app()
     stack_file = tmp_path_factory.mktemp("events") / "stack.json"
-    up = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [*CLI, "--stack-file", str(stack_file), "local", "up", "--background", "--health-every", str(HEALTH_EVERY_S)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=180,
-        check=False,
-    )
-    assert up.returncode == 0, up.stdout + up.stderr
-    # the faster clock is printed, with the template's schedule
-    assert f"Health check: every {HEALTH_EVERY_S} s (template: rate(15 minutes)" in up.stdout
-    assert "local send-event FILE" in up.stdout
-    started = Running(stack_file)
-    try:
+    with local_up(stack_file, "--health-every", str(HEALTH_EVERY_S)) as (started, printed):
+        # the faster clock is printed, with the template's schedule
+        assert f"Health check: every {HEALTH_EVERY_S} s (template: rate(15 minutes)" in printed
+        assert "local send-event FILE" in printed
         yield started
-    finally:
-        down = subprocess.run(  # noqa: S603
-            [*CLI, "--stack-file", str(stack_file), "local", "down"],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            timeout=60,
-            check=False,
-        )
-        assert down.returncode == 0, down.stdout + down.stderr
 
 
 def _signup_event(tmp_path: Path, tenant_id: str) -> Path:
@@ -120,14 +99,6 @@ def test_a_tenant_of_ones_own_through_the_event_path(running: Running, tmp_path:
 def test_local_finds_the_stack_from_any_folder(running: Running, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["STRIPE_AEP_STACK_FILE"] = str(running.stack_file)
-    result = subprocess.run(  # noqa: S603
-        [*CLI, "status", "--local", "--json"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    result = stripe_aep("status", "--local", "--json", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert as_json(result) == as_json(cli(running, "--json", "status"))

@@ -36,22 +36,28 @@ def _iso(seconds: int) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def provision(stack: LocalStack, tenant_factory: TenantFactory, paths: list[str]) -> dict[str, dict[str, Any]]:
+def provision(
+    stack: LocalStack, tenant_factory: TenantFactory, records: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Tenant ``acme`` (Stripe key ``KEY``) provisioned over balance_transactions, then its Stripe account seeded
+    with ``records`` when given; returns the dataflow item."""
     tenant_factory("acme", KEY)
-    arn = stack.start_execution("ProvisionStateMachine", {"tenantId": "acme", "resourcePaths": paths}, name="p1")
+    payload = {"tenantId": "acme", "resourcePaths": ["balance_transactions"]}
+    arn = stack.start_execution("ProvisionStateMachine", payload, name="p1")
     assert stack.wait(arn, timeout_s=180)["status"] == "SUCCEEDED"
+    if records is not None:
+        stack.simulator.seed_stripe_account(KEY, {"balance_transactions": records})
     _, items = Store(stack.outputs["TableName"]).tenant_items("acme")
-    return {item["resource_path"]: item for item in items}
+    (item,) = items
+    return item
 
 
 def test_a_provisioned_flow_ingests_stripe_records_and_the_parquet_rows_match_field_by_field(
     stack: LocalStack, tenant_factory: TenantFactory
 ) -> None:
-    items = provision(stack, tenant_factory, ["balance_transactions"])
-    sim = stack.simulator
-    item = items["balance_transactions"]
     records = balance_transactions(205)
-    sim.seed_stripe_account(KEY, {"balance_transactions": records})
+    item = provision(stack, tenant_factory, records)
+    sim = stack.simulator
 
     run = sim.run_flow(item["flow_id"])
 
@@ -107,15 +113,13 @@ def test_a_provisioned_flow_ingests_stripe_records_and_the_parquet_rows_match_fi
 def test_bad_rows_give_failed_then_degraded_health_with_the_real_counts(
     stack: LocalStack, tenant_factory: TenantFactory
 ) -> None:
-    items = provision(stack, tenant_factory, ["balance_transactions"])
-    sim = stack.simulator
-    item = items["balance_transactions"]
     records = balance_transactions(10)
     records[2]["amount"] = 2**60  # beyond XDM long: the row is invalid XDM
     records[7]["id"] = "txn_ingest_bad_id"
     records[7]["fee"] = "a lot"  # cannot be converted to the integer field: attribute nulled, row kept
     records[4]["available_on"] = None  # the dformat(null * 1000) trap: tables v2 guard it (no 1970)
-    sim.seed_stripe_account(KEY, {"balance_transactions": records})
+    item = provision(stack, tenant_factory, records)
+    sim = stack.simulator
     store = Store(stack.outputs["TableName"])
 
     failed = sim.run_flow(item["flow_id"])
@@ -168,9 +172,9 @@ def test_bad_rows_give_failed_then_degraded_health_with_the_real_counts(
 def test_a_revoked_stripe_key_fails_the_run_and_a_fresh_account_reads_the_default_samples(
     stack: LocalStack, tenant_factory: TenantFactory
 ) -> None:
-    items = provision(stack, tenant_factory, ["balance_transactions"])
+    item = provision(stack, tenant_factory)
     sim = stack.simulator
-    flow_id = items["balance_transactions"]["flow_id"]
+    flow_id = item["flow_id"]
     first = sim.run_flow(flow_id)  # nobody seeded the account: stripe_data's three samples
     assert first["metrics"]["recordSummary"]["inputRecordCount"] == 3
     assert first["metrics"]["statusSummary"]["status"] == "success"
@@ -178,15 +182,12 @@ def test_a_revoked_stripe_key_fails_the_run_and_a_fresh_account_reads_the_defaul
     sim.seed_stripe_account(KEY, {"balance_transactions": balance_transactions(4, expanded_every=2)})
     expanded = sim.run_flow(flow_id)
     assert expanded["metrics"]["recordSummary"]["failedRecordCount"] == 0
-    assert sim.dataset_failed_rows(items["balance_transactions"]["dataset_id"]) == []
+    assert sim.dataset_failed_rows(item["dataset_id"]) == []
     group = f"_{sim.tenant_id}"
-    sources = {
-        r[group]["stripe_balance_transactions"]["source"]
-        for r in sim.dataset_rows(items["balance_transactions"]["dataset_id"])[3:]
-    }
+    sources = {r[group]["stripe_balance_transactions"]["source"] for r in sim.dataset_rows(item["dataset_id"])[3:]}
     assert sources == {f"ch_ingest{i:06d}" for i in range(4)}
     sim.revoke_stripe_key(KEY)
     second = sim.run_flow(flow_id)
     assert second["metrics"]["statusSummary"]["status"] == "failed"
     assert second["metrics"]["statusSummary"]["errors"][0]["code"] == "CONNECTOR-1401-401"
-    assert len(sim.dataset_rows(items["balance_transactions"]["dataset_id"])) == 3 + 4  # the failed batch wrote none
+    assert len(sim.dataset_rows(item["dataset_id"])) == 3 + 4  # the failed batch wrote none

@@ -6,7 +6,6 @@ the simulator's objects and the DynamoDB items afterwards.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -14,9 +13,9 @@ from pydantic import SecretStr
 
 from local.stack import LocalStack
 from stripe_aep.aep import AepValidationError, PatchOperation
-from stripe_aep.steps.lifecycle import _schedule_ops, rotation_check_name
+from stripe_aep.steps.lifecycle import rotation_check_name
 from stripe_aep.store import dataflow_key, tenant_key
-from stripe_aep.tenants import ScheduleInput, dataflow_name
+from stripe_aep.tenants import dataflow_name
 from tests.integration.conftest import DEFAULT_STRIPE_KEY, TenantFactory
 from tests.integration.support import (
     PATHS,
@@ -134,31 +133,6 @@ def test_update_schedule_breaking_adobes_rules_fails_before_any_patch(
     assert field in described["cause"]
     assert "patchFlow" not in stack.simulator.calls
     assert flows_by_name(stack)[dataflow_name(tenant, "charges")]["etag"] == flow_before["etag"]
-
-
-def test_a_start_time_already_passed_is_left_alone() -> None:
-    """Unit-level: when the start time has passed, the JSON Patch changes frequency and interval only."""
-    past = int(time.time()) - 3600
-    future = int(time.time()) + 3600
-    requested = ScheduleInput(frequency="day", interval=1, startTime=future + 60)
-
-    ops, result = _schedule_ops({"startTime": past, "frequency": "hour", "interval": 1}, requested, None)
-    assert [op.path for op in ops] == ["/scheduleParams/frequency", "/scheduleParams/interval"]
-    assert result == {"frequency": "day", "interval": 1, "startTime": past}
-
-    ops, result = _schedule_ops({"startTime": future, "frequency": "hour", "interval": "1"}, requested, None)
-    assert [op.path for op in ops][-1] == "/scheduleParams/startTime"
-    assert result["startTime"] == future + 60
-
-    ops, result = _schedule_ops(
-        {"startTime": future, "frequency": "hour", "interval": 1}, ScheduleInput(frequency="once"), "n"
-    )
-    assert [(op.op, op.path) for op in ops] == [
-        ("replace", "/scheduleParams/frequency"),
-        ("remove", "/scheduleParams/interval"),
-        ("replace", "/name"),
-    ]
-    assert result["interval"] is None
 
 
 def test_operation_on_an_unknown_tenant_fails_with_tenant_not_found(stack: LocalStack) -> None:

@@ -49,7 +49,7 @@ class Pushed:
         self.endpoint.wait_idle()
 
     def event_items(self) -> list[dict[str, Any]]:
-        table = self.store._table
+        table = self.store.table
         return [i for i in table.scan().get("Items", []) if str(i["pk"]).startswith("WEBHOOK#")]
 
     def queued(self) -> int:

@@ -19,7 +19,7 @@ from tests.integration.support import provision_tenant, run, table_store
 
 
 def _runs_of(stack: LocalStack, flow_id: str) -> list[dict[str, Any]]:
-    return [r for r in stack.simulator._state.runs.get(flow_id, []) if "params" in r]
+    return [r for r in stack.simulator.runs_of(flow_id) if "params" in r]
 
 
 def _flow_id(stack: LocalStack, tenant: str, path: str = "charges") -> str:

@@ -590,7 +590,7 @@ def app_stack() -> Iterator[LocalStack]:
 
 
 def _types(stack: LocalStack) -> dict[str, str]:
-    return dict(stack._types)
+    return stack.resource_types
 
 
 def test_repository_template_resources_exist_on_moto(app_stack: LocalStack) -> None:

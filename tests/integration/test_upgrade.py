@@ -50,12 +50,16 @@ def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield move
 
 
-def provision(stack: LocalStack, tenant_id: str) -> None:
-    arn = stack.start_execution(
-        "ProvisionStateMachine", {"tenantId": tenant_id, "resourcePaths": PATHS}, name=f"p-{tenant_id}"
-    )
-    described = stack.wait(arn, timeout_s=180)
-    assert described["status"] == "SUCCEEDED", described.get("cause")
+def provision(stack: LocalStack, tenant_factory: TenantFactory, *tenants: str) -> list[str]:
+    """Each tenant (Stripe key ``KEY``) provisioned over ``PATHS``, one execution after another; returns them."""
+    for tenant_id in tenants:
+        tenant_factory(tenant_id, KEY)
+        arn = stack.start_execution(
+            "ProvisionStateMachine", {"tenantId": tenant_id, "resourcePaths": PATHS}, name=f"p-{tenant_id}"
+        )
+        described = stack.wait(arn, timeout_s=180)
+        assert described["status"] == "SUCCEEDED", described.get("cause")
+    return list(tenants)
 
 
 def upgrade(stack: LocalStack, tenant_id: str, name: str, **extra: Any) -> dict[str, Any]:
@@ -72,10 +76,7 @@ def writes(stack: LocalStack) -> Counter[str]:
 def test_upgrade_moves_every_flow_to_the_new_mapping_version_and_a_rerun_writes_nothing(
     stack: LocalStack, tenant_factory: TenantFactory, tables: Any
 ) -> None:
-    tenants = ["acme", "globex"]
-    for tenant in tenants:
-        tenant_factory(tenant, KEY)
-        provision(stack, tenant)
+    tenants = provision(stack, tenant_factory, "acme", "globex")
     sim = stack.simulator
     store = Store(stack.outputs["TableName"])
     groups = {fg["title"]: fg for fg in sim.objects("fieldgroups")}
@@ -133,8 +134,7 @@ def test_upgrade_moves_every_flow_to_the_new_mapping_version_and_a_rerun_writes_
 def test_a_dry_run_writes_nothing_and_names_what_it_would_write(
     stack: LocalStack, tenant_factory: TenantFactory, tables: Any
 ) -> None:
-    tenant_factory("acme", KEY)
-    provision(stack, "acme")
+    provision(stack, tenant_factory, "acme")
     before = writes(stack)
     tables(2)
 
@@ -153,10 +153,7 @@ def test_a_dry_run_writes_nothing_and_names_what_it_would_write(
 def test_a_failure_half_way_then_a_rerun_upgrades_each_dataflow_once(
     stack: LocalStack, tenant_factory: TenantFactory, tables: Any
 ) -> None:
-    tenants = ["acme", "globex", "initech"]
-    for tenant in tenants:
-        tenant_factory(tenant, KEY)
-        provision(stack, tenant)
+    tenants = provision(stack, tenant_factory, "acme", "globex", "initech")
     sim = stack.simulator
     before = writes(stack)
     tables(2)
@@ -284,10 +281,7 @@ def test_upgrade_all_in_batches_reports_each_tenant_and_status_flags_the_outdate
     from stripe_aep_cli.backend import Backend
     from stripe_aep_cli.commands import evolve
 
-    tenants = ["acme", "globex", "initech"]
-    for tenant in tenants:
-        tenant_factory(tenant, KEY)
-        provision(stack, tenant)
+    tenants = provision(stack, tenant_factory, "acme", "globex", "initech")
     tables(2)
     backend = Backend(outputs=dict(stack.outputs), region="us-east-1", endpoint_url=stack.aws_endpoint, local=True)
     store = backend.store()

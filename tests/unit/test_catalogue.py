@@ -6,12 +6,9 @@ asserted in the simulator (objects by name, calls by operationId) and in DynamoD
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 from pydantic import SecretStr
 
 from stripe_aep.aep import PlatformClient
@@ -30,28 +27,16 @@ from stripe_aep.names import base_connection_name
 from stripe_aep.store import Store, tenant_key
 from stripe_aep.tenants import now_s
 from tests.conftest import FAKE_STRIPE_KEY, SANDBOX
+from tests.unit.step_support import TABLE_NAME, Aws
 
 TENANT = "acme-co"
 REF = Ref(SANDBOX, TENANT)
 
 
 @pytest.fixture
-def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    """A ``Store`` over a fresh moto table with the template's key schema."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        table = boto3.resource("dynamodb").create_table(
-            TableName="catalogue-test",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield Store("catalogue-test", table)
+def store(aws: Aws) -> Store:
+    """A ``Store`` over template.yaml's table on moto (``aws``: tests/unit/conftest.py)."""
+    return Store(TABLE_NAME, aws.table)
 
 
 class KeyReader:

@@ -11,7 +11,6 @@ from pydantic import SecretStr
 
 from local.aep_simulator import Fault
 from stripe_aep.aep import AepError, ImsCredential, PatchOperation, PlatformClient
-from stripe_aep.aep.auth import _CACHE
 from tests.conftest import FAKE_CLIENT_SECRET, FAKE_STRIPE_KEY, fast_settings
 
 
@@ -54,7 +53,7 @@ def test_no_secret_in_logs_errors_or_reprs(
     client = PlatformClient(fast_settings(simulator.url), credential)
     errors = _exercise(client, simulator)
     assert len(errors) >= 5, errors  # the error paths really ran
-    token = next(iter(_CACHE.values())).value if _CACHE else None
+    token = client.tokens.cached_token()
     assert token, "an access token was issued"
 
     bad = ImsCredential(

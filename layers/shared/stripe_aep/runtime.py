@@ -16,7 +16,7 @@ import secrets
 import threading
 from collections.abc import Mapping
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -26,6 +26,8 @@ from stripe_aep.store import Store
 from stripe_aep.tenants import Frequency, tenant_secret_name
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
     from stripe_aep.aep import ImsCredential, PlatformClient
     from stripe_aep.budget import AdobeBudget
 
@@ -64,11 +66,22 @@ class Settings(BaseModel):
 
 
 class Runtime:
-    """What a step needs: the store, Platform clients per sandbox, and the secrets behind them."""
+    """What a step needs: the store, Platform clients per sandbox, and the secrets behind them.
 
-    def __init__(self, settings: Settings) -> None:
+    ``Runtime(settings)`` is a Lambda's: the table ``settings.table_name`` through boto3's default session and
+    secrets through Powertools' default Secrets Manager provider (both configured by the environment).
+    ``store`` and ``secrets_provider`` replace them, so that a step can run on explicitly built dependencies
+    (a ``Store`` over a given boto3 ``Table``, a ``SecretsProvider`` over a given Secrets Manager client: the
+    unit tests' moto) without touching the environment. Platform clients go to ``settings.platform_url`` /
+    ``settings.ims_url``.
+    """
+
+    def __init__(
+        self, settings: Settings, store: Store | None = None, secrets_provider: SecretsProvider | None = None
+    ) -> None:
         self.settings = settings
-        self.store = Store(settings.table_name)
+        self.store = store if store is not None else Store(settings.table_name)
+        self._secrets = secrets_provider
         self._clients: dict[str, PlatformClient] = {}
         self._lock = threading.Lock()
         self.budget: AdobeBudget | None = None
@@ -108,16 +121,9 @@ class Runtime:
         The secret is JSON: ``{"client_id", "client_secret", "ims_org", "scopes"}`` (scopes: a list or a
         comma-separated string). ``fresh`` bypasses the cache (IMS answered ``invalid_client``: rotated).
         """
-        from aws_lambda_powertools.utilities import parameters
-
         from stripe_aep.aep import ImsCredential
 
-        raw = parameters.get_secret(
-            self.settings.adobe_credential_secret,
-            transform="json",
-            max_age=self.settings.secret_max_age_s,
-            force_fetch=fresh,
-        )
+        raw = self._get_secret(self.settings.adobe_credential_secret, transform="json", fresh=fresh)
         data = dict(raw) if isinstance(raw, dict) else {}
         scopes = data.get("scopes", [])
         if isinstance(scopes, str):
@@ -134,7 +140,7 @@ class Runtime:
 
         name = tenant_secret_name(self.settings.tenant_secret_prefix, tenant_id)
         try:
-            value = parameters.get_secret(name, max_age=self.settings.secret_max_age_s, force_fetch=fresh)
+            value = self._get_secret(name, fresh=fresh)
         except parameters.exceptions.GetParameterError:
             raise TenantSecretNotFoundError(f"no Stripe key secret for tenant {tenant_id} at {name}") from None
         text = value.decode() if isinstance(value, bytes) else str(value)
@@ -143,6 +149,16 @@ class Runtime:
         if not text:
             raise TenantSecretNotFoundError(f"the secret {name} holds no Stripe key")
         return SecretStr(text)
+
+    def _get_secret(self, name: str, transform: Literal["json"] | None = None, fresh: bool = False) -> Any:
+        """The secret's value through ``secrets_provider`` or Powertools' default provider, cached ``secret_max_age_s``;
+        raises ``parameters.exceptions.GetParameterError`` (missing secret included)."""
+        max_age = self.settings.secret_max_age_s
+        if self._secrets is not None:
+            return self._secrets.get(name, max_age=max_age, transform=transform, force_fetch=fresh)
+        from aws_lambda_powertools.utilities import parameters
+
+        return parameters.get_secret(name, transform=transform, max_age=max_age, force_fetch=fresh)
 
     def stripe_key_is(self, tenant_id: str, key: SecretStr) -> bool:
         """Whether the tenant's secret still holds ``key`` (read fresh; compared in constant time)."""

@@ -120,11 +120,11 @@ class ImsTokenProvider:
 
     def token(self) -> str:
         """A valid access token (cached or new)."""
-        cached = self._cached()
+        cached = self.cached_token()
         if cached is not None:
             return cached
         with self._lock:
-            cached = self._cached()  # another thread may have fetched it meanwhile
+            cached = self.cached_token()  # another thread may have fetched it meanwhile
             if cached is not None:
                 return cached
             try:
@@ -147,7 +147,9 @@ class ImsTokenProvider:
             if current is not None and current.value == token:
                 del _CACHE[self._key]
 
-    def _cached(self) -> str | None:
+    def cached_token(self) -> str | None:
+        """The access token this process holds for the credential, or ``None`` when none is cached or it is due
+        for refresh (makes no IMS call)."""
         with _CACHE_LOCK:
             current = _CACHE.get(self._key)
         if current is not None and time.monotonic() < current.expires_at:

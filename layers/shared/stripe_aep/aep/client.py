@@ -181,6 +181,17 @@ class PlatformClient:
             f"client_id={self._credential.client_id!r})"
         )
 
+    @property
+    def credential(self) -> ImsCredential:
+        """The Adobe credential the client authenticates with (the one read again after IMS answered
+        ``invalid_client``, if that happened); its ``client_secret`` stays a ``SecretStr``."""
+        return self._tokens.credential
+
+    @property
+    def tokens(self) -> ImsTokenProvider:
+        """The client's IMS access-token provider (``token()`` gives the cached token or asks IMS for one)."""
+        return self._tokens
+
     def close(self) -> None:
         self._session.close()
 

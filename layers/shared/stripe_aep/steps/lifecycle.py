@@ -250,7 +250,7 @@ def _flow_item(runtime: Runtime, tenant_id: str, resource_path: str) -> tuple[It
     return key, item
 
 
-def _schedule_ops(
+def schedule_patch(
     current: Mapping[str, Any], schedule: ScheduleInput | None, name: str | None
 ) -> tuple[list[PatchOperation], dict[str, Any]]:
     """JSON Patch operations taking ``current`` (the flow's ``scheduleParams``) to the requested schedule and
@@ -317,13 +317,13 @@ def update_dataflow(request: UpdateDataflowStep, runtime: Runtime) -> DataflowUp
         flow = client.get_flow(flow_id)
         if not flow.etag:
             raise PreconditionFailedError("retrieveFlow gave no etag", operation="retrieveFlow")
-        ops, outcome["schedule"] = _schedule_ops(flow.schedule_params, request.schedule, request.name)
+        ops, outcome["schedule"] = schedule_patch(flow.schedule_params, request.schedule, request.name)
         return flow.etag, ops
 
     etag: str | None = item.get("flow_etag")
     ops: list[PatchOperation] | None = None
     if etag and stored is not None:
-        ops, outcome["schedule"] = _schedule_ops(stored, request.schedule, request.name)
+        ops, outcome["schedule"] = schedule_patch(stored, request.schedule, request.name)
 
     def patch(etag: str, ops: list[PatchOperation]) -> Created:
         return client.patch_flow(flow_id, etag, ops)
@@ -485,6 +485,7 @@ def set_dataflow_state(request: SetDataflowStateStep, runtime: Runtime) -> Dataf
 __all__ = [
     "rotate_stripe_key",
     "rotation_check_name",
+    "schedule_patch",
     "set_dataflow_state",
     "update_dataflow",
     "validate_lifecycle_input",
