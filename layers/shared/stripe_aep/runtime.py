@@ -39,7 +39,7 @@ class Settings(BaseModel):
     for its slot before the step is refused with ``BudgetExhaustedError`` (``stripe_aep.budget``).
     """
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     table_name: str
     adobe_credential_secret: str

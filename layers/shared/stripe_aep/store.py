@@ -26,8 +26,8 @@ import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from stripe_aep.clock import now_s
 from stripe_aep.errors import ConcurrentModificationError, InputValidationError
-from stripe_aep.tenants import now_s
 
 ItemKey = tuple[str, str]
 #: What deprovisioning leaves on items; a new provisioning of the tenant clears it.
