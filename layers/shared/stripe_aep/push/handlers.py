@@ -1,4 +1,5 @@
-"""The two push-health Lambdas' handlers, configured from the environment at cold start.
+"""The two push-health Lambdas' handlers, built on the first event (``stripe_aep.handler.deferred_handler``) from
+the environment read at cold start.
 
 ``webhook_receiver`` (Function URL): ``TABLE_NAME``, ``WEBHOOK_QUEUE_URL``, ``WEBHOOK_KEY_HOST`` (fixed to
 ``https://static.adobeioevents.com`` in the template; the local stack points it at the simulator),
