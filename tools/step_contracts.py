@@ -27,7 +27,6 @@ taken as "anything" rather than guessed. JSONata states are not checked.
 from __future__ import annotations
 
 import ast
-import importlib
 import inspect
 import json
 import re
@@ -353,35 +352,24 @@ class StepContract:
 
 
 def step_of_handler(app: Path, handler_name: str) -> Callable[..., Any]:
-    """The step function an app.py wraps: ``<handler_name> = step_handler(<module>.<step>)``, the names resolved
-    through the file's imports. Raises LookupError when the handler is not built that way."""
+    """The step function an app.py wraps: ``<handler_name> = step_handler("<module>.<step>")``, resolved as the
+    handler resolves it (``stripe_aep.handler.resolve_step``). Raises LookupError when the handler is not built
+    that way."""
+    from stripe_aep.handler import resolve_step
+
     tree = ast.parse(app.read_text(encoding="utf-8"))
-    imported: dict[str, str] = {}
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module:
-            for alias in node.names:
-                imported[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                top = alias.name.split(".")[0]  # `import a.b` binds `a`; `import a.b as c` binds `c` to a.b
-                imported[alias.asname or top] = alias.name if alias.asname else top
     for node in tree.body:
         if not (isinstance(node, ast.Assign) and any(getattr(t, "id", None) == handler_name for t in node.targets)):
             continue
         call = node.value
         if not (isinstance(call, ast.Call) and call.args and ast.unparse(call.func).endswith("step_handler")):
             break
-        dotted = ast.unparse(call.args[0]).split(".")
-        qualified = [*imported.get(dotted[0], dotted[0]).split("."), *dotted[1:]]
-        module_name, attribute = ".".join(qualified[:-1]), qualified[-1]
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:  # `from package import module`: the module is the last name but one
-            module = importlib.import_module(".".join(qualified[:-2]))
-            module = getattr(module, qualified[-2])
-        step: Callable[..., Any] = getattr(module, attribute)
+        name = call.args[0]
+        if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+            break
+        step, _ = resolve_step(name.value)
         return step
-    raise LookupError(f"{app}: {handler_name} is not step_handler(<step>)")
+    raise LookupError(f'{app}: {handler_name} is not step_handler("<module>.<step>")')
 
 
 def contract_of(function: str, template: Mapping[str, Any], repo: Path = REPO) -> StepContract:

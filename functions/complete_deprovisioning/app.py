@@ -1,6 +1,5 @@
 """Lambda: Mark the tenant and its dataflows DEPROVISIONED."""
 
 from stripe_aep.handler import step_handler
-from stripe_aep.steps import deprovision
 
-lambda_handler = step_handler(deprovision.complete_deprovisioning)
+lambda_handler = step_handler("deprovision.complete_deprovisioning")

@@ -1,6 +1,5 @@
 """Lambda: Mark the tenant and its dataflows ACTIVE."""
 
 from stripe_aep.handler import step_handler
-from stripe_aep.steps import provision
 
-lambda_handler = step_handler(provision.complete_provisioning)
+lambda_handler = step_handler("provision.complete_provisioning")

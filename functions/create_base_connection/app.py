@@ -1,6 +1,5 @@
 """Lambda: Create the tenant's Stripe base connection (Flow Service POST /connections)."""
 
 from stripe_aep.handler import step_handler
-from stripe_aep.steps import provision
 
-lambda_handler = step_handler(provision.create_base_connection)
+lambda_handler = step_handler("provision.create_base_connection")

@@ -1,6 +1,5 @@
 """Lambda: Create the tenant's dataset for one resource path (Catalog POST /dataSets)."""
 
 from stripe_aep.handler import step_handler
-from stripe_aep.steps import provision
 
-lambda_handler = step_handler(provision.create_dataset)
+lambda_handler = step_handler("provision.create_dataset")

@@ -1,6 +1,5 @@
 """Lambda: Create the data lake target connection (POST /targetConnections)."""
 
 from stripe_aep.handler import step_handler
-from stripe_aep.steps import provision
 
-lambda_handler = step_handler(provision.create_target_connection)
+lambda_handler = step_handler("provision.create_target_connection")

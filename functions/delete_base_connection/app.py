@@ -1,6 +1,5 @@
 """Lambda: Delete the tenant's base connection (DELETE /connections/{id})."""
 
 from stripe_aep.handler import step_handler
-from stripe_aep.steps import deprovision
 
-lambda_handler = step_handler(deprovision.delete_base_connection)
+lambda_handler = step_handler("deprovision.delete_base_connection")

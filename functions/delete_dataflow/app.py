@@ -1,6 +1,5 @@
 """Lambda: Delete one dataflow (DELETE /flows/{id}); a 404 counts as deleted."""
 
 from stripe_aep.handler import step_handler
-from stripe_aep.steps import deprovision
 
-lambda_handler = step_handler(deprovision.delete_dataflow)
+lambda_handler = step_handler("deprovision.delete_dataflow")

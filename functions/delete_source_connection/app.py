@@ -1,6 +1,5 @@
 """Lambda: Delete one source connection (DELETE /sourceConnections/{id})."""
 
 from stripe_aep.handler import step_handler
-from stripe_aep.steps import deprovision
 
-lambda_handler = step_handler(deprovision.delete_source_connection)
+lambda_handler = step_handler("deprovision.delete_source_connection")

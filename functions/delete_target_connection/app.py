@@ -1,6 +1,5 @@
 """Lambda: Delete one target connection (DELETE /targetConnections/{id})."""
 
 from stripe_aep.handler import step_handler
-from stripe_aep.steps import deprovision
 
-lambda_handler = step_handler(deprovision.delete_target_connection)
+lambda_handler = step_handler("deprovision.delete_target_connection")

@@ -1,6 +1,5 @@
 """Lambda: Explore one Stripe resource path through the base connection (GET /connections/{id}/explore)."""
 
 from stripe_aep.handler import step_handler
-from stripe_aep.steps import provision
 
-lambda_handler = step_handler(provision.explore_resource_path)
+lambda_handler = step_handler("provision.explore_resource_path")

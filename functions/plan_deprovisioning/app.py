@@ -1,6 +1,5 @@
 """Lambda: Validate a deprovision input and list the tenant's resource paths."""
 
 from stripe_aep.handler import step_handler
-from stripe_aep.steps import deprovision
 
-lambda_handler = step_handler(deprovision.plan_deprovisioning)
+lambda_handler = step_handler("deprovision.plan_deprovisioning")

@@ -1,6 +1,5 @@
 """Lambda: Delete one dataset (Catalog DELETE /dataSets/{id}) when the input asks to purge."""
 
 from stripe_aep.handler import step_handler
-from stripe_aep.steps import deprovision
 
-lambda_handler = step_handler(deprovision.purge_dataset)
+lambda_handler = step_handler("deprovision.purge_dataset")

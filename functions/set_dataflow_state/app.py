@@ -1,6 +1,5 @@
 """Lambda: Enable or disable one dataflow (POST /flows/{id}/action)."""
 
 from stripe_aep.handler import step_handler
-from stripe_aep.steps import lifecycle
 
-lambda_handler = step_handler(lifecycle.set_dataflow_state)
+lambda_handler = step_handler("lifecycle.set_dataflow_state")

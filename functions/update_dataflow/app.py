@@ -1,6 +1,5 @@
 """Lambda: Patch one dataflow's schedule or name (PATCH /flows/{id} with If-Match)."""
 
 from stripe_aep.handler import step_handler
-from stripe_aep.steps import lifecycle
 
-lambda_handler = step_handler(lifecycle.update_dataflow)
+lambda_handler = step_handler("lifecycle.update_dataflow")

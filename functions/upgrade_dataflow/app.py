@@ -2,6 +2,5 @@
 PUT mapping set, PATCH /flows/{id} with If-Match)."""
 
 from stripe_aep.handler import step_handler
-from stripe_aep.steps import upgrade
 
-lambda_handler = step_handler(upgrade.upgrade_dataflow)
+lambda_handler = step_handler("upgrade.upgrade_dataflow")

@@ -1,6 +1,5 @@
 """Lambda: Validate a lifecycle input (update_schedule, rotate_key, enable, disable)."""
 
 from stripe_aep.handler import step_handler
-from stripe_aep.steps import lifecycle
 
-lambda_handler = step_handler(lifecycle.validate_lifecycle_input)
+lambda_handler = step_handler("lifecycle.validate_lifecycle_input")

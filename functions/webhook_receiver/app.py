@@ -1,7 +1,5 @@
 """Lambda (Function URL): Adobe I/O Events webhook: challenge, signature check, replay guard, then SQS."""
 
-import os
+from stripe_aep.handler import deferred_handler
 
-from stripe_aep.push.handlers import webhook_receiver
-
-lambda_handler = webhook_receiver(os.environ)
+lambda_handler = deferred_handler("stripe_aep.push.handlers:webhook_receiver")

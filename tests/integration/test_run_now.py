@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from local.stack import LocalStack
+from stripe_aep.clock import now_s
 from stripe_aep.runs import MAX_WINDOW_S
 from stripe_aep.store import dataflow_key, flow_run_key
-from stripe_aep.tenants import now_s
 from tests.integration.conftest import TenantFactory
 from tests.integration.support import provision_tenant, run, table_store
 

@@ -22,10 +22,10 @@ from stripe_aep.catalogue import (
     delete_recorded,
     ensure,
 )
+from stripe_aep.clock import now_s
 from stripe_aep.errors import ConcurrentModificationError
 from stripe_aep.names import base_connection_name
 from stripe_aep.store import Store, tenant_key
-from stripe_aep.tenants import now_s
 from tests.conftest import FAKE_STRIPE_KEY, SANDBOX
 from tests.unit.step_support import TABLE_NAME, Aws
 

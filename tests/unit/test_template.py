@@ -88,6 +88,51 @@ def _of_type(resource_type: str) -> dict[str, dict[str, Any]]:
 
 
 FUNCTIONS = _of_type("AWS::Serverless::Function")
+MANAGED_POLICIES = _of_type("AWS::IAM::ManagedPolicy")
+_READ = {"dynamodb:GetItem", "dynamodb:Query"}
+_WRITE = {"dynamodb:PutItem", "dynamodb:UpdateItem"}
+#: The table actions (on the table itself) each function may call: only the deprovisioning steps and the webhook
+#: receiver (its event id claims) delete, the lifecycle input's validation only reads.
+TABLE_ACTIONS = {
+    **dict.fromkeys(
+        (
+            "ValidateInputFunction",
+            "CreateBaseConnectionFunction",
+            "ExploreResourcePathFunction",
+            "CreateSourceConnectionFunction",
+            "EnsureTargetSchemaFunction",
+            "CreateDatasetFunction",
+            "CreateTargetConnectionFunction",
+            "CreateMappingSetFunction",
+            "CreateDataflowFunction",
+            "CompleteProvisioningFunction",
+            "RecordFailureFunction",
+            "PlanDeprovisioningFunction",
+            "UpdateDataflowFunction",
+            "UpgradeDataflowFunction",
+            "RotateStripeKeyFunction",
+            "SetDataflowStateFunction",
+            "StartFlowRunFunction",
+            "HealthCheckFunction",
+        ),
+        _READ | _WRITE,
+    ),
+    **dict.fromkeys(
+        (
+            "DeleteDataflowFunction",
+            "DeleteTargetConnectionFunction",
+            "DeleteSourceConnectionFunction",
+            "PurgeDatasetFunction",
+            "DeleteBaseConnectionFunction",
+            "CompleteDeprovisioningFunction",
+        ),
+        _READ | _WRITE | {"dynamodb:DeleteItem"},
+    ),
+    "ValidateLifecycleInputFunction": _READ,
+    "WebhookReceiverFunction": {"dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+    "FlowRunProcessorFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+    "StartExecutionFunction": set(),
+}
 
 
 def _definition(logical_id: str) -> dict[str, Any]:
@@ -107,9 +152,16 @@ def _states(states: dict[str, Any], top: str | None = None) -> Iterator[tuple[st
 
 
 def _statements(properties: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every statement of a resource's policies: its inline ``Policies`` documents, the template's managed
+    policies it names there (``!Ref``), and a policy resource's own ``PolicyDocument``."""
+    documents = [properties["PolicyDocument"]] if "PolicyDocument" in properties else []
     for policy in properties.get("Policies", []):
-        if isinstance(policy, dict) and "Statement" in policy:
-            yield from policy["Statement"]
+        if isinstance(policy, dict) and list(policy) == ["Ref"] and policy["Ref"] in MANAGED_POLICIES:
+            documents.append(MANAGED_POLICIES[policy["Ref"]]["Properties"]["PolicyDocument"])
+        elif isinstance(policy, dict) and "Statement" in policy:
+            documents.append(policy)
+    for document in documents:
+        yield from document["Statement"]
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -289,6 +341,51 @@ def test_no_wildcard_resource_for_secrets_dynamodb_or_step_functions() -> None:
                 # The one wildcard allowed: the tenant secrets under their name prefix.
                 text = json.dumps(resource).replace("${TenantSecretPrefix}*", "")
                 assert "*" not in text, (logical_id, statement.get("Sid"))
+
+
+def test_each_function_gets_exactly_its_table_actions() -> None:
+    assert set(TABLE_ACTIONS) == set(FUNCTIONS)
+    for logical_id, resource in FUNCTIONS.items():
+        actions = {
+            action
+            for statement in _statements(resource["Properties"])
+            if statement["Resource"] == {"Fn::GetAtt": ["Table", "Arn"]}
+            for action in _as_list(statement["Action"])
+        }
+        assert actions == TABLE_ACTIONS[logical_id], logical_id
+
+
+def test_the_table_policy_is_written_once_per_access_level() -> None:
+    table_statements = [
+        (logical_id, statement)
+        for logical_id, resource in RESOURCES.items()
+        for statement in _statements(resource.get("Properties", {}))
+        if resource["Type"] != "AWS::Serverless::Function" and statement["Resource"] == {"Fn::GetAtt": ["Table", "Arn"]}
+    ]
+    levels = [frozenset(_as_list(statement["Action"])) for _, statement in table_statements]
+    assert len(levels) == len(set(levels)) == 3, table_statements
+    assert all(logical_id in MANAGED_POLICIES for logical_id, _ in table_statements)
+
+
+def test_the_adobe_credential_is_read_only_by_the_functions_that_call_adobe() -> None:
+    readers = {
+        logical_id
+        for logical_id, resource in FUNCTIONS.items()
+        for statement in _statements(resource["Properties"])
+        if statement["Resource"] == {"Ref": "AdobeCredentialSecret"}
+        and _as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
+    }
+    assert set(FUNCTIONS) - readers == {
+        "ValidateInputFunction",
+        "CompleteProvisioningFunction",
+        "RecordFailureFunction",
+        "PlanDeprovisioningFunction",
+        "CompleteDeprovisioningFunction",
+        "ValidateLifecycleInputFunction",
+        "StartExecutionFunction",
+        "WebhookReceiverFunction",
+        "FlowRunProcessorFunction",
+    }
 
 
 def test_tenant_secrets_are_read_under_the_prefix_only() -> None:

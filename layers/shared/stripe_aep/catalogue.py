@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from stripe_aep import names
-from stripe_aep.resources import RECORD_CLASS_TITLE, get_resource, record_class_body
+from stripe_aep.resources import RECORD_CLASS_TITLE, StripeResource, get_resource, record_class_body
 from stripe_aep.store import (
     ItemKey,
     Store,
@@ -44,7 +44,7 @@ from stripe_aep.store import (
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
-    from stripe_aep.aep import Created, PatchOperation, PlatformClient
+    from stripe_aep.aep import Created, PatchOperation, PlatformClient, XdmResource
 
 #: Which item records an object: the tenant's, a (tenant, path) dataflow's, a (sandbox, path) schema item, or the
 #: sandbox's record-class item. ``tenant``/``sandbox`` kinds are one per provisioning, the others one per path.
@@ -311,46 +311,62 @@ RECORD_CLASS = Kind(
     ),
     for_path=lambda resource_path: get_resource(resource_path).needs_custom_class,
 )
-#: The sandbox's XDM field group of one resource path (shared by the sandbox's tenants), found by title.
-FIELD_GROUP = Kind(
-    scope="sandbox_path",
-    operations=("createFieldGroup",),
-    needs=("xdm_tenant", "class"),
-    shared=True,
-    attribute="field_group",
-    name=lambda ref: get_resource(ref.resource_path).field_group_title,
-    key=_schema_key,
-    find=lambda client, name: _found(client.find_field_group(name), etag=False, field_group_alt_id="alt_id"),
-    find_all=lambda client, name: [
-        _obj(g, etag=False, field_group_alt_id="alt_id") for g in client.find_xdm_resources("fieldgroups", name)
-    ],
-    create=lambda client, name, ref, given: _obj(
-        client.create_field_group(
-            get_resource(ref.resource_path).field_group_body(given["xdm_tenant_id"], class_id=given.get("class_id"))
+
+
+def _sandbox_xdm_kind(
+    attribute: str,
+    container: str,
+    *,
+    operation: str,
+    needs: tuple[str, ...],
+    title: Callable[[StripeResource], str],
+    find: Callable[[PlatformClient, str], XdmResource | None],
+    create: Callable[[PlatformClient, StripeResource, Given], XdmResource],
+) -> Kind:
+    """A sandbox's XDM resource of one resource path (Schema Registry ``container``: ``fieldgroups``,
+    ``schemas``), shared by the sandbox's tenants and found by ``title``; no etag, its ``meta:altId`` is stored
+    as ``<attribute>_alt_id``."""
+    alt_id = {f"{attribute}_alt_id": "alt_id"}
+    return Kind(
+        scope="sandbox_path",
+        operations=(operation,),
+        needs=needs,
+        shared=True,
+        attribute=attribute,
+        name=lambda ref: title(get_resource(ref.resource_path)),
+        key=_schema_key,
+        find=lambda client, name: _found(find(client, name), etag=False, **alt_id),
+        find_all=lambda client, name: [
+            _obj(x, etag=False, **alt_id) for x in client.find_xdm_resources(container, name)
+        ],
+        create=lambda client, name, ref, given: _obj(
+            create(client, get_resource(ref.resource_path), given), etag=False, **alt_id
         ),
-        etag=False,
-        field_group_alt_id="alt_id",
+    )
+
+
+#: The sandbox's XDM field group of one resource path.
+FIELD_GROUP = _sandbox_xdm_kind(
+    "field_group",
+    "fieldgroups",
+    operation="createFieldGroup",
+    needs=("xdm_tenant", "class"),
+    title=lambda resource: resource.field_group_title,
+    find=lambda client, title: client.find_field_group(title),
+    create=lambda client, resource, given: client.create_field_group(
+        resource.field_group_body(given["xdm_tenant_id"], class_id=given.get("class_id"))
     ),
 )
-#: The sandbox's XDM schema of one resource path (shared by the sandbox's tenants), found by title.
-SCHEMA = Kind(
-    scope="sandbox_path",
-    operations=("createSchema",),
+#: The sandbox's XDM schema of one resource path.
+SCHEMA = _sandbox_xdm_kind(
+    "schema",
+    "schemas",
+    operation="createSchema",
     needs=("field_group", "class"),
-    shared=True,
-    attribute="schema",
-    name=lambda ref: get_resource(ref.resource_path).schema_title,
-    key=_schema_key,
-    find=lambda client, name: _found(client.find_schema(name), etag=False, schema_alt_id="alt_id"),
-    find_all=lambda client, name: [
-        _obj(x, etag=False, schema_alt_id="alt_id") for x in client.find_xdm_resources("schemas", name)
-    ],
-    create=lambda client, name, ref, given: _obj(
-        client.create_schema(
-            get_resource(ref.resource_path).schema_body(given["field_group_id"], class_id=given.get("class_id"))
-        ),
-        etag=False,
-        schema_alt_id="alt_id",
+    title=lambda resource: resource.schema_title,
+    find=lambda client, title: client.find_schema(title),
+    create=lambda client, resource, given: client.create_schema(
+        resource.schema_body(given["field_group_id"], class_id=given.get("class_id"))
     ),
 )
 DATASET = Kind(

@@ -1,8 +1,13 @@
-"""The one wrapper that turns a step function of ``stripe_aep.steps`` into a Lambda handler.
+"""The one wrapper that turns a step function of ``stripe_aep.steps`` into a Lambda handler, and the deferred
+build that the other handlers use.
 
-``lambda_handler = step_handler(provision.create_dataset)`` gives a handler that:
+``lambda_handler = step_handler("provision.create_dataset")`` (the step as ``<module>.<function>`` of
+``stripe_aep.steps``) gives a handler that:
 
-- reads ``Settings`` from the environment at cold start (import time);
+- reads the environment at cold start (import time) and, on the first event, imports the step's module and
+  validates that environment as ``Settings``: the import itself loads boto3 and Powertools, not pydantic and the
+  step's models (cold start, issue 15). A missing or malformed variable fails the first event, and every later
+  one, with pydantic's ``ValidationError`` naming the variable (never its value);
 - validates the event against the step's input model (its first parameter's annotation), raising
   ``InputValidationError`` that names the field and never echoes the value;
 - answers the step's output model (its return annotation, a ``stripe_aep.steps.common.StepOutput``) as JSON:
@@ -14,37 +19,87 @@
 - on failure records ``last_error`` (step, error, Adobe error code, message, request id, epoch seconds) on the
   DynamoDB item the step works on, then re-raises: the exception's class name is the Step Functions ``Error``.
   A refusal (``stripe_aep.errors.REFUSALS``: bad input, unknown tenant) writes nothing: only logs and re-raises.
+
+``deferred_handler("stripe_aep.steps.health:health_handler")`` does the same for a handler factory: the
+environment is read at cold start, the factory's module is imported and ``factory(env)`` is called on the first
+event (a factory that raises, a misconfigured function, fails that event and is called again on the next).
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar, get_type_hints
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from stripe_aep.aep import AepError
 from stripe_aep.budget import BudgetExhaustedError
+from stripe_aep.clock import now_s
 from stripe_aep.errors import REFUSALS, StepError, error_details
 from stripe_aep.metrics import emit_metric
-from stripe_aep.runtime import Runtime, Settings, runtime_for
 from stripe_aep.store import dataflow_key, tenant_key
-from stripe_aep.tenants import now_s, parse_input
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from pydantic import BaseModel
+
+    from stripe_aep.runtime import Runtime
 
 logger = Logger()
-_ModelT = TypeVar("_ModelT", bound=BaseModel)
-Step = Callable[[_ModelT, Runtime], BaseModel]
+_ModelT = TypeVar("_ModelT", bound="BaseModel")
+Step = Callable[[_ModelT, "Runtime"], "BaseModel"]
+Handler = Callable[[Any, "LambdaContext"], Any]
 
 
-def step_handler(step: Step[Any]) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-    """Wrap ``step(request, runtime) -> StepOutput`` as a Lambda handler (see the module docstring)."""
-    hints = get_type_hints(step)
-    model: type[BaseModel] = next(iter(v for k, v in hints.items() if k != "return"))
-    settings = Settings.from_env()
+def resolve_step(step: str) -> tuple[Step[Any], type[BaseModel]]:
+    """The step function ``step`` names (``"<module>.<function>"`` of ``stripe_aep.steps``) and its input model
+    (its first parameter's annotation). Raises ``ModuleNotFoundError`` or ``AttributeError`` for a step that
+    does not exist."""
+    module_name, _, name = step.rpartition(".")
+    function: Step[Any] = getattr(importlib.import_module(f"stripe_aep.steps.{module_name}"), name)
+    model: type[BaseModel] = next(iter(v for k, v in get_type_hints(function).items() if k != "return"))
+    return function, model
+
+
+def deferred_handler(factory: str, env: Mapping[str, str] | None = None) -> Handler:
+    """A handler whose real handler ``factory(env)`` (``factory``: ``"<module>:<function>"``) is built on the
+    first event, from ``env`` (default: ``os.environ`` as it is now, at cold start); see the module docstring."""
+    environment = dict(os.environ if env is None else env)
+    module_name, _, name = factory.partition(":")
+    return _on_first_event(lambda: getattr(importlib.import_module(module_name), name)(environment))
+
+
+def step_handler(step: str, env: Mapping[str, str] | None = None) -> Handler:
+    """Wrap the step ``step`` names (``"<module>.<function>"`` of ``stripe_aep.steps``; the function takes
+    ``(request, runtime)`` and returns a ``StepOutput``) as a Lambda handler configured from ``env`` (default
+    ``os.environ`` as it is now, at cold start); see the module docstring."""
+    environment = dict(os.environ if env is None else env)
+    return _on_first_event(lambda: _bind_step(step, environment))
+
+
+def _on_first_event(build: Callable[[], Handler]) -> Handler:
+    """A handler that calls ``build()`` on its first event (again on the next while it raises) and then passes
+    every event to what it built."""
+    built = cache(build)
+
+    def lambda_handler(event: Any, context: LambdaContext) -> Any:
+        return built()(event, context)
+
+    return lambda_handler
+
+
+def _bind_step(step_name: str, env: Mapping[str, str]) -> Handler:
+    """The handler of the step ``step_name``: ``Settings`` validated from ``env``, the step's module imported."""
+    from stripe_aep.runtime import Settings, runtime_for
+    from stripe_aep.tenants import parse_input
+
+    settings = Settings.from_env(env)
+    step, model = resolve_step(step_name)
     name = step.__name__
 
     @logger.inject_lambda_context(log_event=False, clear_state=True)

@@ -22,9 +22,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from stripe_aep.clock import now_s
 from stripe_aep.errors import InputValidationError
 from stripe_aep.store import ACTIVE
-from stripe_aep.tenants import LifecycleInput, now_s
+from stripe_aep.tenants import LifecycleInput
 
 __all__ = ["DEFAULT_WINDOW_S", "MAX_WINDOW_S", "check_window", "default_window", "qualifies", "validate_run_now"]
 

@@ -1,8 +1,10 @@
 """Per-process dependencies of the Lambda functions: configuration, secrets, the Platform client and the store.
 
-``Settings`` is read from the environment once, at cold start (one pydantic model; a missing variable fails the
-import, not the first request). ``Runtime`` is built lazily and cached per settings, so a warm Lambda reuses its
-HTTP connections, its IMS access token and its cached secrets.
+``Settings`` is one pydantic model of the environment: the Lambda wrapper (``stripe_aep.handler``) reads the
+environment at cold start and validates it on the first event, so a missing variable fails that event (and every
+later one) with a ``ValidationError`` that names it; the values are never shown (``hide_input_in_errors``: the
+environment also holds the function's AWS credentials). ``Runtime`` is built lazily and cached per settings, so a
+warm Lambda reuses its HTTP connections, its IMS access token and its cached secrets.
 
 Secrets are read with Powertools Parameters (``get_secret`` with a ``max_age`` cache) and never leave this module
 except as ``SecretStr`` handed to the Platform client.
@@ -41,7 +43,7 @@ class Settings(BaseModel):
     for its slot before the step is refused with ``BudgetExhaustedError`` (``stripe_aep.budget``).
     """
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     table_name: str
     adobe_credential_secret: str

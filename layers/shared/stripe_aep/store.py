@@ -28,8 +28,8 @@ import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from stripe_aep.clock import now_s
 from stripe_aep.errors import ConcurrentModificationError, InputValidationError
-from stripe_aep.tenants import now_s
 
 ItemKey = tuple[str, str]
 #: What deprovisioning leaves on items; a new provisioning of the tenant clears it.
@@ -288,26 +288,32 @@ class Store:
     def mark_uncertain(self, key: ItemKey, kind: str, owner: str) -> None:
         """Record when ``owner``'s create of ``kind`` got no answer (``<kind>_uncertain_at``, epoch seconds):
         it may still commit, so the retry looks for it for a while before creating again."""
-        try:
-            self.update(
-                key,
-                {f"{kind}_uncertain_at": now_s()},
-                condition="#owner = :owner",
-                condition_names={"#owner": f"{kind}_intent_owner"},
-                condition_values={":owner": owner},
-            )
-        except ConcurrentModificationError:
-            return
+        self._update_own_intent(key, kind, owner, {f"{kind}_uncertain_at": now_s()})
 
     def release_intent(self, key: ItemKey, kind: str, owner: str) -> None:
         """Remove ``owner``'s intent to create ``kind`` (Adobe refused the create: nothing exists to look up).
 
         Conditional on ``owner`` still holding it; another owner's intent is left alone.
         """
+        self._update_own_intent(
+            key, kind, owner, remove=(f"{kind}_intent", f"{kind}_intent_owner", f"{kind}_uncertain_at")
+        )
+
+    def _update_own_intent(
+        self,
+        key: ItemKey,
+        kind: str,
+        owner: str,
+        set_attrs: Mapping[str, Any] | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> None:
+        """``update`` on condition that ``owner`` still holds ``kind``'s create intent; when another owner holds it
+        (or none does) the item is left alone and nothing is raised."""
         try:
             self.update(
                 key,
-                remove=(f"{kind}_intent", f"{kind}_intent_owner", f"{kind}_uncertain_at"),
+                set_attrs,
+                remove=remove,
                 condition="#owner = :owner",
                 condition_names={"#owner": f"{kind}_intent_owner"},
                 condition_values={":owner": owner},
@@ -353,16 +359,7 @@ class Store:
             if attr.endswith("_intent_owner") and value == owner
         ]
         for kind in kinds:
-            try:
-                self.update(
-                    key,
-                    {f"{kind}_intent": 0},
-                    condition="#owner = :owner",
-                    condition_names={"#owner": f"{kind}_intent_owner"},
-                    condition_values={":owner": owner},
-                )
-            except ConcurrentModificationError:
-                continue  # another execution claimed it meanwhile
+            self._update_own_intent(key, kind, owner, {f"{kind}_intent": 0})  # unless another execution claimed it
         return kinds
 
     def record_object(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -24,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from stripe_aep.clock import now_s
 from stripe_aep.errors import InputValidationError
 from stripe_aep.names import (  # noqa: F401 (the name rules, re-exported for callers of this module)
     base_connection_name,
@@ -194,8 +194,3 @@ def execution_name(operation: str, tenant_id: str, detail: Any) -> str:
     """
     digest = hashlib.sha256(json.dumps(detail, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     return f"{operation}-{validate_tenant_id(tenant_id)}-{digest[:12]}"
-
-
-def now_s() -> int:
-    """Current time in epoch seconds (UTC)."""
-    return int(time.time())

@@ -41,10 +41,11 @@ import boto3
 from pydantic import BaseModel, ConfigDict, Field
 
 from stripe_aep.aep import NotFoundError
+from stripe_aep.clock import now_s
 from stripe_aep.errors import ConcurrentModificationError, TenantNotFoundError, error_details
 from stripe_aep.runtime import Runtime
 from stripe_aep.store import ACTIVE, DISABLED, ItemKey, Store, dataflow_key
-from stripe_aep.tenants import execution_name, now_s, validate_tenant_id
+from stripe_aep.tenants import execution_name, validate_tenant_id
 
 if TYPE_CHECKING:
     from stripe_aep.aep import Flow, FlowRun, PlatformClient
@@ -498,7 +499,7 @@ class HealthChecker:
 class HealthSettings(BaseModel):
     """The health check's own environment (names are the lowercased variables)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
     health_topic_arn: str = ""
     health_concurrency: int = Field(default=8, ge=1, le=64)
     health_grace_s: int = Field(default=900, ge=0)

@@ -1,4 +1,5 @@
-"""The two push-health Lambdas' handlers, configured from the environment at cold start.
+"""The two push-health Lambdas' handlers, built on the first event (``stripe_aep.handler.deferred_handler``) from
+the environment read at cold start.
 
 ``webhook_receiver`` (Function URL): ``TABLE_NAME``, ``WEBHOOK_QUEUE_URL``, ``WEBHOOK_KEY_HOST`` (fixed to
 ``https://static.adobeioevents.com`` in the template; the local stack points it at the simulator),
@@ -13,23 +14,23 @@ outOfOrder) and ``HealthAlerts``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stripe_aep.health.classify import HealthPolicy
-from stripe_aep.health.sweep import SnsPublisher
 from stripe_aep.metrics import emit_metric
 from stripe_aep.store import Store
 
-from .processor import FlowRunProcessor
-from .receiver import ReceiverSettings, WebhookReceiver
-from .signature import ADOBE_KEY_HOST, KeyCache
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+    from .receiver import WebhookReceiver
+
+# Each factory imports what its own Lambda uses: the receiver neither the health sweep nor Powertools' batch
+# utility, the processor neither requests nor cryptography (the signature check).
 __all__ = ["flow_run_processor", "webhook_receiver"]
 
 logger = Logger()
@@ -50,6 +51,9 @@ def _sender() -> Any:
 
 
 def _receiver(env: Mapping[str, str]) -> WebhookReceiver:
+    from .receiver import ReceiverSettings, WebhookReceiver
+    from .signature import ADOBE_KEY_HOST, KeyCache
+
     return WebhookReceiver(
         ReceiverSettings(
             queue_url=env["WEBHOOK_QUEUE_URL"],
@@ -81,6 +85,8 @@ def webhook_receiver(env: Mapping[str, str]) -> Handler:
 def flow_run_processor(env: Mapping[str, str]) -> Handler:
     """The processor's handler, configured from ``env``: SQS batch of verified notifications -> health
     updates; answers ``{"batchItemFailures": [...]}``."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
     batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     settings = dict(env)
 
@@ -94,6 +100,13 @@ def flow_run_processor(env: Mapping[str, str]) -> Handler:
 def _process_batch(
     env: Mapping[str, str], batch: BatchProcessor, event: dict[str, Any], context: LambdaContext
 ) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import process_partial_response
+
+    from stripe_aep.health.classify import HealthPolicy
+    from stripe_aep.health.sweep import SnsPublisher
+
+    from .processor import FlowRunProcessor
+
     topic = env.get("HEALTH_TOPIC_ARN", "")
     processor = FlowRunProcessor(
         Store(env["TABLE_NAME"]),

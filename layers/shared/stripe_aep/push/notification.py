@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["EVENT_CODES", "Notification", "NotificationError", "parse_notification"]
+__all__ = ["EVENT_CODES", "Notification", "NotificationError", "event_key", "parse_notification"]
 
 EVENT_CODES = frozenset({"sources_flow_run_success", "sources_flow_run_failed", "sources_flow_run_failure"})
 _ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -95,3 +95,8 @@ def parse_notification(payload: Any, header_event_id: str | None = None) -> Noti
         time_ms=time_ms,
         recipient_client_id=recipient if isinstance(recipient, str) else None,
     )
+
+
+def event_key(event_id: str) -> tuple[str, str]:
+    """The DynamoDB item of one I/O Events event id (receiver's claim, processor's mark)."""
+    return (f"WEBHOOK#{event_id}", "EVENT")

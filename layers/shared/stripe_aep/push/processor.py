@@ -25,16 +25,18 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stripe_aep.aep import Flow, FlowRun, PlatformClient
+from stripe_aep.aep import Flow, FlowRun
 from stripe_aep.errors import ConcurrentModificationError
 from stripe_aep.health.classify import DEFAULT_POLICY, HealthPolicy, classify
 from stripe_aep.health.sweep import HealthChecker, Publisher
 from stripe_aep.store import ACTIVE, Store
 
-from .notification import NotificationError, parse_notification
-from .receiver import event_key
+from .notification import NotificationError, event_key, parse_notification
+
+if TYPE_CHECKING:
+    from stripe_aep.aep import PlatformClient
 
 __all__ = ["FlowRunProcessor"]
 

@@ -40,21 +40,16 @@ from typing import Any
 from stripe_aep.errors import ConcurrentModificationError
 from stripe_aep.store import Store
 
-from .notification import NotificationError, parse_notification
+from .notification import NotificationError, event_key, parse_notification
 from .signature import KeyCache, KeyUnavailableError, SignatureError, verify_signatures
 
-__all__ = ["ReceiverSettings", "WebhookReceiver", "event_key"]
+__all__ = ["ReceiverSettings", "WebhookReceiver"]
 
 logger = logging.getLogger(__name__)
 
 _CHALLENGE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _FUTURE_SKEW_MS = 300_000
 _DEDUP_TTL_S = 2 * 86400
-
-
-def event_key(event_id: str) -> tuple[str, str]:
-    """The DynamoDB item of one I/O Events event id (receiver's claim, processor's mark)."""
-    return (f"WEBHOOK#{event_id}", "EVENT")
 
 
 @dataclass(frozen=True)

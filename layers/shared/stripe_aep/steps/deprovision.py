@@ -27,6 +27,7 @@ from stripe_aep.catalogue import (
     Ref,
     delete_recorded,
 )
+from stripe_aep.clock import now_s
 from stripe_aep.errors import TenantNotFoundError
 from stripe_aep.metrics import emit_metric
 from stripe_aep.runtime import Runtime
@@ -39,7 +40,7 @@ from stripe_aep.steps.common import (
     sandbox_of,
 )
 from stripe_aep.store import DEPROVISIONED, DEPROVISIONING, HEALTH_ATTRIBUTES, dataflow_key, tenant_key
-from stripe_aep.tenants import DeprovisionInput, ResourcePath, now_s, parse_input
+from stripe_aep.tenants import DeprovisionInput, ResourcePath, parse_input
 
 # ---- PlanDeprovisioning -------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ Environment (besides the Globals of ``Settings``): ``HEALTH_TOPIC_ARN`` (SNS top
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -71,10 +71,11 @@ def tenant_plan(runtime: Runtime, tenant_id: str) -> dict[str, Any]:
         raise TenantNotFoundError(f"no tenant {tenant_id} in DynamoDB") from None
 
 
-def health_handler() -> Callable[[Any, LambdaContext], dict[str, Any]]:
-    """The Lambda handler, with its settings read now (the function module's import: a cold start; a missing
-    variable fails the import, not the first invocation)."""
-    settings, health_settings = Settings.from_env(), HealthSettings.from_env()
+def health_handler(env: Mapping[str, str] | None = None) -> Callable[[Any, LambdaContext], dict[str, Any]]:
+    """The Lambda handler, with its settings read now from ``env`` (default ``os.environ``); the function
+    builds it on its first event (``stripe_aep.handler.deferred_handler``), so a missing variable fails that
+    event with pydantic's ``ValidationError`` naming it."""
+    settings, health_settings = Settings.from_env(env), HealthSettings.from_env(env)
 
     @logger.inject_lambda_context(log_event=False, clear_state=True)
     def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:

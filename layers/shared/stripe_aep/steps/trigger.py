@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -53,7 +53,7 @@ logger = Logger()
 class TriggerSettings(BaseModel):
     """The starter's environment (template.yaml): the three state machines and the tenant secret prefix."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     provision_state_machine_arn: str
     deprovision_state_machine_arn: str
@@ -61,9 +61,10 @@ class TriggerSettings(BaseModel):
     tenant_secret_prefix: str = "stripe-aep/tenants/"  # noqa: S105 (a name prefix, not a secret)
 
     @classmethod
-    def from_env(cls) -> TriggerSettings:
-        """Read the settings from ``os.environ``; raises ``pydantic.ValidationError``."""
-        return cls.model_validate({k.lower(): v for k, v in os.environ.items()})
+    def from_env(cls, env: Mapping[str, str] | None = None) -> TriggerSettings:
+        """Read the settings from ``env`` (default ``os.environ``); raises ``pydantic.ValidationError``."""
+        source = os.environ if env is None else env
+        return cls.model_validate({k.lower(): v for k, v in source.items()})
 
 
 # Report every failed record, even when all of a batch fail, rather than failing the invocation as a whole.
@@ -111,9 +112,12 @@ def _changed_tenant_secret(event: EventBridgeModel, prefix: str) -> str:
     return tenant_id
 
 
-def start_handler() -> Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]:
-    """The SQS batch handler, with its settings read now (the function module's import: a cold start)."""
-    settings = TriggerSettings.from_env()
+def start_handler(
+    env: Mapping[str, str] | None = None,
+) -> Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]:
+    """The SQS batch handler, with its settings read now from ``env`` (default ``os.environ``); the function
+    builds it on its first event (``stripe_aep.handler.deferred_handler``)."""
+    settings = TriggerSettings.from_env(env)
 
     def start(record: SQSRecord) -> None:
         _start(record, settings)
