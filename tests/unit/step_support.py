@@ -16,13 +16,12 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from pydantic import BaseModel
 
 from local.stack.tables import create_table, table_resource
 from local.stack.template import REGION, load_template
 from stripe_aep.runtime import Runtime, Settings
 from stripe_aep.steps import provision
-from stripe_aep.steps.common import PathStep, RawInput, SandboxStep
+from stripe_aep.steps.common import PathStep, RawInput, SandboxStep, StepOutput
 from stripe_aep.store import Store
 from stripe_aep.tenants import tenant_secret_name
 from tests.conftest import FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FAKE_IMS_ORG
@@ -98,8 +97,8 @@ def build_runtime(aws: Aws, simulator_url: str, **settings: Any) -> Runtime:
 
 def payload(result: Any) -> dict[str, Any]:
     """A step's output as the state machine receives it (the JSON the Lambda answers)."""
-    if isinstance(result, BaseModel):
-        return dict(result.model_dump(mode="json", by_alias=True))
+    if isinstance(result, StepOutput):
+        return result.payload()
     data: dict[str, Any] = json.loads(json.dumps(result))
     return data
 

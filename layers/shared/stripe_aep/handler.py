@@ -10,8 +10,8 @@ build that the other handlers use.
   one, with pydantic's ``ValidationError`` naming the variable (never its value);
 - validates the event against the step's input model (its first parameter's annotation), raising
   ``InputValidationError`` that names the field and never echoes the value;
-- answers the step's output model (its return annotation, a ``stripe_aep.steps.common.StepOutput``) as JSON:
-  ``model_dump(mode="json", by_alias=True, exclude_unset=True)``, the keys the ASL's ``ResultSelector`` reads
+- answers the step's output model (its return annotation, a ``stripe_aep.steps.common.StepOutput``) as JSON
+  (``StepOutput.payload()``), the keys the ASL's ``ResultSelector`` reads
   as ``$.Payload.<key>`` (tests/unit/test_step_contracts.py checks them against the models);
 - logs JSON with Powertools Logger, keyed by tenant id, resource path, execution name and (on failure) Adobe's
   request id and error code; the raw event is never logged;
@@ -49,10 +49,11 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from stripe_aep.runtime import Runtime
+    from stripe_aep.steps.common import StepOutput
 
 logger = Logger()
 _ModelT = TypeVar("_ModelT", bound="BaseModel")
-Step = Callable[[_ModelT, "Runtime"], "BaseModel"]
+Step = Callable[[_ModelT, "Runtime"], "StepOutput"]
 Handler = Callable[[Any, "LambdaContext"], Any]
 
 
@@ -128,7 +129,7 @@ def _bind_step(step_name: str, env: Mapping[str, str]) -> Handler:
             if not isinstance(exc, REFUSALS):
                 _record_failure(runtime, request, name, details)
             raise
-        result = output.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        result = output.payload()
         emit_metric("StepDuration", (time.perf_counter() - started) * 1000, MetricUnit.Milliseconds, step=name)
         logger.info("step done", extra={"result": result})
         return result

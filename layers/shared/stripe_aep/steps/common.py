@@ -42,13 +42,16 @@ class StepInput(BaseModel):
 class StepOutput(BaseModel):
     """Base of every step's answer: camelCase fields, exactly the keys of the Lambda's payload.
 
-    ``step_handler`` serialises it with ``model_dump(mode="json", by_alias=True, exclude_unset=True)``: a field
-    with a default that the step leaves unset is absent from the payload (the ASL gives it its default), one set
-    to ``None`` is ``null``.
+    ``step_handler`` answers ``payload()``: a field with a default that the step leaves unset is absent from the
+    payload (the ASL gives it its default), one set to ``None`` is ``null``.
     """
 
     # defer_build: a handler builds the one output model it returns, on its first event.
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON object the Lambda answers: ``model_dump(mode="json", by_alias=True, exclude_unset=True)``."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 class RawInput(StepInput):
