@@ -170,7 +170,10 @@ def upgrade(
     tenant: Annotated[
         str | None, typer.Argument(help="Tenant id (or --all).", callback=tenant_callback, metavar="[TENANT]")
     ] = None,
-    all_tenants: Annotated[bool, typer.Option("--all", help="Every tenant with an ACTIVE dataflow (the tenant index).", show_default=False)] = False,
+    all_tenants: Annotated[
+        bool,
+        typer.Option("--all", help="Every tenant with an ACTIVE dataflow (the tenant index).", show_default=False),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report the Adobe writes, make none.", show_default=False)
     ] = False,
@@ -179,8 +182,10 @@ def upgrade(
     ] = 10,
     timeout: TimeoutOpt = 900,
 ) -> None:
-    """Bring tenants' field groups, mapping sets and flows to the current table version (lifecycle upgrade;
-    --all: the upgrade-all state machine)."""
+    """Bring tenants' field groups, mapping sets and flows to the current table version (upgrade, upgrade-all).
+
+    TENANT: its lifecycle upgrade execution. --all: one execution of the upgrade-all state machine, which
+    reports per tenant (upgraded, current, planned, failed)."""
     opts = options(ctx)
     if bool(tenant) == all_tenants:
         usage_error(opts, "give a TENANT or --all")

@@ -216,9 +216,7 @@ def upgrade_mapping(
         or (runtime.store.get(schema_key(request.sandbox, request.resourcePath)) or {}).get("schema_id")
     )
     body = {
-        **selection.mapping_set_body(
-            resource, xdm_tenant_id(runtime, request.sandbox), schema_id, selected
-        ),
+        **selection.mapping_set_body(resource, xdm_tenant_id(runtime, request.sandbox), schema_id, selected),
         "name": names.mapping_set_name(request.tenantId, request.resourcePath),
     }
     digest = mapping_digest(body)
