@@ -151,13 +151,21 @@ def _entry(done: Mapping[str, Any], dry_run: bool) -> dict[str, Any]:
     return {"tenantId": tenant_id, "status": "SUCCEEDED", "result": result, "upgrades": upgrades}
 
 
+def _compact(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry without its per-path details (a tenant that did not fail): ``writes`` counts them."""
+    if entry["status"] == "FAILED" or "upgrades" not in entry:
+        return entry
+    writes = sum(len(u.get("writes") or []) for u in entry["upgrades"])
+    return {k: v for k, v in entry.items() if k != "upgrades"} | {"writes": writes}
+
+
 def fold_report(report: Mapping[str, Any] | None, done: Sequence[Mapping[str, Any]], dry_run: bool) -> dict[str, Any]:
     """The report with a page's results added: ``{dryRun, counts: {upgraded, current, planned, failed},
     resumeAfter (a tenant id: this execution stopped there, see ``MAX_TENANTS_PER_EXECUTION``; else null),
     tenants: [{tenantId, status (SUCCEEDED|FAILED), result (upgraded|current|planned|failed), upgrades:
     [{resourcePath, fromVersion, toVersion, writes: [operationId...], planned?}], error?, cause?}],
     truncated}``. Kept under ``REPORT_LIMIT_BYTES``: first the ``upgrades`` of tenants that did not fail
-    become a ``writes`` count, then entries past the limit only count (``truncated``)."""
+    become a ``writes`` count, then the latest entries (failures last) only count (``truncated``)."""
     out: dict[str, Any] = {
         "dryRun": dry_run,
         "counts": {"upgraded": 0, "current": 0, "planned": 0, "failed": 0},
@@ -173,16 +181,20 @@ def fold_report(report: Mapping[str, Any] | None, done: Sequence[Mapping[str, An
         out["counts"][entry["result"]] = int(out["counts"].get(entry["result"], 0)) + 1
         out["tenants"].append(entry)
     if len(json.dumps(out)) > REPORT_LIMIT_BYTES:
-        out["tenants"] = [
-            e
-            if e["status"] == "FAILED" or "upgrades" not in e
-            else {k: v for k, v in e.items() if k != "upgrades"}
-            | {"writes": sum(len(u["writes"]) for u in e["upgrades"])}
-            for e in out["tenants"]
-        ]
-    while len(json.dumps(out)) > REPORT_LIMIT_BYTES and out["tenants"]:
-        out["tenants"].pop()
-        out["truncated"] += 1
+        out["tenants"] = [_compact(e) for e in out["tenants"]]
+    size = len(json.dumps(out))
+    if size > REPORT_LIMIT_BYTES:
+        # drop the latest entries, those that did not fail first: ", " + the entry, each; counts stay exact
+        entries: list[dict[str, Any]] = out["tenants"]
+        order = sorted(range(len(entries)), key=lambda i: (entries[i]["status"] == "FAILED", -i))
+        dropped: set[int] = set()
+        for index in order:
+            if size <= REPORT_LIMIT_BYTES:
+                break
+            size -= len(json.dumps(entries[index])) + 2
+            dropped.add(index)
+        out["tenants"] = [e for i, e in enumerate(entries) if i not in dropped]
+        out["truncated"] += len(dropped)
     return out
 
 
