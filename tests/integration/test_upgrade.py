@@ -427,6 +427,20 @@ def test_one_tenant_failing_is_reported_with_its_cause_and_the_others_are_upgrad
     assert "step upgrade_dataflow" in failed["cause"], failed["cause"]
 
 
+def test_a_bad_upgrade_all_input_is_refused_naming_the_field_before_anything_runs(stack: LocalStack) -> None:
+    before = table_items(stack)
+    for name, given, field in (
+        ("bad-1", {"pageSize": 0}, "pageSize"),
+        ("bad-2", {"tenantId": "acme"}, "tenantId"),
+        ("bad-3", {"startAfter": "../x"}, "startAfter"),
+    ):
+        described = upgrade_all(stack, name, **given)
+        assert described["status"] == "FAILED" and described["error"] == "InputValidationError", described
+        assert field in described["cause"]
+    assert len(stack.simulator.requests) == 0
+    assert table_items(stack) == before
+
+
 # ---- a refused update_fields changes nothing ------------------------------------------------------------------
 
 
