@@ -178,7 +178,7 @@ def upgrade(
         bool, typer.Option("--dry-run", help="Report the Adobe writes, make none.", show_default=False)
     ] = False,
     batch: Annotated[
-        int, typer.Option("--batch", help="Tenants per page of the upgrade-all run (--all).", min=1, max=100)
+        int, typer.Option("--batch", help="Tenants per page of the upgrade-all run (--all).", min=1, max=40)
     ] = 10,
     timeout: TimeoutOpt = 900,
 ) -> None:

@@ -39,8 +39,9 @@ __all__ = [
 ]
 
 #: The report's JSON size past which per-path details of tenants that did not fail are dropped, then entries
-#: (Step Functions caps a state's payload at 256 KiB).
-REPORT_LIMIT_BYTES = 150_000
+#: (Step Functions caps a state's payload at 256 KiB; a page's Map results, at most ``pageSize`` 40 tenants of
+#: six paths, add about 100 KB before they are folded).
+REPORT_LIMIT_BYTES = 100_000
 #: Tenants one execution upgrades before it stops with ``resumeAfter`` in its report (a Standard execution's
 #: history holds 25,000 events; a tenant costs about 8 + 7 per dataflow, 50 with six): the caller starts the
 #: next execution with ``startAfter`` (``stripe-aep upgrade --all`` does).
@@ -51,12 +52,12 @@ _PAST_PATHS = "~"
 
 
 class UpgradeAllInput(BaseModel):
-    """The UpgradeAll execution input: ``{pageSize (tenants per batch, 1-100, default 10), dryRun,
+    """The UpgradeAll execution input: ``{pageSize (tenants per batch, 1-40, default 10), dryRun,
     startAfter (a tenant id: start after it)}``, every key optional."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    pageSize: int = Field(default=10, ge=1, le=100)
+    pageSize: int = Field(default=10, ge=1, le=40)
     dryRun: bool = False
     startAfter: TenantId | None = None
 
