@@ -62,7 +62,8 @@ def upgrade_dataflow(request: UpgradeStep, runtime: Runtime) -> dict[str, Any]:
     Out: ``{resourcePath, fromVersion, toVersion, mappingSetId, mappingSetVersion, writes: [operationId...],
     planned: [text...]}`` (``writes``: the Adobe writes made; with ``dryRun`` none, ``planned`` says what they
     would be). Raises ``BreakingChangeError``, ``MappingRejectedError``, ``InputValidationError`` (a bad
-    selection: before any Adobe call), ``TenantNotFoundError``.
+    selection: before any Adobe call; or a new selection whose mapping Adobe refused before any write),
+    ``TenantNotFoundError``.
     """
     given = (request.fields or {}).get(request.resourcePath)
     chosen = selection.check_selection(request.resourcePath, given) if given else None
@@ -77,16 +78,7 @@ def upgrade_dataflow(request: UpgradeStep, runtime: Runtime) -> dict[str, Any]:
     upgrade_field_group(
         runtime, client, request.sandbox, request.resourcePath, request.dryRun, writes, planned, request.executionName
     )
-    try:
-        version = upgrade_mapping(runtime, client, request, item, writes, planned, chosen)
-    except (MappingRejectedError, AepValidationError) as exc:
-        if chosen is None or writes:
-            raise
-        # Adobe refused the new selection's mapping before this step wrote anything: a refusal, nothing changed
-        # (the selection is stored only with the mapping set version that applies it).
-        raise InputValidationError(
-            f"fields: {request.resourcePath}: Adobe refused the mapping of this selection, nothing changed: {exc}"
-        ) from None
+    version = upgrade_mapping(runtime, client, request, item, writes, planned, chosen)
     return {
         "resourcePath": request.resourcePath,
         "fromVersion": int(item.get("table_version", FIRST_VERSION)),
@@ -206,7 +198,9 @@ def upgrade_mapping(
     Returns the mapping set version the flow runs (see the module docstring).
 
     ``chosen``: a new field selection (``update_fields``), stored on the dataflow item (``field_selection``)
-    only together with the mapping set version that applies it; otherwise the stored selection applies."""
+    only together with the mapping set version that applies it; otherwise the stored selection applies. When
+    Adobe refuses its mapping (``validateMappingSet`` 4xx, or errors on sample rows) before any write of the
+    step, raises ``InputValidationError`` (a refusal: the handler and RecordFailure record nothing)."""
     key = dataflow_key(request.tenantId, request.resourcePath)
     item = runtime.store.get(key) or dict(item)
     selected = dict(chosen) if chosen is not None else item.get("field_selection")
@@ -251,7 +245,17 @@ def upgrade_mapping(
                 "field_selection": selected,
             }
             ref = Ref(request.sandbox, request.tenantId, request.resourcePath)
-            validate_mapping(runtime.store, client, ref, given)  # once per sandbox and body, then sample rows
+            try:
+                validate_mapping(runtime.store, client, ref, given)  # once per sandbox and body, then sample rows
+            except (MappingRejectedError, AepValidationError) as exc:
+                if chosen is None or writes:
+                    raise
+                # Adobe refused a new selection's mapping before this step wrote anything: a refusal (nothing
+                # recorded: the selection is stored only with the mapping set version that applies it).
+                raise InputValidationError(
+                    f"fields: {request.resourcePath}: Adobe refused the mapping of this selection, nothing "
+                    f"changed: {exc}"
+                ) from None
             version = client.put_mapping_set(mapping_set_id, body).version
             writes.append("putMappingSet")
         if not request.dryRun:
