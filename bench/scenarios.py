@@ -549,7 +549,7 @@ def measure_upgrade_all(
 ) -> dict[str, Any]:
     """Measurement 5: ``tenants`` tenants provisioned on table version 1 (two paths), the tables moved to version
     2 (two added fields per path), then ``stripe-aep upgrade --all --batch <batch>``
-    (``stripe_aep_cli.commands.evolve``),
+    (``stripe_aep_cli.commands.evolve.run_upgrade_all``: one UpgradeAll execution, pages of ``batch`` tenants),
     under the simulator's latency and rate cap; then the same again (it must write nothing)."""
     from stripe_aep import resources
     from stripe_aep_cli.backend import Backend
@@ -579,24 +579,28 @@ def measure_upgrade_all(
             sim.reset_calls()
             sim.requests.clear()
             began = time.perf_counter()
-            reports = evolve.run_lifecycle_batches(
-                backend, evolve.upgrade_payloads(evolve.upgrade_targets(backend, None), False), batch, 3600
-            )
+            executions, report = evolve.run_upgrade_all(backend, batch, False, 3600)
             wall = time.perf_counter() - began
             calls = sim.calls
             accepted_writes = Counter(r.operation for r in sim.requests if r.status < 300)
             sim.reset_calls()
             again_began = time.perf_counter()
-            again = evolve.run_lifecycle_batches(backend, evolve.upgrade_payloads(ids, False), batch, 3600)
+            again_executions, again = evolve.run_upgrade_all(backend, batch, False, 3600)
             again_wall = time.perf_counter() - again_began
             again_calls = platform_calls(sim.calls)
             sim.rate_limit_rps = None
             sim.latency_s = 0.0
             failed = [
+                f"{e.name}: {e.status} {e.error}: {e.cause}"
+                for e in (*executions, *again_executions)
+                if e.status != "SUCCEEDED"
+            ] + [
                 f"{r['tenantId']}: {r.get('error')}: {r.get('cause')}"
-                for r in (*reports, *again)
+                for r in (*report["tenants"], *again["tenants"])
                 if r["status"] != "SUCCEEDED"
             ]
+            if report["counts"].get("upgraded") != tenants or again["counts"].get("current") != tenants:
+                failed.append(f"reports: first {report['counts']}, re-run {again['counts']} ({tenants} tenants)")
             writes = {op: accepted_writes[op] for op in ("patchFieldGroup", "putMappingSet", "patchFlow")}
             out = {
                 "tenants": tenants,
@@ -612,6 +616,7 @@ def measure_upgrade_all(
                 "rerun_wall_s": again_wall,
                 "rerun_adobe_calls": again_calls,
                 "failed": failed,
+                "executions": [e.name for e in executions],
                 "calls": dict(sorted(calls.items())),
             }
             say(

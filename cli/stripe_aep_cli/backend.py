@@ -40,6 +40,7 @@ STATE_MACHINE_OUTPUTS = {
     "provision": "ProvisionStateMachineArn",
     "deprovision": "DeprovisionStateMachineArn",
     "lifecycle": "LifecycleStateMachineArn",
+    "upgrade_all": "UpgradeAllStateMachineArn",
 }
 REQUIRED_OUTPUTS = ("TableName", *STATE_MACHINE_OUTPUTS.values(), "HealthCheckFunctionName")
 
@@ -93,7 +94,7 @@ class Backend:
         return Store(self.outputs["TableName"], table=resource.Table(self.outputs["TableName"]))
 
     def state_machine_arn(self, kind: str) -> str:
-        """ARN of the ``provision``, ``deprovision`` or ``lifecycle`` state machine."""
+        """ARN of the ``provision``, ``deprovision``, ``lifecycle`` or ``upgrade_all`` state machine."""
         return self.outputs[STATE_MACHINE_OUTPUTS[kind]]
 
     @property

@@ -272,10 +272,231 @@ def test_an_unknown_or_required_field_is_refused_with_no_adobe_call(
     assert len(sim.requests) == before
 
 
-# ---- upgrade --all (the CLI's batches of lifecycle executions) and status -----------------------------------
+# ---- upgrade --all: the UpgradeAll state machine (pages of the tenant index) ----------------------------------
 
 
-def test_upgrade_all_in_batches_reports_each_tenant_and_status_flags_the_outdated(
+def upgrade_all(stack: LocalStack, name: str, **given: Any) -> dict[str, Any]:
+    """Run the UpgradeAll state machine; the described execution with its report (``output``) parsed."""
+    described = stack.wait(stack.start_execution("UpgradeAllStateMachine", given, name=name), timeout_s=600)
+    described["report"] = json.loads(described.get("output") or "null")
+    return described
+
+
+def results(report: dict[str, Any]) -> dict[str, str]:
+    return {t["tenantId"]: t["result"] for t in report["tenants"]}
+
+
+def test_upgrade_all_in_pages_leaves_every_flow_on_the_new_mapping_version_and_a_rerun_makes_no_adobe_call(
+    stack: LocalStack, tenant_factory: TenantFactory, tables: Any
+) -> None:
+    tenants = ["acme", "globex", "initech"]
+    for tenant in tenants:
+        tenant_factory(tenant, KEY)
+        provision(stack, tenant)
+    sim = stack.simulator
+    store = Store(stack.outputs["TableName"])
+    before = writes(stack)
+    tables(2)
+
+    described = upgrade_all(stack, "all-1", pageSize=2)  # two pages: the cursor loop
+
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    report = described["report"]
+    assert results(report) == dict.fromkeys(tenants, "upgraded")
+    assert report["counts"] == {"upgraded": 3, "current": 0, "planned": 0, "failed": 0}
+    assert report["resumeAfter"] is None and report["truncated"] == 0
+    for entry in report["tenants"]:
+        assert entry["status"] == "SUCCEEDED"
+        assert sorted((u["resourcePath"], u["fromVersion"], u["toVersion"]) for u in entry["upgrades"]) == [
+            (p, 1, 2) for p in sorted(PATHS)
+        ]
+        assert all("putMappingSet" in u["writes"] and "patchFlow" in u["writes"] for u in entry["upgrades"])
+    dataflows = len(tenants) * len(PATHS)
+    assert writes(stack) - before == Counter(
+        {"patchFieldGroup": len(PATHS), "putMappingSet": dataflows, "patchFlow": dataflows}
+    )
+    mapping_sets = {m["id"]: m for m in sim.objects("mappingSets")}
+    assert len(mapping_sets) == dataflows  # new versions, no new mapping sets
+    flows = {f["id"]: f for f in sim.objects("flows")}
+    for tenant in tenants:
+        _, items = store.tenant_items(tenant)
+        for item in items:
+            (transformation,) = [t for t in flows[item["flow_id"]]["transformations"] if t["name"] == "Mapping"]
+            assert transformation["params"]["mappingId"] == item["mapping_set_id"]
+            assert int(transformation["params"]["mappingVersion"]) == mapping_sets[item["mapping_set_id"]]["version"]
+            assert (item["table_version"], item["mapping_set_version"], item["flow_mapping_version"]) == (2, 1, 1)
+
+    requests_before = len(sim.requests)
+    again = upgrade_all(stack, "all-2", pageSize=2)
+    assert again["status"] == "SUCCEEDED"
+    assert results(again["report"]) == dict.fromkeys(tenants, "current")
+    assert all(u["writes"] == [] for t in again["report"]["tenants"] for u in t["upgrades"])
+    assert len(sim.requests) == requests_before  # 0 Adobe calls, reads included
+
+
+def test_upgrade_all_dry_run_reports_the_planned_writes_and_makes_none(
+    stack: LocalStack, tenant_factory: TenantFactory, tables: Any
+) -> None:
+    for tenant in ("acme", "globex"):
+        tenant_factory(tenant, KEY)
+        provision(stack, tenant)
+    before = writes(stack)
+    tables(2)
+
+    described = upgrade_all(stack, "dry", dryRun=True)
+
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    assert writes(stack) == before
+    assert results(described["report"]) == {"acme": "planned", "globex": "planned"}
+    planned = [p for t in described["report"]["tenants"] for u in t["upgrades"] for p in u["planned"]]
+    assert sum(p.startswith("putMappingSet") for p in planned) == 2 * len(PATHS)
+    for tenant in ("acme", "globex"):
+        _, items = Store(stack.outputs["TableName"]).tenant_items(tenant)
+        assert {int(i.get("table_version", 1)) for i in items} == {1}
+
+
+def test_a_failure_half_way_through_upgrade_all_then_a_rerun_upgrades_each_tenant_once(
+    stack: LocalStack, tenant_factory: TenantFactory, tables: Any
+) -> None:
+    tenants = ["acme", "globex", "initech", "umbrella"]
+    for tenant in tenants:
+        tenant_factory(tenant, KEY)
+        provision(stack, tenant)
+    sim = stack.simulator
+    store = Store(stack.outputs["TableName"])
+    before = writes(stack)
+    tables(2)
+    # run 1: the third flow PATCH is refused (400, not retried): that tenant fails, reported, the run goes on;
+    # then the page step dies on every attempt after the first page (the run itself fails half-way)
+    sim.add_fault(Fault(operation="patchFlow", kind="error400", nth=3, times=1))
+    page_fault = stack.inject_lambda_fault("PlanUpgradePageFunction", "crash", nth=2, times=4, after=False)
+
+    first = upgrade_all(stack, "all-1", pageSize=2)
+
+    assert first["status"] == "FAILED" and page_fault.fired == 4
+    first_page = tenants[:2]
+    flows_done = {t: {(int(i.get("table_version", 1))) for i in store.tenant_items(t)[1]} for t in tenants}
+    assert flows_done["initech"] == flows_done["umbrella"] == {1}  # the second page never started
+    failed = [t for t in first_page if store.tenant_items(t)[1] and 1 in flows_done[t]]
+    assert len(failed) == 1  # the refused PATCH's tenant
+    (tenant_item, _) = store.tenant_items(failed[0])
+    assert (tenant_item or {}).get("last_error", {}).get("execution", "").startswith("all-1/")
+
+    second = upgrade_all(stack, "all-2", pageSize=2)
+
+    assert second["status"] == "SUCCEEDED", second.get("cause")
+    expected = {t: "upgraded" for t in tenants} | {t: "current" for t in first_page if t not in failed}
+    assert results(second["report"]) == expected
+    dataflows = len(tenants) * len(PATHS)
+    made = writes(stack) - before
+    assert made["putMappingSet"] == dataflows  # each mapping set got exactly one new version
+    assert made["patchFlow"] == dataflows + 1  # the refused PATCH, then each flow once
+    assert made["patchFieldGroup"] == len(PATHS)
+    assert len(sim.objects("mappingSets")) == dataflows  # no duplicate mapping set
+    assert {m["version"] for m in sim.objects("mappingSets")} == {1}
+    for tenant in tenants:
+        _, items = store.tenant_items(tenant)
+        assert {(int(i["table_version"]), int(i["flow_mapping_version"])) for i in items} == {(2, 1)}
+
+    requests_before = len(sim.requests)
+    third = upgrade_all(stack, "all-3", pageSize=3)
+    assert results(third["report"]) == dict.fromkeys(tenants, "current")
+    assert len(sim.requests) == requests_before
+
+
+def test_one_tenant_failing_is_reported_with_its_cause_and_the_others_are_upgraded(
+    stack: LocalStack, tenant_factory: TenantFactory, tables: Any
+) -> None:
+    tenants = ["acme", "globex", "initech"]
+    for tenant in tenants:
+        tenant_factory(tenant, KEY)
+        provision(stack, tenant)
+    tables(2)
+    stack.simulator.add_fault(Fault(operation="patchFlow", kind="error400", nth=1, times=1))
+
+    described = upgrade_all(stack, "all-1", pageSize=10)
+
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    report = described["report"]
+    assert report["counts"] == {"upgraded": 2, "current": 0, "planned": 0, "failed": 1}
+    (failed,) = [t for t in report["tenants"] if t["result"] == "failed"]
+    assert failed["status"] == "FAILED" and failed["error"] == "AepValidationError"
+    assert "step upgrade_dataflow" in failed["cause"], failed["cause"]
+
+
+def test_a_bad_upgrade_all_input_is_refused_naming_the_field_before_anything_runs(stack: LocalStack) -> None:
+    before = table_items(stack)
+    for name, given, field in (
+        ("bad-1", {"pageSize": 0}, "pageSize"),
+        ("bad-2", {"tenantId": "acme"}, "tenantId"),
+        ("bad-3", {"startAfter": "../x"}, "startAfter"),
+    ):
+        described = upgrade_all(stack, name, **given)
+        assert described["status"] == "FAILED" and described["error"] == "InputValidationError", described
+        assert field in described["cause"]
+    assert len(stack.simulator.requests) == 0
+    assert table_items(stack) == before
+
+
+# ---- a refused update_fields changes nothing ------------------------------------------------------------------
+
+
+def table_items(stack: LocalStack) -> list[dict[str, Any]]:
+    """Every item of the table (a consistent scan) but the Adobe rate budget's cursor (``BUDGET#adobe``, which
+    every Adobe call moves), sorted by key, as DynamoDB returns them (typed attribute values)."""
+    client = stack.client("dynamodb")
+    pages = client.get_paginator("scan").paginate(TableName=stack.outputs["TableName"], ConsistentRead=True)
+    items = (i for p in pages for i in p["Items"] if not str(i["pk"]["S"]).startswith("BUDGET#"))
+    return sorted(items, key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
+
+
+def test_an_update_fields_adobe_refuses_leaves_dynamodb_and_aep_unchanged(
+    stack: LocalStack, tenant_factory: TenantFactory, tables: Any
+) -> None:
+    tables(2)
+    tenant_factory("acme", KEY)
+    provision(stack, "acme")
+    sim = stack.simulator
+    aep_before = {kind: sim.objects(kind) for kind in ("mappingSets", "flows", "fieldgroups", "schemas")}
+    dynamodb_before = table_items(stack)
+    writes_before = writes(stack)
+    sim.add_fault(Fault(operation="validateMappingSet", kind="error400", nth=1, times=1))
+
+    arn = stack.start_execution(
+        "LifecycleStateMachine",
+        {"operation": "update_fields", "tenantId": "acme", "fields": {"customers": {"exclude": ["phone"]}}},
+        name="f-refused",
+    )
+    described = stack.wait(arn, timeout_s=180)
+
+    assert described["status"] == "FAILED"
+    assert described["error"] == "InputValidationError"
+    assert "customers: Adobe refused the mapping of this selection, nothing changed" in described["cause"]
+    assert sim.calls["validateMappingSet"] >= 1  # Adobe was asked, and refused
+    assert writes(stack) == writes_before
+    assert table_items(stack) == dynamodb_before  # byte-for-byte: not the selection, not last_error
+    assert {kind: sim.objects(kind) for kind in aep_before} == aep_before
+
+    # the same request once Adobe accepts it: the selection is stored with the version that applies it
+    arn = stack.start_execution(
+        "LifecycleStateMachine",
+        {"operation": "update_fields", "tenantId": "acme", "fields": {"customers": {"exclude": ["phone"]}}},
+        name="f-accepted",
+    )
+    assert stack.wait(arn, timeout_s=180)["status"] == "SUCCEEDED"
+    _, items = Store(stack.outputs["TableName"]).tenant_items("acme")
+    item = next(i for i in items if i["resource_path"] == "customers")
+    (mapping_set,) = [m for m in sim.objects("mappingSets") if m["id"] == item["mapping_set_id"]]
+    assert item["field_selection"] == {"exclude": ["phone"]}
+    assert item["mapping_set_version"] == mapping_set["version"] and "data.phone" not in {
+        m["source"] for m in mapping_set["mappings"]
+    }
+
+
+# ---- the CLI: upgrade --all starts the one UpgradeAll execution, and status -----------------------------------
+
+
+def test_upgrade_all_reports_each_tenant_and_status_flags_the_outdated(
     stack: LocalStack, tenant_factory: TenantFactory, tables: Any
 ) -> None:
     from stripe_aep_cli.backend import Backend
@@ -287,21 +508,28 @@ def test_upgrade_all_in_batches_reports_each_tenant_and_status_flags_the_outdate
     store = backend.store()
     _, items = store.tenant_items("acme")
     assert {p: v["outdated"] for p, v in evolve.table_versions(items).items()} == {p: True for p in PATHS}
+    seen: list[str] = []
 
-    reports = evolve.run_lifecycle_batches(
-        backend, evolve.upgrade_payloads(evolve.upgrade_targets(backend, None), dry_run=False), batch=2, timeout_s=180
+    executions, report = evolve.run_upgrade_all(
+        backend, batch=2, dry_run=False, timeout_s=600, on_done=lambda e: seen.append(e["tenantId"])
     )
 
+    (execution,) = executions
+    assert execution.status == "SUCCEEDED" and execution.name.startswith("upgrade-all-")
+    reports = report["tenants"]
+    assert seen == tenants
     assert [(r["tenantId"], r["status"]) for r in reports] == [(t, "SUCCEEDED") for t in tenants]
-    for report in reports:
-        assert sorted((u["resourcePath"], u["fromVersion"], u["toVersion"]) for u in report["upgrades"]) == [
+    for entry in reports:
+        assert sorted((u["resourcePath"], u["fromVersion"], u["toVersion"]) for u in entry["upgrades"]) == [
             (p, 1, 2) for p in sorted(PATHS)
         ]
-        assert all("putMappingSet" in u["writes"] and "patchFlow" in u["writes"] for u in report["upgrades"])
-        assert "SUCCEEDED" in evolve.upgrade_line(report)
+        assert all("putMappingSet" in u["writes"] and "patchFlow" in u["writes"] for u in entry["upgrades"])
+        assert "SUCCEEDED upgraded" in evolve.upgrade_line(entry)
     for tenant in tenants:
         _, items = store.tenant_items(tenant)
         assert not any(v["outdated"] for v in evolve.table_versions(items).values())
 
-    again = evolve.run_lifecycle_batches(backend, evolve.upgrade_payloads(tenants, dry_run=False), 10, 180)
-    assert all(u["writes"] == [] for r in again for u in r["upgrades"])
+    again_executions, again = evolve.run_upgrade_all(backend, 10, False, 600)
+    assert again_executions[0].name != execution.name  # a new run (the first one ended)
+    assert all(u["writes"] == [] for r in again["tenants"] for u in r["upgrades"])
+    assert again["counts"]["current"] == len(tenants)

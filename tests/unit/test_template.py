@@ -80,6 +80,13 @@ CONTRACT_STATES = {
         "SetDataflowState",
         "RecordFailure",
     },
+    "UpgradeAllStateMachine": {
+        "PlanUpgradePage",
+        "UpgradeTenants",
+        "UpgradeDataflow",
+        "RecordTenantFailure",
+        "RecordFailure",
+    },
 }
 
 
@@ -325,7 +332,27 @@ def test_maps_take_max_concurrency_from_the_template() -> None:
         for name, state, _ in _states(_definition(logical_id)["States"]):
             if state["Type"] == "Map":
                 assert state["MaxConcurrency"] == TEMPLATE["Parameters"]["MaxConcurrency"]["Default"], name
+                if (logical_id, name) == ("UpgradeAllStateMachine", "UpgradeTenants"):
+                    # the one Map over tenants: a page the PlanUpgradePage step read from the tenant index
+                    assert state["ItemsPath"] == "$.page.tenants"
+                    assert state["ItemSelector"]["tenant.$"] == "$$.Map.Item.Value"
+                    continue
+                assert state["ItemsPath"].endswith(".resourcePaths"), name
                 assert state["ItemSelector"]["resourcePath.$"] == "$$.Map.Item.Value", name
+
+
+def test_upgrade_all_runs_the_lifecycle_upgrade_step_and_a_tenant_failure_does_not_fail_the_run() -> None:
+    lifecycle = MACHINES["LifecycleStateMachine"]["DefinitionSubstitutions"]
+    upgrade_all = MACHINES["UpgradeAllStateMachine"]["DefinitionSubstitutions"]
+    assert upgrade_all["UpgradeDataflowFunctionArn"] == lifecycle["UpgradeDataflowFunctionArn"]
+    states = _definition("UpgradeAllStateMachine")["States"]
+    tenant = states["UpgradeTenants"]["ItemProcessor"]["States"]
+    (catcher,) = tenant["UpgradeTenantDataflows"]["Catch"]
+    assert catcher["ErrorEquals"] == ["States.ALL"] and catcher["Next"] == "RecordTenantFailure"
+    assert tenant["RecordTenantFailure"]["Next"] == "TenantFailed"
+    assert tenant["RecordTenantFailure"]["Catch"][0]["Next"] == "TenantFailed"
+    assert tenant["TenantFailed"].get("End") and tenant["TenantDone"].get("End")
+    assert states["UpgradeTenants"]["Next"] == "PlanUpgradePage"  # the page loop
 
 
 def test_no_wildcard_resource_for_secrets_dynamodb_or_step_functions() -> None:
@@ -444,6 +471,7 @@ def test_outputs() -> None:
         "ProvisionStateMachineArn",
         "DeprovisionStateMachineArn",
         "LifecycleStateMachineArn",
+        "UpgradeAllStateMachineArn",
         "EventBusName",
         "EventQueueUrl",
         "AlertTopicArn",

@@ -3,9 +3,10 @@
 Registered by ``register(app)`` (``stripe_aep_cli.app``); ``status`` shows ``table_versions``
 (``stripe_aep_cli.commands.state``).
 
-- ``upgrade TENANT`` / ``upgrade --all [--batch N]`` [--dry-run]: the lifecycle ``upgrade`` operation, for one
-  tenant or for every ACTIVE tenant of the table in batches of at most N executions at once (the lifecycle
-  state machine's Map bounds each tenant's paths; N bounds the tenants), reporting per tenant;
+- ``upgrade TENANT`` [--dry-run]: the lifecycle ``upgrade`` operation of one tenant;
+- ``upgrade --all [--batch N]`` [--dry-run]: one execution of the UpgradeAll state machine
+  (``statemachine/upgrade_all.asl.json``): every tenant of the tenant index (DynamoDB ``gsi1``) in pages of N,
+  each page a Map of tenants bounded by the template's ``MaxConcurrency``; prints its per-tenant report;
 - ``fields TENANT PATH --include F ... | --exclude F ...``: the lifecycle ``update_fields`` operation;
 - ``table_versions(dataflows)``: each dataflow's table version against the current one (``outdated``).
 """
@@ -21,7 +22,6 @@ from rich.markup import escape
 
 from stripe_aep.errors import InputValidationError
 from stripe_aep.resources import RESOURCE_PATHS, get_resource
-from stripe_aep.store import ACTIVE
 from stripe_aep.tenants import LifecycleInput, parse_input
 from stripe_aep_cli.backend import Backend
 from stripe_aep_cli.commands.operations import TenantArg, TimeoutOpt, WaitOpt, run, tenant_callback
@@ -53,11 +53,48 @@ def version_text(versions: Mapping[str, Any] | None) -> str:
     return f"{text} -> v{versions['current']} (outdated)" if versions["outdated"] else text
 
 
-def upgrade_targets(backend: Backend, tenant_id: str | None) -> list[str]:
-    """The tenant, or every ACTIVE tenant of the table (sorted)."""
-    if tenant_id:
-        return [tenant_id]
-    return sorted(str(t["tenant_id"]) for t in backend.store().tenants() if t.get("status") == ACTIVE)
+def upgrade_all_payload(batch: int, dry_run: bool, start_after: str | None = None) -> dict[str, Any]:
+    """The UpgradeAll execution input (``stripe_aep.steps.upgrade_all.UpgradeAllInput``)."""
+    payload: dict[str, Any] = {"pageSize": batch, "dryRun": dry_run}
+    if start_after:
+        payload["startAfter"] = start_after
+    return payload
+
+
+def run_upgrade_all(
+    backend: Backend,
+    batch: int,
+    dry_run: bool,
+    timeout_s: float,
+    on_done: Callable[[dict[str, Any]], None] = lambda report: None,
+) -> tuple[list[Execution], dict[str, Any]]:
+    """Start (or attach to) the UpgradeAll execution, pages of ``batch`` tenants, wait for it and return it
+    with its report (``steps.upgrade_all.fold_report``; ``on_done`` gets each tenant's entry). An execution
+    that stops with ``resumeAfter`` (its history bound) is followed by the next, ``startAfter`` that tenant;
+    the reports are merged. The execution is named ``upgrade-all-{sha256(input)[:12]}`` (``-rN`` once ended):
+    the same command while a run is going attaches to it. Raises ``ClientError`` and ``RuntimeError`` from
+    Step Functions; a run that ends FAILED is returned as it is (``status``, ``error``, ``cause``)."""
+    sfn = backend.client("stepfunctions")
+    arn = backend.state_machine_arn("upgrade_all")
+    executions: list[Execution] = []
+    merged: dict[str, Any] = {"dryRun": dry_run, "counts": {}, "tenants": [], "truncated": 0, "resumeAfter": None}
+    start_after: str | None = None
+    while True:
+        payload = upgrade_all_payload(batch, dry_run, start_after)
+        execution = start_or_attach(sfn, arn, "upgrade", "all", payload)
+        poll_s = 0.25 if backend.local else 1.0
+        follow(sfn, execution, lambda line: None, poll_s=poll_s, timeout_s=timeout_s)
+        executions.append(execution)
+        report = execution.output if isinstance(execution.output, dict) else {}
+        for entry in report.get("tenants") or []:
+            merged["tenants"].append(entry)
+            on_done(entry)
+        for result, count in (report.get("counts") or {}).items():
+            merged["counts"][result] = int(merged["counts"].get(result, 0)) + int(count)
+        merged["truncated"] += int(report.get("truncated") or 0)
+        start_after = report.get("resumeAfter")
+        if execution.status != "SUCCEEDED" or not start_after:
+            return executions, merged
 
 
 def run_lifecycle_batches(
@@ -116,14 +153,16 @@ def fields_payload(tenant_id: str, path: str, include: Sequence[str], exclude: S
 
 
 def upgrade_line(report: Mapping[str, Any]) -> str:
-    """One line per tenant: status, then per path ``path vA->vB: writes`` (or what a dry run would write)."""
+    """One line per tenant: status (and the run's ``result``: upgraded, current, planned, failed), then per
+    path ``path vA->vB: writes`` (or what a dry run would write)."""
     parts = []
     for item in report.get("upgrades") or []:
         did = ", ".join(item.get("writes") or []) or "no write"
         planned = "; ".join(item.get("planned") or [])
         parts.append(f"{item['resourcePath']} v{item['fromVersion']}->v{item['toVersion']}: {planned or did}")
     error = f" {report.get('error')}: {report.get('cause')}" if report.get("status") != "SUCCEEDED" else ""
-    return f"{report['tenantId']}: {report['status']}{error}" + (f" ({'; '.join(parts)})" if parts else "")
+    result = f" {report['result']}" if report.get("result") else ""
+    return f"{report['tenantId']}: {report['status']}{result}{error}" + (f" ({'; '.join(parts)})" if parts else "")
 
 
 def upgrade(
@@ -131,14 +170,22 @@ def upgrade(
     tenant: Annotated[
         str | None, typer.Argument(help="Tenant id (or --all).", callback=tenant_callback, metavar="[TENANT]")
     ] = None,
-    all_tenants: Annotated[bool, typer.Option("--all", help="Every ACTIVE tenant.", show_default=False)] = False,
+    all_tenants: Annotated[
+        bool,
+        typer.Option("--all", help="Every tenant with an ACTIVE dataflow (the tenant index).", show_default=False),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report the Adobe writes, make none.", show_default=False)
     ] = False,
-    batch: Annotated[int, typer.Option("--batch", help="Tenants upgraded at once (--all).", min=1)] = 10,
+    batch: Annotated[
+        int, typer.Option("--batch", help="Tenants per page of the upgrade-all run (--all).", min=1, max=40)
+    ] = 10,
     timeout: TimeoutOpt = 900,
 ) -> None:
-    """Bring tenants' field groups, mapping sets and flows to the current table version (lifecycle upgrade)."""
+    """Bring tenants' field groups, mapping sets and flows to the current table version (upgrade, upgrade-all).
+
+    TENANT: its lifecycle upgrade execution. --all: one execution of the upgrade-all state machine, which
+    reports per tenant (upgraded, current, planned, failed)."""
     opts = options(ctx)
     if bool(tenant) == all_tenants:
         usage_error(opts, "give a TENANT or --all")
@@ -151,14 +198,25 @@ def upgrade(
             out.print(f"[{colour}]{escape(upgrade_line(report))}[/]")
 
     try:
-        tenants = upgrade_targets(stack, tenant)
-        payloads = upgrade_payloads(tenants, dry_run)
-        reports = run_lifecycle_batches(stack, payloads, batch, timeout, show)
-    except (ClientError, BotoCoreError, InputValidationError) as exc:
+        if tenant:
+            reports = run_lifecycle_batches(stack, upgrade_payloads([tenant], dry_run), 1, timeout, show)
+            if opts.json:
+                emit_json({"tenants": reports})
+            failed = any(r["status"] != "SUCCEEDED" for r in reports)
+        else:
+            executions, report = run_upgrade_all(stack, batch, dry_run, timeout, show)
+            last = executions[-1]
+            if opts.json:
+                emit_json({"executions": [e.as_dict() for e in executions], "report": report})
+            else:
+                counts = ", ".join(f"{n} {k}" for k, n in sorted(report["counts"].items()) if n)
+                out.print(escape(f"{last.name}: {last.status} ({counts or 'no tenant'})"))
+                if last.status != "SUCCEEDED":
+                    out.print(f"[red]{escape(f'{last.error}: {last.cause}')}[/]")
+            failed = last.status != "SUCCEEDED" or bool(report["counts"].get("failed"))
+    except (ClientError, BotoCoreError, InputValidationError, RuntimeError) as exc:
         fail(opts, f"cannot upgrade: {exc}")
-    if opts.json:
-        emit_json({"tenants": reports})
-    if any(r["status"] != "SUCCEEDED" for r in reports):
+    if failed:
         raise typer.Exit(ExitCode.FAILED)
 
 

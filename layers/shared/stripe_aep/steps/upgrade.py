@@ -28,9 +28,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from stripe_aep import names, selection
-from stripe_aep.aep import PatchOperation, PlatformClient
+from stripe_aep.aep import AepValidationError, PatchOperation, PlatformClient
 from stripe_aep.catalogue import Ref, validate_mapping
-from stripe_aep.errors import InputValidationError, TenantNotFoundError
+from stripe_aep.errors import InputValidationError, MappingRejectedError, TenantNotFoundError
 from stripe_aep.evolution import compare, field_group_snapshot, require_additive
 from stripe_aep.resources import get_resource
 from stripe_aep.runtime import Runtime
@@ -74,7 +74,8 @@ def upgrade_dataflow(request: UpgradeStep, runtime: Runtime) -> DataflowUpgraded
     Out: ``{resourcePath, fromVersion, toVersion, mappingSetId, mappingSetVersion, writes: [operationId...],
     planned: [text...]}`` (``writes``: the Adobe writes made; with ``dryRun`` none, ``planned`` says what they
     would be). Raises ``BreakingChangeError``, ``MappingRejectedError``, ``InputValidationError`` (a bad
-    selection: before any Adobe call), ``TenantNotFoundError``.
+    selection: before any Adobe call; or a new selection whose mapping Adobe refused before any write),
+    ``TenantNotFoundError``.
     """
     given = (request.fields or {}).get(request.resourcePath)
     chosen = selection.check_selection(request.resourcePath, given) if given else None
@@ -89,9 +90,7 @@ def upgrade_dataflow(request: UpgradeStep, runtime: Runtime) -> DataflowUpgraded
     upgrade_field_group(
         runtime, client, request.sandbox, request.resourcePath, request.dryRun, writes, planned, request.executionName
     )
-    if chosen is not None:
-        runtime.store.update(dataflow_key(request.tenantId, request.resourcePath), {"field_selection": chosen})
-    version = upgrade_mapping(runtime, client, request, item, writes, planned)
+    version = upgrade_mapping(runtime, client, request, item, writes, planned, chosen)
     return DataflowUpgraded(
         resourcePath=request.resourcePath,
         fromVersion=int(item.get("table_version", FIRST_VERSION)),
@@ -205,20 +204,25 @@ def upgrade_mapping(
     item: Mapping[str, Any],
     writes: list[str],
     planned: list[str],
+    chosen: Mapping[str, Any] | None = None,
 ) -> int:
     """Write the tenant's mapping set version for the current table and selection, and point the flow at it.
-    Returns the mapping set version the flow runs (see the module docstring)."""
+    Returns the mapping set version the flow runs (see the module docstring).
+
+    ``chosen``: a new field selection (``update_fields``), stored on the dataflow item (``field_selection``)
+    only together with the mapping set version that applies it; otherwise the stored selection applies. When
+    Adobe refuses its mapping (``validateMappingSet`` 4xx, or errors on sample rows) before any write of the
+    step, raises ``InputValidationError`` (a refusal: the handler and RecordFailure record nothing)."""
     key = dataflow_key(request.tenantId, request.resourcePath)
     item = runtime.store.get(key) or dict(item)
+    selected = dict(chosen) if chosen is not None else item.get("field_selection")
     resource = get_resource(request.resourcePath)
     schema_id = str(
         item.get("schema_id")
         or (runtime.store.get(schema_key(request.sandbox, request.resourcePath)) or {}).get("schema_id")
     )
     body = {
-        **selection.mapping_set_body(
-            resource, xdm_tenant_id(runtime, request.sandbox), schema_id, item.get("field_selection")
-        ),
+        **selection.mapping_set_body(resource, xdm_tenant_id(runtime, request.sandbox), schema_id, selected),
         "name": names.mapping_set_name(request.tenantId, request.resourcePath),
     }
     digest = mapping_digest(body)
@@ -250,14 +254,29 @@ def upgrade_mapping(
                 "xdm_tenant_id": xdm_tenant_id(runtime, request.sandbox),
                 "schema_id": schema_id,
                 "check_on_samples": check_on_samples,
-                "field_selection": item.get("field_selection"),
+                "field_selection": selected,
             }
             ref = Ref(request.sandbox, request.tenantId, request.resourcePath)
-            validate_mapping(runtime.store, client, ref, given)  # once per sandbox and body, then sample rows
+            try:
+                validate_mapping(runtime.store, client, ref, given)  # once per sandbox and body, then sample rows
+            except (MappingRejectedError, AepValidationError) as exc:
+                if chosen is None or writes:
+                    raise
+                # Adobe refused a new selection's mapping before this step wrote anything: a refusal (nothing
+                # recorded: the selection is stored only with the mapping set version that applies it).
+                raise InputValidationError(
+                    f"fields: {request.resourcePath}: Adobe refused the mapping of this selection, nothing "
+                    f"changed: {exc}"
+                ) from None
             version = client.put_mapping_set(mapping_set_id, body).version
             writes.append("putMappingSet")
         if not request.dryRun:
-            runtime.store.update(key, {"mapping_set_version": version, "mapping_digest": digest})
+            recorded: dict[str, Any] = {"mapping_set_version": version, "mapping_digest": digest}
+            if chosen is not None:
+                recorded["field_selection"] = selected
+            runtime.store.update(key, recorded)
+    elif chosen is not None and item.get("field_selection") != selected and not request.dryRun:
+        runtime.store.update(key, {"field_selection": selected})  # the same mappings: nothing to write in AEP
     if item.get("flow_mapping_version") is not None and int(item["flow_mapping_version"]) == version:
         if int(item.get("table_version", FIRST_VERSION)) < resource.table_version and not request.dryRun:
             runtime.store.update(key, {"table_version": resource.table_version})
