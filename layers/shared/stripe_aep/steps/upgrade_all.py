@@ -216,7 +216,8 @@ def fold_report(report: Mapping[str, Any] | None, done: Sequence[Mapping[str, An
 def plan_upgrade_page(request: UpgradePageStep, runtime: Runtime) -> UpgradePage:
     """Fold the page just done into the report and read the next page of tenants (see the module docstring).
 
-    Out: ``UpgradePage`` (the report: see ``fold_report``). Makes no Adobe call. Raises ``InputValidationError`` naming the field of a bad execution input.
+    Out: ``UpgradePage`` (the report: see ``fold_report``). Makes no Adobe call. Raises ``InputValidationError``
+    naming the field of a bad execution input.
     """
     data = parse_input(UpgradeAllInput, request.input if request.input is not None else {})
     page = request.page or {}
@@ -226,7 +227,12 @@ def plan_upgrade_page(request: UpgradePageStep, runtime: Runtime) -> UpgradePage
         ids = _tenant_ids(runtime.store, str(cursor) if cursor else None, 1)
         report["resumeAfter"] = cursor if ids else None
         return UpgradePage(
-            started=True, cursor=str(cursor) if cursor else None, more=False, dryRun=data.dryRun, tenants=[], report=report
+            started=True,
+            cursor=str(cursor) if cursor else None,
+            more=False,
+            dryRun=data.dryRun,
+            tenants=[],
+            report=report,
         )
     ids = _tenant_ids(runtime.store, str(cursor) if cursor else None, data.pageSize)
     last = ids[-1] if ids else cursor
