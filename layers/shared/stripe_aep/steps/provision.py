@@ -109,33 +109,36 @@ def create_base_connection(request: SandboxStep, runtime: Runtime) -> dict[str, 
 def _ensure(runtime: Runtime, kind: Kind, ref: Ref, owner: str, given: Given | None = None) -> dict[str, Any]:
     # The tenant's own objects are converged (a re-provisioning repairs what drifted in AEP); the sandbox's
     # shared XDM resources are only ensured, once another Map iteration creating them is awaited.
+    client = runtime.platform(ref.sandbox)
     if kind.shared:
-        await_other_creator(runtime, kind, ref, owner)
-    act = ensure if kind.shared else converge
-    return act(runtime.store, runtime.platform(ref.sandbox), kind, ref, owner, given)
+        item = await_other_creator(runtime, kind, ref, owner)
+        return ensure(runtime.store, client, kind, ref, owner, given, item=item)
+    return converge(runtime.store, client, kind, ref, owner, given)
 
 
 #: Seconds between DynamoDB reads while another execution (or Map iteration) creates a shared object.
 SHARED_WAITS_S = (0.1,) * 30
 
 
-def await_other_creator(runtime: Runtime, kind: Kind, ref: Ref, owner: str) -> None:
+def await_other_creator(runtime: Runtime, kind: Kind, ref: Ref, owner: str) -> dict[str, Any]:
     """While another Map iteration of the same execution holds a fresh intent on a shared object (the sandbox's
     record class, which several paths need at once), wait for its ID with DynamoDB reads only (``SHARED_WAITS_S``,
     3 s in all) instead of failing at once with ``ConcurrentModificationError`` and looking the object up in
     Adobe on the retry. Another execution's intent is not awaited here (the state machine's retry waits for it,
     without holding a Lambda). Returns when the ID is stored, the intent is gone, expired or not this execution's,
-    or the waits are spent (``ensure`` then decides)."""
+    or the waits are spent (``ensure`` then decides). Returns the item as last read (``ensure`` reuses it)."""
     key, attribute = kind.key(ref), kind.attribute
     execution = owner.split("/", 1)[0]
+    item: dict[str, Any] = {}
     for wait in SHARED_WAITS_S:
         item = runtime.store.get(key) or {}
         intent, holder = item.get(f"{attribute}_intent"), str(item.get(f"{attribute}_intent_owner", ""))
         if item.get(f"{attribute}_id") or not intent or holder == owner or holder.split("/", 1)[0] != execution:
-            return
+            return item
         if float(intent) < now_s() - INTENT_LEASE_S:
-            return
+            return item
         time.sleep(wait)
+    return runtime.store.get(key) or {}
 
 
 def _path_ref(request: PathStep) -> Ref:
@@ -260,7 +263,8 @@ def create_mapping_set(request: MappingStep, runtime: Runtime) -> dict[str, Any]
             )
 
     ref = _path_ref(request)
-    chosen = (runtime.store.get(MAPPING_SET.key(ref)) or {}).get("field_selection")
+    recorded = runtime.store.get(MAPPING_SET.key(ref)) or {}
+    chosen = recorded.get("field_selection")
     xdm_tenant = xdm_tenant_id(runtime, request.sandbox)
     given = {
         "xdm_tenant_id": xdm_tenant,
@@ -268,7 +272,7 @@ def create_mapping_set(request: MappingStep, runtime: Runtime) -> dict[str, Any]
         "check_on_samples": check_on_samples,
         "field_selection": chosen,
     }
-    if not (runtime.store.get(MAPPING_SET.key(ref)) or {}).get("mapping_set_id"):
+    if not recorded.get("mapping_set_id"):
         validate_mapping(runtime.store, client, ref, given)
     item = _ensure(runtime, MAPPING_SET, ref, request.executionName, given)
     if "table_version" not in item:  # the version and body it was made from (stripe_aep.steps.upgrade)
