@@ -287,6 +287,7 @@ def cli(running: Running, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
     for key in (
         "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
     ):  # only --local routes to moto

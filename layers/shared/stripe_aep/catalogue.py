@@ -506,9 +506,18 @@ DELETE_ORDER: tuple[Kind, ...] = (FLOW, TARGET_CONNECTION, SOURCE_CONNECTION, DA
 
 
 def ensure(
-    store: Store, client: PlatformClient, kind: Kind, ref: Ref, owner: str, given: Given | None = None
+    store: Store,
+    client: PlatformClient,
+    kind: Kind,
+    ref: Ref,
+    owner: str,
+    given: Given | None = None,
+    item: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Make sure exactly one ``kind`` object exists for ``ref``; return its DynamoDB item afterwards.
+
+    ``item``: the item at ``kind.key(ref)`` as the caller has just read it (saves the read; a write that came
+    in between still fails the conditional ``claim_intent``, as for a read here).
 
     1. The item already holds ``<attribute>_id``: nothing is called.
     2. An intent is recorded (an earlier create may have reached Adobe: it got no answer, or the Lambda
@@ -530,7 +539,7 @@ def ensure(
     if kind.create is None:
         raise TypeError(f"{kind.attribute} objects are not created by ensure")
     key, attribute = kind.key(ref), kind.attribute
-    item = store.get(key) or {}
+    item = dict(item) if item is not None else store.get(key) or {}
     if item.get(f"{attribute}_id"):
         return item
     name = kind.name(ref)
@@ -839,7 +848,7 @@ def converge(
     key = kind.key(ref)
     item = store.get(key) or {}
     if not item.get(f"{kind.attribute}_id"):
-        return ensure(store, client, kind, ref, owner, given)
+        return ensure(store, client, kind, ref, owner, given, item=item)
     wanted = {k: (str(v) if v is not None else None) for k, v in (given or {}).items() if k.endswith("_id")}
     for _ in range(2):
         actions = plan_kind(client, kind, ref, item, wanted)

@@ -36,7 +36,7 @@ from stripe_aep.catalogue import (
     ensure,
     validate_mapping,
 )
-from stripe_aep.errors import REFUSALS, InputValidationError
+from stripe_aep.errors import REFUSALS, ConcurrentModificationError, InputValidationError
 from stripe_aep.metrics import emit_metric
 from stripe_aep.resources import RESOURCE_PATHS, get_resource
 from stripe_aep.runtime import Runtime
@@ -129,33 +129,44 @@ def _ensure(
     # shared XDM resources are only ensured, once another Map iteration creating them is awaited, unless
     # ``repair``: the tenant's path was provisioned before, so what it stands on is checked too (a schema
     # deleted in AEP is re-created, and the path's dataset, target connection, mapping set and flow follow).
-    if kind.shared:
-        await_other_creator(runtime, kind, ref, owner)
-    act = converge if repair or not kind.shared else ensure
-    return act(runtime.store, runtime.platform(ref.sandbox), kind, ref, owner, given)
+    client = runtime.platform(ref.sandbox)
+    if repair or not kind.shared:
+        return converge(runtime.store, client, kind, ref, owner, given)
+    try:
+        return ensure(
+            runtime.store, client, kind, ref, owner, given, item=await_other_creator(runtime, kind, ref, owner)
+        )
+    except ConcurrentModificationError:
+        # Another Map iteration claimed the intent between this one's read and its claim: await that creator once
+        # here, as the state machine's retry would, without the retry's wait (up to 2 s) on the critical path.
+        return ensure(
+            runtime.store, client, kind, ref, owner, given, item=await_other_creator(runtime, kind, ref, owner)
+        )
 
 
 #: Seconds between DynamoDB reads while another execution (or Map iteration) creates a shared object.
 SHARED_WAITS_S = (0.1,) * 30
 
 
-def await_other_creator(runtime: Runtime, kind: Kind, ref: Ref, owner: str) -> None:
+def await_other_creator(runtime: Runtime, kind: Kind, ref: Ref, owner: str) -> dict[str, Any]:
     """While another Map iteration of the same execution holds a fresh intent on a shared object (the sandbox's
     record class, which several paths need at once), wait for its ID with DynamoDB reads only (``SHARED_WAITS_S``,
     3 s in all) instead of failing at once with ``ConcurrentModificationError`` and looking the object up in
     Adobe on the retry. Another execution's intent is not awaited here (the state machine's retry waits for it,
     without holding a Lambda). Returns when the ID is stored, the intent is gone, expired or not this execution's,
-    or the waits are spent (``ensure`` then decides)."""
+    or the waits are spent (``ensure`` then decides). Returns the item as last read (``ensure`` reuses it)."""
     key, attribute = kind.key(ref), kind.attribute
     execution = owner.split("/", 1)[0]
+    item: dict[str, Any] = {}
     for wait in SHARED_WAITS_S:
         item = runtime.store.get(key) or {}
         intent, holder = item.get(f"{attribute}_intent"), str(item.get(f"{attribute}_intent_owner", ""))
         if item.get(f"{attribute}_id") or not intent or holder == owner or holder.split("/", 1)[0] != execution:
-            return
+            return item
         if float(intent) < now_s() - INTENT_LEASE_S:
-            return
+            return item
         time.sleep(wait)
+    return runtime.store.get(key) or {}
 
 
 def _path_ref(request: PathStep) -> Ref:
@@ -310,7 +321,8 @@ def create_mapping_set(request: MappingStep, runtime: Runtime) -> MappingSetOutp
             )
 
     ref = _path_ref(request)
-    chosen = (runtime.store.get(MAPPING_SET.key(ref)) or {}).get("field_selection")
+    recorded = runtime.store.get(MAPPING_SET.key(ref)) or {}
+    chosen = recorded.get("field_selection")
     xdm_tenant = xdm_tenant_id(runtime, request.sandbox)
     given = {
         "xdm_tenant_id": xdm_tenant,
@@ -318,7 +330,7 @@ def create_mapping_set(request: MappingStep, runtime: Runtime) -> MappingSetOutp
         "check_on_samples": check_on_samples,
         "field_selection": chosen,
     }
-    if not (runtime.store.get(MAPPING_SET.key(ref)) or {}).get("mapping_set_id"):
+    if not recorded.get("mapping_set_id"):
         validate_mapping(runtime.store, client, ref, given)
     item = _ensure(runtime, MAPPING_SET, ref, request.executionName, given)
     if "table_version" not in item:  # the version and body it was made from (stripe_aep.steps.upgrade)
@@ -384,9 +396,11 @@ def complete_provisioning(request: CompleteInput, runtime: Runtime) -> Provision
     dataflows (``Store.follow_dataflow_states``). Out: ``{tenantId, status: "ACTIVE", dataflowCount}``.
     """
     disabled = 0
+    _, items = runtime.store.tenant_items(request.tenantId)  # one query, not a read per dataflow
+    flow_states = {item.get("resource_path"): item.get("flow_state") for item in items}
     for dataflow in request.dataflows:
         key = dataflow_key(request.tenantId, dataflow.resourcePath)
-        is_disabled = (runtime.store.get(key) or {}).get("flow_state") == "disabled"
+        is_disabled = flow_states.get(dataflow.resourcePath) == "disabled"
         disabled += is_disabled
         runtime.store.set_status(key, DISABLED if is_disabled else ACTIVE)
     runtime.store.set_status(tenant_key(request.tenantId), ACTIVE, completed_at=now_s())

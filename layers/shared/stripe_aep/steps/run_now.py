@@ -10,6 +10,8 @@ run, and a crash between Adobe's answer and the DynamoDB write is repaired by fi
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from stripe_aep.aep import AepValidationError
@@ -34,8 +36,9 @@ class StartFlowRunStep(TenantStep):
     firstRun: bool = False
 
 
-def _window_of_first_run(runtime: Runtime, key: ItemKey) -> tuple[int, int]:
-    """The first run's window, fixed by the first attempt (a retry reuses it rather than sliding it)."""
+def _window_of_first_run(runtime: Runtime, key: ItemKey) -> tuple[tuple[int, int], dict[str, Any]]:
+    """The first run's window, fixed by the first attempt (a retry reuses it rather than sliding it), and the
+    item at ``key`` after that write (the run's own item: ``ensure`` need not read it again)."""
     start, end = default_window()
     try:
         item = runtime.store.update(
@@ -46,7 +49,7 @@ def _window_of_first_run(runtime: Runtime, key: ItemKey) -> tuple[int, int]:
         )
     except ConcurrentModificationError:  # an earlier attempt fixed it
         item = runtime.store.get(key) or {}
-    return int(item["window_start"]), int(item["window_end"])
+    return (int(item["window_start"]), int(item["window_end"])), item
 
 
 class FlowRunStarted(StepOutput):
@@ -78,21 +81,24 @@ def start_flow_run(request: StartFlowRunStep, runtime: Runtime) -> FlowRunStarte
             f"resourcePath: tenant {request.tenantId} has no ACTIVE, enabled dataflow for {request.resourcePath}"
         )
     flow_id = str(item["flow_id"])
+    run_item: dict[str, Any] | None = None
     if request.firstRun:
-        window = _window_of_first_run(runtime, flow_run_key(flow_id, None))
+        window, run_item = _window_of_first_run(runtime, flow_run_key(flow_id, None))
     else:
         window = check_window(request.windowStartTime, request.windowEndTime)
     kind = flow_run(flow_id, window, first=request.firstRun)
     ref = Ref(sandbox_of(runtime, request.tenantId, item), request.tenantId, request.resourcePath)
     client = runtime.platform(ref.sandbox)
-    if not (runtime.store.get(kind.key(ref)) or {}).get(f"{kind.attribute}_id"):
+    if run_item is None:
+        run_item = runtime.store.get(kind.key(ref)) or {}
+    if not run_item.get(f"{kind.attribute}_id"):
         flow = client.get_flow(flow_id)
         if flow.flow_spec is not None and flow.flow_spec.id != STRIPE_FLOW_SPEC_ID:
             raise InputValidationError(f"resourcePath: flow {flow_id} is not a Stripe (batch source) flow")
         if flow.state and flow.state != "enabled":
             raise InputValidationError(f"resourcePath: flow {flow_id} is {flow.state} in AEP; enable it first")
     try:
-        done = ensure(runtime.store, client, kind, ref, request.executionName)
+        done = ensure(runtime.store, client, kind, ref, request.executionName, item=run_item)
     except AepValidationError:
         # Adobe refused the run: nothing was created, so the next attempt need not wait for this intent's lease.
         runtime.store.forget_object(kind.key(ref), kind.attribute)
