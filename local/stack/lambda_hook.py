@@ -34,7 +34,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
 from moto.awslambda.models import LambdaFunction
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
 Handler = Callable[[Any, Any], Any]
 
@@ -133,18 +137,24 @@ class LambdaRuntime:
 
     @contextmanager
     def patched(self) -> Iterator[LambdaRuntime]:
-        """Replace `LambdaFunction._invoke_lambda` with this runtime for the duration of the block."""
+        """Replace `LambdaFunction._invoke_lambda` with this runtime for the duration of the block, and give
+        moto's ASL interpreter one pooled Lambda client (`StepFunctionsLambdaClient`) instead of a new boto3
+        client, and so a new connection, per Task."""
         original = LambdaFunction._invoke_lambda
+        original_client_for = lambda_eval_utils.boto_client_for
         runtime = self
+        shared = StepFunctionsLambdaClient(original_client_for)
 
         def _invoke_lambda(fn: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
             return runtime.invoke(fn.function_name, event)
 
         LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign,assignment]
+        lambda_eval_utils.boto_client_for = shared.client_for
         try:
             yield self
         finally:
             LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
+            lambda_eval_utils.boto_client_for = original_client_for
 
     def invoke(self, function_name: str, event: Any) -> tuple[str, bool, str]:
         """Run the handler of `function_name` on `event` (a decoded JSON value, or a JSON string).
@@ -201,6 +211,75 @@ class LambdaRuntime:
             for module in self._modules.values():
                 sys.modules.pop(module.__name__, None)
             self._modules.clear()
+
+
+class StepFunctionsLambdaClient:
+    """The Lambda client moto's ASL interpreter invokes Task functions with (`lambda_eval_utils.boto_client_for`).
+
+    moto builds a new boto3 client for every Task: a new HTTP connection to moto's own server each time, no
+    retry at all, and client construction on the default boto3 session from many threads. With a few hundred
+    Map iterations in one process, the server's accept loop (GIL-starved) lets its listen queue overflow, a
+    connect times out after the kernel's SYN retries, and the interpreter turns that into `States.Runtime`,
+    which fails the execution (no Retry or Catch may match it). Here: one client per region, built once under
+    a lock on its own session, with a pool above the concurrency (kept-alive connections, so hardly any new
+    connect), and an invoke that is sent again when the connection could not be made within
+    `CONNECT_TIMEOUT_S` (the request never reached moto, so nothing ran twice). Other errors pass unchanged.
+    """
+
+    #: Connections kept per client (urllib3 pool): above the local runs' concurrent Tasks.
+    POOL = 512
+    #: Attempts of an invoke whose connection could not be made, and the seconds each connect may take (moto's
+    #: own is 99999999: the kernel's SYN retries, about 2 minutes, then end it).
+    CONNECT_ATTEMPTS = 5
+    CONNECT_TIMEOUT_S = 20
+
+    def __init__(self, build: Callable[..., Any]) -> None:
+        self._build = build
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def client_for(self, region: str, service: str, state_credentials: Any = None) -> Any:
+        """moto's `boto_client_for(region, service, state_credentials)`; only `lambda` is pooled."""
+        if service != "lambda":
+            return self._build(region=region, service=service, state_credentials=state_credentials)
+        with self._lock:
+            client = self._clients.get(region)
+            if client is None:
+                template = self._build(region=region, service=service, state_credentials=state_credentials)
+                config = template.meta.config.merge(
+                    Config(max_pool_connections=self.POOL, connect_timeout=self.CONNECT_TIMEOUT_S)
+                )
+                client = boto3.session.Session().client(
+                    "lambda",
+                    region_name=region,
+                    endpoint_url=template.meta.endpoint_url,
+                    aws_access_key_id="ak",
+                    aws_secret_access_key="sk",  # noqa: S106 - moto accepts any credentials
+                    config=config,
+                )
+                self._clients[region] = client
+        return _ConnectRetrying(client, self.CONNECT_ATTEMPTS)
+
+
+class _ConnectRetrying:
+    """`invoke` of a Lambda client, sent again (after 0.2, 0.4... s) while the connection cannot be made."""
+
+    def __init__(self, client: Any, attempts: int) -> None:
+        self._client = client
+        self._attempts = attempts
+
+    def invoke(self, **parameters: Any) -> Any:
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return self._client.invoke(**parameters)
+            except (ConnectTimeoutError, EndpointConnectionError):
+                if attempt == self._attempts:
+                    raise
+                time.sleep(0.2 * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
 
 
 def _import_with_environment(spec: FunctionSpec, module_name: str) -> ModuleType:

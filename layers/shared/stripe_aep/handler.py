@@ -10,7 +10,8 @@
 - emits ``StepDuration`` (milliseconds) and ``StepFailed`` (count) metrics, dimension ``step``;
 - on failure records ``last_error`` (step, error, Adobe error code, message, request id, epoch seconds) on the
   DynamoDB item the step works on, then re-raises: the exception's class name is the Step Functions ``Error``.
-  A refusal (``stripe_aep.errors.REFUSALS``: bad input, unknown tenant) writes nothing: only logs and re-raises.
+  A refusal (``stripe_aep.errors.REFUSALS``: bad input, unknown tenant) writes nothing: only logs and re-raises;
+  so does a wait (``BudgetExhaustedError`` and ``stripe_aep.errors.WAITS``: the state machine retries it).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pydantic import BaseModel
 
 from stripe_aep.aep import AepError
 from stripe_aep.budget import BudgetExhaustedError
-from stripe_aep.errors import REFUSALS, StepError, error_details
+from stripe_aep.errors import REFUSALS, WAITS, StepError, error_details
 from stripe_aep.metrics import emit_metric
 from stripe_aep.runtime import Runtime, Settings, runtime_for
 from stripe_aep.store import dataflow_key, tenant_key
@@ -62,6 +63,9 @@ def step_handler(step: Step[Any]) -> Callable[[dict[str, Any], LambdaContext], d
             result = step(request, runtime)
         except BudgetExhaustedError as exc:  # a wait, not a failure: the state machine retries, nothing recorded
             logger.info("Adobe rate budget exhausted", extra={"retry_after_s": exc.retry_after})
+            raise
+        except WAITS as exc:  # another execution's lease, or an uncertain create settling: likewise a wait
+            logger.info("waiting", extra={"wait": type(exc).__name__, "reason": str(exc)})
             raise
         except (StepError, AepError) as exc:
             details = error_details(exc)

@@ -240,8 +240,9 @@ def create_mapping_set(request: MappingStep, runtime: Runtime) -> dict[str, Any]
     """Validate (once per sandbox and body), then ensure, the mapping set of the resource path (Data Prep
     ``POST /mappingSets/validate``, ``POST /mappingSets``). Before creating it, the mapping runs on sample rows
     of the tenant's Stripe account (``check_mapping_on_samples``: explore preview=true + ``previewMappingSet``,
-    once per sandbox and mapping version). Out: ``{mappingSetId, mappingSetVersion (int)}``.
-    Raises ``MappingRejectedError``.
+    once per sandbox and mapping version). Under concurrency one execution validates and checks a body for the
+    sandbox while the others wait (``LeaseHeldError``, retried by the state machine: ``validate_mapping``).
+    Out: ``{mappingSetId, mappingSetVersion (int)}``. Raises ``MappingRejectedError``.
     """
     client = runtime.platform(request.sandbox)
     base_connection_id = request.baseConnectionId or (runtime.store.get(tenant_key(request.tenantId)) or {}).get(
@@ -269,7 +270,7 @@ def create_mapping_set(request: MappingStep, runtime: Runtime) -> dict[str, Any]
         "field_selection": chosen,
     }
     if not (runtime.store.get(MAPPING_SET.key(ref)) or {}).get("mapping_set_id"):
-        validate_mapping(runtime.store, client, ref, given)
+        validate_mapping(runtime.store, client, ref, given, owner=request.executionName)
     item = _ensure(runtime, MAPPING_SET, ref, request.executionName, given)
     if "table_version" not in item:  # the version and body it was made from (stripe_aep.steps.upgrade)
         resource = get_resource(request.resourcePath)
