@@ -132,3 +132,47 @@ def test_a_throttled_create_is_retried_without_a_lookup(stack: LocalStack, tenan
     assert tenant is not None and tenant["status"] == "ACTIVE" and len(items) == 2
     for item in items:
         assert not any(k.startswith("flow_intent") for k in item), item
+
+
+def test_concurrent_first_tenants_of_a_sandbox_share_one_of_each_xdm_object_and_one_validation(
+    stack: LocalStack, tenant_factory: TenantFactory
+) -> None:
+    """Four signups at once in a fresh sandbox, three paths (two of them on the record class), while the first
+    field group create and the first mapping validation answer slowly: every execution SUCCEEDED first time;
+    the sandbox holds one class and one field group and schema per path; each mapping body was validated and
+    run on samples once; the executions that waited for another's lease looked nothing up in Adobe."""
+    tenants = ["alpha", "bravo", "charlie", "delta"]
+    paths = ["charges", "customers", "subscriptions"]
+    for tenant in tenants:
+        tenant_factory(tenant)
+    sim = stack.simulator
+    sim.add_fault(Fault(operation="createFieldGroup", kind="latency", latency_s=2.0, times=1))
+    sim.add_fault(Fault(operation="validateMappingSet", kind="latency", latency_s=2.0, times=1))
+
+    arns = [
+        stack.start_execution("ProvisionStateMachine", {"tenantId": t, "resourcePaths": paths}, name=f"first-{t}")
+        for t in tenants
+    ]
+    results = [stack.wait(arn, timeout_s=600) for arn in arns]
+
+    assert [r["status"] for r in results] == ["SUCCEEDED"] * len(tenants), [r.get("cause") for r in results]
+    assert len(sim.objects("classes")) == 1
+    for kind in ("fieldgroups", "schemas"):
+        titles = Counter(o["title"] for o in sim.objects(kind))
+        assert len(titles) == len(paths) and set(titles.values()) == {1}, (kind, titles)
+    calls = sim.calls
+    assert calls["createClass"] == 1 and calls["createFieldGroup"] == len(paths) == calls["createSchema"]
+    assert calls["validateMappingSet"] == len(paths), dict(calls)
+    assert calls["previewMappingSet"] == len(paths), dict(calls)
+    assert calls["listClasses"] == calls["listFieldGroups"] == calls["listSchemas"] == 0, dict(calls)
+    for kind in ("flows", "mappingSets"):
+        assert len(sim.objects(kind)) == len(tenants) * len(paths), kind
+    store = Store(stack.outputs["TableName"])
+    for tenant in tenants:
+        item, items = store.tenant_items(tenant)
+        assert item is not None and item["status"] == "ACTIVE"
+        assert not [i for i in [item, *items] if "last_error" in i], "a wait is not a failure"
+    failed = Counter(
+        e["taskFailedEventDetails"]["error"] for arn in arns for e in stack.history(arn) if e["type"] == "TaskFailed"
+    )
+    assert set(failed) <= {"LeaseHeldError", "BudgetExhaustedError"}, failed
