@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -106,6 +107,50 @@ def test_a_429_pauses_every_caller_then_the_rate_recovers(stack: LocalStack) -> 
     assert other.rate_now(clock()) == pytest.approx(CAP_RPS / 2 + 5 * CAP_RPS / 60, rel=0.01)
     clock.sleep(30)
     assert other.rate_now(clock()) == CAP_RPS  # recovered after recovery_s
+
+
+def test_a_step_is_refused_only_before_its_first_call_and_shared_work_is_queued(stack: LocalStack) -> None:
+    """With the queue 2 s deep (max_wait 1 s): a step's first call is refused, its second call and a priority
+    call (the sandbox's shared objects) are granted at the end of the queue; outside a step calls are refused."""
+    from stripe_aep.budget import begin_step, priority
+
+    clock = FakeClock()
+    budget = AdobeBudget(_table(stack), CAP_RPS, max_wait_s=1.0, clock=clock, sleep=clock.sleep)
+    queued_at = clock() + 2.0
+    table = _table(stack)
+    table.put_item(Item={"pk": "BUDGET#adobe", "sk": "GCRA", "next_at": Decimal(str(round(queued_at, 3)))})
+
+    def in_a_step(*calls: str) -> list[float | str]:
+        out: list[float | str] = []
+
+        def run() -> None:  # a fresh thread: a fresh context, as each Lambda invocation has
+            begin_step()
+            for call in calls:
+                if call == "priority":
+                    with priority():
+                        out.append(budget.acquire("createSchema"))
+                    continue
+                try:
+                    out.append(budget.acquire(call))
+                except BudgetExhaustedError:
+                    out.append("refused")
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+        return out
+
+    assert in_a_step("createDataset") == ["refused"]
+    clock.now = queued_at - 1.0  # the queue is 1 s deep now: the first call is granted
+    first, second = in_a_step("getByConnectionId", "previewMappingSet")
+    assert first == pytest.approx(1.0, abs=0.01)
+    # the second call of the same step is queued behind it (its slot is 1 s + 1 interval ahead), not refused
+    assert isinstance(second, float) and second == pytest.approx(1.0 / CAP_RPS, abs=0.01)
+    clock.now = queued_at + 2 / CAP_RPS - 2.0  # 2 s deep again (two slots were taken)
+    assert in_a_step("priority") == [pytest.approx(2.0, abs=0.01)]
+    clock.now -= 2.0  # 2 s deep again
+    with pytest.raises(BudgetExhaustedError):  # outside a step (the health check): the plain rule
+        budget.acquire("listFlows")
 
 
 def test_a_throttled_create_is_retried_without_a_lookup(stack: LocalStack, tenant_factory: TenantFactory) -> None:

@@ -13,6 +13,13 @@ Why not a semaphore: Adobe limits a rate, not concurrency, and a crashed Lambda 
 reservation simply expires). Why not the Map's MaxConcurrency or SQS MaximumConcurrency: they bound one execution,
 or starts, not the deployment's calls.
 
+Priority (admission at a step's start): a step is refused only before it spends its first call. Its later calls
+(``begin_step`` counts them per Lambda invocation), and the calls the whole sandbox waits on (the shared XDM
+objects and the first validation of a mapping body: ``with priority():``), may reserve up to
+``priority_max_wait_s`` ahead, so they are granted at the end of the queue (the caller sleeps a few seconds) rather
+than refused: a refused second call would repeat the first on the retry, and a refused shared create would hold
+every other tenant of the sandbox in its lease wait for the retry's jitter.
+
 Adaptation (AIMD): a 429 pushes ``next_at`` to ``now + Retry-After`` (no Lambda sends before Adobe said) and cuts
 ``rate`` to ``decrease`` x the rate now (not below ``cap / 8``); the rate then grows back linearly, by half the cap
 every ``recovery_s`` seconds.
@@ -20,10 +27,12 @@ every ``recovery_s`` seconds.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +40,7 @@ from botocore.exceptions import ClientError
 
 from stripe_aep.aep.errors import ThrottledError
 
-__all__ = ["BUDGET_KEY", "AdobeBudget", "BudgetExhaustedError"]
+__all__ = ["BUDGET_KEY", "AdobeBudget", "BudgetExhaustedError", "begin_step", "priority"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +57,29 @@ class BudgetExhaustedError(ThrottledError):
     """
 
 
+#: Calls granted so far in this step (one Lambda invocation; ``None`` outside a step: the health check...).
+_STEP_CALLS: contextvars.ContextVar[int | None] = contextvars.ContextVar("adobe_step_calls", default=None)
+#: Whether the calls made now are ones the sandbox waits on (``priority``).
+_PRIORITY: contextvars.ContextVar[bool] = contextvars.ContextVar("adobe_priority", default=False)
+
+
+def begin_step() -> None:
+    """Start counting this step's calls (``stripe_aep.handler`` calls it at the start of every invocation):
+    from its second call on, the step is not refused but queued (see the module docstring)."""
+    _STEP_CALLS.set(0)
+
+
+@contextlib.contextmanager
+def priority(on: bool = True) -> Iterator[None]:
+    """Within the block (when ``on``), calls are queued up to ``priority_max_wait_s`` rather than refused: for
+    the objects every tenant of a sandbox waits on (shared XDM objects, a mapping body's first validation)."""
+    token = _PRIORITY.set(_PRIORITY.get() or on)
+    try:
+        yield
+    finally:
+        _PRIORITY.reset(token)
+
+
 def _dec(value: float) -> Decimal:
     return Decimal(str(value)).quantize(_MS)
 
@@ -59,10 +91,11 @@ def _failed(exc: ClientError) -> bool:
 class AdobeBudget:
     """A shared limit of ``cap_rps`` Adobe calls per second, kept in ``table`` (a boto3 DynamoDB Table).
 
-    ``max_wait_s``: longest a caller sleeps for its slot before ``acquire`` refuses (seconds); ``burst_s``: how
-    many seconds of calls idle time may bank; ``decrease``: the factor a 429 applies to the rate; ``recovery_s``:
-    seconds for the rate to grow by half the cap after a 429. ``clock``/``sleep`` are seconds (``time.time``,
-    ``time.sleep``). Thread-safe.
+    ``max_wait_s``: longest a caller sleeps for its slot before ``acquire`` refuses (seconds);
+    ``priority_max_wait_s`` (default 2 x ``max_wait_s``): the same for a step's later calls and ``priority``
+    calls; ``burst_s``: how many seconds of calls idle time may bank; ``decrease``: the factor a 429 applies to
+    the rate; ``recovery_s``: seconds for the rate to grow by half the cap after a 429. ``clock``/``sleep`` are
+    seconds (``time.time``, ``time.sleep``). Thread-safe.
     """
 
     def __init__(
@@ -71,6 +104,7 @@ class AdobeBudget:
         cap_rps: float,
         *,
         max_wait_s: float = 1.0,
+        priority_max_wait_s: float | None = None,
         burst_s: float = 0.1,
         decrease: float = 0.75,
         recovery_s: float = 10.0,
@@ -81,6 +115,9 @@ class AdobeBudget:
             raise ValueError("cap_rps must be positive")
         self.cap_rps = float(cap_rps)
         self.max_wait_s = max_wait_s
+        self.priority_max_wait_s = max(
+            max_wait_s, 2 * max_wait_s if priority_max_wait_s is None else priority_max_wait_s
+        )
         self.burst_s = burst_s
         self.recovery_s = recovery_s
         self.decrease = decrease
@@ -109,12 +146,16 @@ class AdobeBudget:
         """Reserve one call and sleep until its slot; return the seconds slept.
 
         Raises ``BudgetExhaustedError`` (``retry_after`` seconds, ``operation``) when the next free slot is more
-        than ``max_wait_s`` ahead. DynamoDB errors other than a failed condition propagate.
+        than ``max_wait_s`` ahead (``priority_max_wait_s`` for a step's later calls and ``priority`` calls).
+        DynamoDB errors other than a failed condition propagate.
         """
+        spent = _STEP_CALLS.get()
+        queued = _PRIORITY.get() or bool(spent)
+        wait_s = self.priority_max_wait_s if queued else self.max_wait_s
         for _ in range(4):
             now = self._clock()
             interval = 1.0 / self.rate_now(now)
-            floor, ceiling = now - self.burst_s, now + self.max_wait_s
+            floor, ceiling = now - self.burst_s, now + wait_s
             try:
                 answer = self._table.update_item(
                     Key=BUDGET_KEY,
@@ -142,15 +183,22 @@ class AdobeBudget:
                         operation=operation,
                     ) from None
                 if self._restart(interval):  # idle (or new): this call takes the slot at the floor
+                    self._spent(spent)
                     return 0.0
                 continue  # another caller restarted it first: reserve after its slot
             item = answer["Attributes"]
             self._learn(item)
+            self._spent(spent)
             wait = max(0.0, float(item["next_at"]) - interval - now)
             if wait > 0:
                 self._sleep(wait)
             return wait
         raise BudgetExhaustedError("Adobe rate budget contended; retry", retry_after=1.0, operation=operation)
+
+    @staticmethod
+    def _spent(before: int | None) -> None:
+        if before is not None:
+            _STEP_CALLS.set(before + 1)
 
     def _restart(self, interval: float) -> bool:
         """Restart the cursor of an idle (or absent) budget at ``now - burst_s + interval`` (a fresh clock read:

@@ -518,10 +518,19 @@ def ensure(
     On the happy path this costs no lookup call, and waiting for another owner none either. Adobe errors
     propagate unchanged.
     """
-    from stripe_aep.aep import AepConnectionError, AepError, ConflictError, ThrottledError
+    from stripe_aep.budget import priority
 
     if kind.create is None:
         raise TypeError(f"{kind.attribute} objects are not created by ensure")
+    with priority(kind.shared):  # every tenant of the sandbox waits on a shared object: queued, not refused
+        return _ensure(store, client, kind, ref, owner, given)
+
+
+def _ensure(
+    store: Store, client: PlatformClient, kind: Kind, ref: Ref, owner: str, given: Given | None
+) -> dict[str, Any]:
+    from stripe_aep.aep import AepConnectionError, AepError, ConflictError, ThrottledError
+
     key, attribute = kind.key(ref), kind.attribute
     item = store.get(key) or {}
     if item.get(f"{attribute}_id"):
@@ -623,8 +632,11 @@ def validate_mapping(store: Store, client: PlatformClient, ref: Ref, given: Give
     ``given``: ``xdm_tenant_id``, ``schema_id``, optional ``check_on_samples(body)``. Returns whether a
     validation call was made. Raises the client's ``AepValidationError`` (Adobe's reason in ``detail``) when the
     body is invalid (nothing recorded), ``MappingRejectedError`` from the sample check and ``LeaseHeldError``.
+    The holder's calls are rate-budget ``priority`` calls (queued, not refused: the sandbox waits on them).
     Data Prep operationId ``validateMappingSet`` (``POST /conversion/mappingSets/validate``).
     """
+    from stripe_aep.budget import priority
+
     body = _mapping_body(ref, given)
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     key = schema_key(ref.sandbox, ref.resource_path)
@@ -641,10 +653,11 @@ def validate_mapping(store: Store, client: PlatformClient, ref: Ref, given: Give
         return False
     store.claim_intent(key, MAPPING_VALIDATION_LEASE, owner)
     try:
-        client.validate_mapping_set(named)
-        store.update(key, {"mapping_validated": digest})
-        if check_on_samples:
-            check_on_samples(named)
+        with priority():  # the sandbox's other tenants wait on this lease: queued, not refused
+            client.validate_mapping_set(named)
+            store.update(key, {"mapping_validated": digest})
+            if check_on_samples:
+                check_on_samples(named)
     finally:
         store.release_intent(key, MAPPING_VALIDATION_LEASE, owner)
     return True

@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from stripe_aep.aep import AepError
-from stripe_aep.budget import BudgetExhaustedError
+from stripe_aep.budget import BudgetExhaustedError, begin_step
 from stripe_aep.errors import REFUSALS, WAITS, StepError, error_details
 from stripe_aep.metrics import emit_metric
 from stripe_aep.runtime import Runtime, Settings, runtime_for
@@ -58,6 +58,7 @@ def step_handler(step: Step[Any]) -> Callable[[dict[str, Any], LambdaContext], d
         logger.thread_safe_clear_keys()
         logger.thread_safe_append_keys(**{k: v for k, v in keys.items() if v})
         started = time.perf_counter()
+        begin_step()  # the rate budget refuses a step only before its first Adobe call
         runtime = runtime_for(settings)
         try:
             result = step(request, runtime)

@@ -18,6 +18,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from stripe_aep import selection
+from stripe_aep.budget import priority
 from stripe_aep.catalogue import (
     BASE_CONNECTION,
     DATASET,
@@ -175,7 +176,8 @@ def xdm_tenant_id(runtime: Runtime, sandbox: str) -> str:
     item = runtime.store.get(key) or {}
     if item.get("xdm_tenant_id"):
         return str(item["xdm_tenant_id"])
-    tenant_id = runtime.platform(sandbox).get_tenant_id()
+    with priority():  # the sandbox's shared XDM objects wait on it (stripe_aep.budget)
+        tenant_id = runtime.platform(sandbox).get_tenant_id()
     runtime.store.update(key, {"sandbox": sandbox, "xdm_tenant_id": tenant_id})
     return tenant_id
 
