@@ -19,6 +19,7 @@ DynamoDB effects happen) and only its answer is lost; with `after=False` it neve
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import os
 import sys
@@ -34,9 +35,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
+from botocore.exceptions import ClientError
 from moto.awslambda.models import LambdaFunction
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
@@ -121,6 +120,13 @@ class LambdaRuntime:
         self.invocations: Counter[str] = Counter()
         self.faults: list[LambdaFault] = []
 
+    def function_named(self, name_or_arn: str) -> str | None:
+        """The function name of `name_or_arn` (a name, an ARN, or an ARN qualified with `:$LATEST`), or None."""
+        if name_or_arn in self._functions:
+            return name_or_arn
+        unqualified = name_or_arn.removesuffix(":$LATEST")
+        return next((n for n, spec in self._functions.items() if spec.function_arn == unqualified), None)
+
     def add_fault(self, fault: LambdaFault) -> LambdaFault:
         """Inject `fault` (its calls are counted from the function's next call); raises `KeyError` for a
         function the runtime does not know."""
@@ -137,13 +143,12 @@ class LambdaRuntime:
 
     @contextmanager
     def patched(self) -> Iterator[LambdaRuntime]:
-        """Replace `LambdaFunction._invoke_lambda` with this runtime for the duration of the block, and give
-        moto's ASL interpreter one pooled Lambda client (`StepFunctionsLambdaClient`) instead of a new boto3
-        client, and so a new connection, per Task."""
+        """Replace `LambdaFunction._invoke_lambda` with this runtime for the duration of the block, and let
+        moto's ASL interpreter call it in process (`StepFunctionsLambdaClient`) rather than over HTTP."""
         original = LambdaFunction._invoke_lambda
         original_client_for = lambda_eval_utils.boto_client_for
         runtime = self
-        shared = StepFunctionsLambdaClient(original_client_for)
+        shared = StepFunctionsLambdaClient(self, original_client_for)
 
         def _invoke_lambda(fn: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
             return runtime.invoke(fn.function_name, event)
@@ -214,72 +219,50 @@ class LambdaRuntime:
 
 
 class StepFunctionsLambdaClient:
-    """The Lambda client moto's ASL interpreter invokes Task functions with (`lambda_eval_utils.boto_client_for`).
+    """The Lambda client moto's ASL interpreter invokes Task functions with (`lambda_eval_utils.boto_client_for`):
+    an in-process call of the runtime instead of an HTTP request to moto's own server.
 
-    moto builds a new boto3 client for every Task: a new HTTP connection to moto's own server each time, no
-    retry at all, and client construction on the default boto3 session from many threads. With a few hundred
-    Map iterations in one process, the server's accept loop (GIL-starved) lets its listen queue overflow, a
-    connect times out after the kernel's SYN retries, and the interpreter turns that into `States.Runtime`,
-    which fails the execution (no Retry or Catch may match it). Here: one client per region, built once under
-    a lock on its own session, with a pool above the concurrency (kept-alive connections, so hardly any new
-    connect), and an invoke that is sent again when the connection could not be made within
-    `CONNECT_TIMEOUT_S` (the request never reached moto, so nothing ran twice). Other errors pass unchanged.
+    moto builds a new boto3 client for every Task, without retries, and sends the invoke over HTTP to its own
+    server, which closes every connection after one answer (werkzeug): one new TCP connection per Task. With a
+    few hundred Map iterations in one process the server's accept loop (GIL-starved) lets its listen queue
+    overflow, a connect times out after the kernel's SYN retries, and the interpreter turns that into
+    `States.Runtime`, which fails the execution (no Retry or Catch may match it). Here the invoke runs the
+    handler through `LambdaRuntime.invoke` directly (the same runtime, faults and counts as moto's path) and
+    answers what boto3's `invoke` answers (`StatusCode`, `FunctionError`, `ExecutedVersion`, `Payload` as a
+    stream). An unknown function raises Lambda's `ResourceNotFoundException`. Other services keep moto's client.
     """
 
-    #: Connections kept per client (urllib3 pool): above the local runs' concurrent Tasks.
-    POOL = 512
-    #: Attempts of an invoke whose connection could not be made, and the seconds each connect may take (moto's
-    #: own is 99999999: the kernel's SYN retries, about 2 minutes, then end it).
-    CONNECT_ATTEMPTS = 5
-    CONNECT_TIMEOUT_S = 20
-
-    def __init__(self, build: Callable[..., Any]) -> None:
+    def __init__(self, runtime: LambdaRuntime, build: Callable[..., Any]) -> None:
+        self._runtime = runtime
         self._build = build
-        self._clients: dict[str, Any] = {}
-        self._lock = threading.Lock()
 
     def client_for(self, region: str, service: str, state_credentials: Any = None) -> Any:
-        """moto's `boto_client_for(region, service, state_credentials)`; only `lambda` is pooled."""
+        """moto's `boto_client_for(region, service, state_credentials)`; `lambda` is answered in process."""
         if service != "lambda":
             return self._build(region=region, service=service, state_credentials=state_credentials)
-        with self._lock:
-            client = self._clients.get(region)
-            if client is None:
-                template = self._build(region=region, service=service, state_credentials=state_credentials)
-                config = template.meta.config.merge(
-                    Config(max_pool_connections=self.POOL, connect_timeout=self.CONNECT_TIMEOUT_S)
-                )
-                client = boto3.session.Session().client(
-                    "lambda",
-                    region_name=region,
-                    endpoint_url=template.meta.endpoint_url,
-                    aws_access_key_id="ak",
-                    aws_secret_access_key="sk",  # noqa: S106 - moto accepts any credentials
-                    config=config,
-                )
-                self._clients[region] = client
-        return _ConnectRetrying(client, self.CONNECT_ATTEMPTS)
+        return self
 
-
-class _ConnectRetrying:
-    """`invoke` of a Lambda client, sent again (after 0.2, 0.4... s) while the connection cannot be made."""
-
-    def __init__(self, client: Any, attempts: int) -> None:
-        self._client = client
-        self._attempts = attempts
-
-    def invoke(self, **parameters: Any) -> Any:
-        for attempt in range(1, self._attempts + 1):
-            try:
-                return self._client.invoke(**parameters)
-            except (ConnectTimeoutError, EndpointConnectionError):
-                if attempt == self._attempts:
-                    raise
-                time.sleep(0.2 * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
+    def invoke(self, **parameters: Any) -> dict[str, Any]:
+        """Lambda `Invoke` (RequestResponse) of `FunctionName` (name, ARN or qualified ARN) with `Payload`."""
+        name = self._runtime.function_named(str(parameters.get("FunctionName", "")))
+        if name is None:
+            raise ClientError(
+                {
+                    "Error": {"Code": "ResourceNotFoundException", "Message": "Function not found"},
+                    "ResponseMetadata": {"HTTPStatusCode": 404},
+                },
+                "Invoke",
+            )
+        payload = parameters.get("Payload") or b"{}"
+        answer, errored, _ = self._runtime.invoke(name, payload if isinstance(payload, str) else payload.decode())
+        response: dict[str, Any] = {
+            "StatusCode": 200,
+            "ExecutedVersion": "$LATEST",
+            "Payload": io.BytesIO(answer.encode()),
+        }
+        if errored:
+            response["FunctionError"] = "Unhandled"
+        return response
 
 
 def _import_with_environment(spec: FunctionSpec, module_name: str) -> ModuleType:

@@ -520,8 +520,6 @@ def ensure(
     """
     from stripe_aep.budget import priority
 
-    if kind.create is None:
-        raise TypeError(f"{kind.attribute} objects are not created by ensure")
     with priority(kind.shared):  # every tenant of the sandbox waits on a shared object: queued, not refused
         return _ensure(store, client, kind, ref, owner, given)
 
@@ -531,6 +529,9 @@ def _ensure(
 ) -> dict[str, Any]:
     from stripe_aep.aep import AepConnectionError, AepError, ConflictError, ThrottledError
 
+    create = kind.create
+    if create is None:
+        raise TypeError(f"{kind.attribute} objects are not created by ensure")
     key, attribute = kind.key(ref), kind.attribute
     item = store.get(key) or {}
     if item.get(f"{attribute}_id"):
@@ -551,7 +552,7 @@ def _ensure(
             return keep_one(store, client, kind, ref, namesakes[0], namesakes)
     store.claim_intent(key, attribute, owner)
     try:
-        created = kind.create(client, name, ref, given or {})
+        created = create(client, name, ref, given or {})
     except ThrottledError:  # 429, or the rate budget's refusal (nothing was sent): certainly not created
         store.release_intent(key, attribute, owner)
         raise
