@@ -128,6 +128,9 @@ class AdobeBudget:
         self._rate = self.cap_rps  # the last rate the item gave, and when its last 429 was
         self._throttled_at = 0.0
 
+    #: Shortest time between two rate cuts (seconds): the 429s of one bunch of calls are one episode.
+    EPISODE_S = 2.0
+
     def __repr__(self) -> str:
         return f"AdobeBudget(cap_rps={self.cap_rps:g}, max_wait_s={self.max_wait_s:g})"
 
@@ -222,24 +225,40 @@ class AdobeBudget:
     def throttled(self, retry_after_s: float | None) -> None:
         """Adobe answered 429: no call before ``now + retry_after_s`` (1 s when Adobe gave none), a lower rate.
 
-        One write per throttling episode: the condition lets only the first reporter of a given Retry-After
-        window push the cursor and halve the rate.
+        Two conditional writes, each applied by the first reporter only: the rate is cut once per throttling
+        episode (no cut in the last ``retry_after_s``, at least ``EPISODE_S``), also when the cursor is already
+        further ahead than Retry-After (a saturated budget: the queue holds the pause already, the rate must
+        still fall); the cursor is pushed to ``now + retry_after_s`` only when it is behind that.
         """
         now = self._clock()
-        until = now + (retry_after_s if retry_after_s is not None else 1.0)
+        pause = retry_after_s if retry_after_s is not None else 1.0
+        until = now + pause
         reduced = max(self.cap_rps / 8, self.rate_now(now) * self.decrease)
         try:
             answer = self._table.update_item(
                 Key=BUDGET_KEY,
-                UpdateExpression="SET next_at = :until, #rate = :rate, throttled_at = :now",
-                ConditionExpression="attribute_not_exists(next_at) OR next_at < :until",
+                UpdateExpression="SET #rate = :rate, throttled_at = :now",
+                ConditionExpression="attribute_not_exists(throttled_at) OR throttled_at < :episode",
                 ExpressionAttributeNames={"#rate": "rate"},
-                ExpressionAttributeValues={":until": _dec(until), ":rate": _dec(reduced), ":now": _dec(now)},
+                ExpressionAttributeValues={
+                    ":rate": _dec(reduced),
+                    ":now": _dec(now),
+                    ":episode": _dec(now - max(pause, self.EPISODE_S)),
+                },
                 ReturnValues="ALL_NEW",
+            )
+            self._learn(answer["Attributes"])
+            logger.warning("Adobe answered 429: budget rate %.3g calls/s", reduced)
+        except ClientError as exc:
+            if not _failed(exc):
+                raise
+        try:
+            self._table.update_item(
+                Key=BUDGET_KEY,
+                UpdateExpression="SET next_at = :until",
+                ConditionExpression="attribute_not_exists(next_at) OR next_at < :until",
+                ExpressionAttributeValues={":until": _dec(until)},
             )
         except ClientError as exc:
             if not _failed(exc):
                 raise
-            return
-        self._learn(answer["Attributes"])
-        logger.warning("Adobe answered 429: budget paused until %.1f, rate %.3g calls/s", until, reduced)
