@@ -20,9 +20,10 @@ objects and the first validation of a mapping body: ``with priority():``), may r
 than refused: a refused second call would repeat the first on the retry, and a refused shared create would hold
 every other tenant of the sandbox in its lease wait for the retry's jitter.
 
-Adaptation (AIMD): a 429 pushes ``next_at`` to ``now + Retry-After`` (no Lambda sends before Adobe said) and cuts
-``rate`` to ``decrease`` x the rate now (not below ``cap / 8``); the rate then grows back linearly, by half the cap
-every ``recovery_s`` seconds.
+Adaptation (AIMD): a 429 pushes ``next_at`` to ``now + Retry-After`` unless it is further ahead already (no Lambda
+sends before Adobe said) and cuts ``rate`` to ``decrease`` x the rate now (not below ``cap / 8``; once per episode of
+at least ``EPISODE_S``, whether or not the cursor moved); the rate then grows back linearly, by half the cap every
+``recovery_s`` seconds.
 """
 
 from __future__ import annotations
@@ -230,6 +231,9 @@ class AdobeBudget:
         further ahead than Retry-After (a saturated budget: the queue holds the pause already, the rate must
         still fall); the cursor is pushed to ``now + retry_after_s`` only when it is behind that.
         """
+        spent = _STEP_CALLS.get()
+        if spent:  # the answered call did nothing: its resend is refused like a first call when the wait is long
+            _STEP_CALLS.set(spent - 1)
         now = self._clock()
         pause = retry_after_s if retry_after_s is not None else 1.0
         until = now + pause
