@@ -402,3 +402,44 @@ def test_a_failed_validation_releases_the_lease_for_the_next_execution(
 
     assert validate_mapping(store, platform_client, Ref(SANDBOX, "globex", "charges"), given, owner="exec-second")
     assert simulator.calls["validateMappingSet"] == 2
+
+
+def test_a_throttled_holder_keeps_the_validation_lease_so_no_waiter_checks_beside_it(
+    store: Store, platform_client: PlatformClient, simulator: Any
+) -> None:
+    from stripe_aep.aep import ThrottledError
+    from stripe_aep.catalogue import validate_mapping
+    from stripe_aep.errors import LeaseHeldError
+    from stripe_aep.resources import get_resource
+
+    resource = get_resource("charges")
+    xdm_tenant = platform_client.get_tenant_id()
+    group = platform_client.create_field_group(resource.field_group_body(xdm_tenant))
+    schema = platform_client.create_schema(resource.schema_body(group.id))
+    checks: list[str] = []
+
+    def check_on_samples(owner: str) -> Any:
+        def check(body: Any) -> None:
+            checks.append(owner)
+            if len(checks) == 1:
+                raise ThrottledError("previewMappingSet: HTTP 429", retry_after=1.0)
+
+        return check
+
+    def given(owner: str) -> dict[str, Any]:
+        return {"xdm_tenant_id": xdm_tenant, "schema_id": schema.id, "check_on_samples": check_on_samples(owner)}
+
+    with pytest.raises(ThrottledError):
+        validate_mapping(store, platform_client, Ref(SANDBOX, "acme-co", "charges"), given("first"), owner="first")
+    with pytest.raises(LeaseHeldError):
+        validate_mapping(store, platform_client, Ref(SANDBOX, "globex", "charges"), given("second"), owner="second")
+
+    validate_mapping(store, platform_client, Ref(SANDBOX, "acme-co", "charges"), given("first"), owner="first")
+
+    assert checks == ["first", "first"]
+    assert simulator.calls["validateMappingSet"] == 1
+    from stripe_aep.catalogue import MAPPING_VALIDATION_LEASE
+    from stripe_aep.store import schema_key
+
+    item = store.get(schema_key(SANDBOX, "charges")) or {}
+    assert not any(k.startswith(MAPPING_VALIDATION_LEASE) for k in item), "the holder released its lease"

@@ -628,7 +628,8 @@ def validate_mapping(store: Store, client: PlatformClient, ref: Ref, given: Give
     on the sandbox's schema item under ``owner`` (an execution name; default the tenant id) and validates and
     checks; another caller meanwhile gets ``LeaseHeldError`` (no Adobe call; the state machine retries it),
     then finds the body validated (and checked) and calls nothing. The lease is released when the holder is
-    done or fails (the next caller then validates and checks with its own samples).
+    done or fails (the next caller then validates and checks with its own samples); it is kept when the holder
+    was throttled (its retry re-claims it, so no waiter runs the sample check beside it).
     The body's SHA-256 is recorded on the sandbox's schema item (``mapping_validated``) once Adobe accepted it.
     ``given``: ``xdm_tenant_id``, ``schema_id``, optional ``check_on_samples(body)``. Returns whether a
     validation call was made. Raises the client's ``AepValidationError`` (Adobe's reason in ``detail``) when the
@@ -636,6 +637,7 @@ def validate_mapping(store: Store, client: PlatformClient, ref: Ref, given: Give
     The holder's calls are rate-budget ``priority`` calls (queued, not refused: the sandbox waits on them).
     Data Prep operationId ``validateMappingSet`` (``POST /conversion/mappingSets/validate``).
     """
+    from stripe_aep.aep import ThrottledError
     from stripe_aep.budget import priority
 
     body = _mapping_body(ref, given)
@@ -648,20 +650,29 @@ def validate_mapping(store: Store, client: PlatformClient, ref: Ref, given: Give
     if lease_held(item, MAPPING_VALIDATION_LEASE, owner):  # validating, or checking the validated body
         holder = item.get(f"{MAPPING_VALIDATION_LEASE}_intent_owner")
         raise LeaseHeldError(f"mapping body of {ref.resource_path} in {ref.sandbox}: {holder} is validating it")
-    if item.get("mapping_validated") == digest:
+    validated = item.get("mapping_validated") == digest
+    holding = has_intent(item, MAPPING_VALIDATION_LEASE) and (
+        item.get(f"{MAPPING_VALIDATION_LEASE}_intent_owner") == owner
+    )
+    if validated and not holding:
         if check_on_samples:
             check_on_samples(named)
         return False
     store.claim_intent(key, MAPPING_VALIDATION_LEASE, owner)
     try:
         with priority():  # the sandbox's other tenants wait on this lease: queued, not refused
-            client.validate_mapping_set(named)
-            store.update(key, {"mapping_validated": digest})
+            if not validated:
+                client.validate_mapping_set(named)
+                store.update(key, {"mapping_validated": digest})
             if check_on_samples:
                 check_on_samples(named)
-    finally:
+    except ThrottledError:  # 429 or the budget's refusal: this owner's retry comes back soon and re-claims it
+        raise
+    except BaseException:
         store.release_intent(key, MAPPING_VALIDATION_LEASE, owner)
-    return True
+        raise
+    store.release_intent(key, MAPPING_VALIDATION_LEASE, owner)
+    return not validated
 
 
 def delete_recorded(store: Store, client: PlatformClient, kind: Kind, ref: Ref) -> list[str]:
