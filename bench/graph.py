@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from stripe_aep.catalogue import CATALOGUE, KINDS
+from stripe_aep.catalogue import CATALOGUE, FLOW, KINDS
 
 #: Steps (state -> Lambda) and the Adobe calls each makes on the happy path, in order (see provision.py).
 STEP_CALLS: Mapping[str, tuple[str, ...]] = {
@@ -32,6 +32,10 @@ STEP_CALLS: Mapping[str, tuple[str, ...]] = {
     "CreateMappingSet": ("validateMappingSet", "getByConnectionId", "previewMappingSet", "createMappingSet"),
     "CreateDataflow": ("createFlow",),
 }
+
+#: The calls of each path's first on-demand run after its flow (state ``StartFirstRun``, template parameter
+#: ``StartFirstRun``; ``stripe_aep.steps.run_now.start_flow_run``): read the flow, then ``POST /runs``.
+FIRST_RUN_CALLS: tuple[str, ...] = ("retrieveFlow", "createFlowRun")
 
 #: Operations that create an Adobe object (a second provisioning of a tenant should make none).
 CREATE_OPERATIONS = frozenset(kind.operations[-1] for kind in KINDS)
@@ -60,14 +64,17 @@ class CallGraph:
         return Counter(node.split("[", 1)[0] for node in self.needs)
 
 
-def provision_graph(resource_paths: Sequence[str], *, fresh_sandbox: bool, cold_token: bool) -> CallGraph:
+def provision_graph(
+    resource_paths: Sequence[str], *, fresh_sandbox: bool, cold_token: bool, first_runs: bool = False
+) -> CallGraph:
     """The call graph of one provisioning of ``resource_paths`` (Map iterations all running at once), read from
     the catalogue: one node per call of each kind or check (per path for per-path ones), after the last call of
     each of its ``needs``.
 
     ``fresh_sandbox``: the sandbox has none of its shared XDM objects yet (first tenant); otherwise the shared
     kinds make no call and what needs them waits for what they need (the schema step only reads DynamoDB);
-    ``cold_token``: the handlers hold no IMS access token yet (one ``imsToken`` call before the first).
+    ``cold_token``: the handlers hold no IMS access token yet (one ``imsToken`` call before the first);
+    ``first_runs``: each path's first run is started after its flow (``FIRST_RUN_CALLS``; ``StartFirstRun``).
     """
     needs: dict[str, tuple[str, ...]] = {}
 
@@ -99,6 +106,13 @@ def provision_graph(resource_paths: Sequence[str], *, fresh_sandbox: bool, cold_
             for operation in entry.operations:
                 node = _node(operation, entry.scope, path)
                 needs[node] = tuple(dict.fromkeys(before))
+                before = [node]
+    if first_runs:
+        for path in resource_paths:
+            before = [_node(FLOW.operations[-1], FLOW.scope, path)]
+            for operation in FIRST_RUN_CALLS:
+                node = _node(operation, "path", path)
+                needs[node] = tuple(before)
                 before = [node]
     if cold_token:
         needs = {"imsToken": (), **needs}

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from bench.graph import CREATE_OPERATIONS, provision_graph
+from bench.graph import CREATE_OPERATIONS, FIRST_RUN_CALLS, provision_graph
 from bench.sequential import replay
 from local.stack import LocalStack
 from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings, Schedule, clear_token_cache
@@ -61,11 +61,16 @@ UNCAPPED_BUDGET_RPS = 200.0
 
 
 @contextmanager
-def started_stack(max_concurrency: int, budget_rps: float = UNCAPPED_BUDGET_RPS) -> Iterator[LocalStack]:
+def started_stack(
+    max_concurrency: int, budget_rps: float = UNCAPPED_BUDGET_RPS, start_first_run: bool | None = None
+) -> Iterator[LocalStack]:
     """A fresh ``LocalStack`` (moto + simulator; cold handlers, empty IMS token cache) whose Lambdas share an
-    Adobe rate budget of ``budget_rps`` calls per second (template parameter ``AdobeRateLimitRps``); the
-    process's DynamoDB Local JVM is warmed once (``DynamoDBLocal.warm_up``)."""
+    Adobe rate budget of ``budget_rps`` calls per second (template parameter ``AdobeRateLimitRps``);
+    ``start_first_run``: template parameter ``StartFirstRun`` (``None``: the template's default); the process's
+    DynamoDB Local JVM is warmed once (``DynamoDBLocal.warm_up``)."""
     overrides = {"MaxConcurrency": str(max_concurrency), "AdobeRateLimitRps": f"{budget_rps:g}"}
+    if start_first_run is not None:
+        overrides["StartFirstRun"] = "true" if start_first_run else "false"
     with LocalStack(project_root=ROOT, parameter_overrides=overrides) as stack:
         stack.simulator.register_stripe_key(STRIPE_KEY)
         # DynamoDB Local's JIT warm-up is the local stack's cost, not the product's (AWS's DynamoDB is warm).
@@ -200,11 +205,16 @@ def measure_provisioning(latency_s: float, max_concurrency: int, say: Say) -> di
 
 
 def measure_many_tenants(
-    tenants: int, latency_s: float, cap_rps: float, max_concurrency: int, say: Say
+    tenants: int, latency_s: float, cap_rps: float, max_concurrency: int, say: Say, first_runs: bool = True
 ) -> dict[str, Any]:
     """Measurement 3: ``tenants`` signups at once through EventBridge -> SQS -> starter, under a rate cap that
-    the deployment's Adobe rate budget knows (``AdobeRateLimitRps`` = the simulator's cap)."""
-    with started_stack(max_concurrency, budget_rps=cap_rps) as stack:
+    the deployment's Adobe rate budget knows (``AdobeRateLimitRps`` = the simulator's cap).
+
+    ``first_runs``: template parameter ``StartFirstRun`` (each new flow's first run: 2 calls a path, counted in
+    the graph minimum). ``task_retries`` counts the Task attempts that failed and were retried, by error
+    (``LeaseHeldError``: waits for another execution's lease; ``BudgetExhaustedError``: the budget's refusals).
+    """
+    with started_stack(max_concurrency, budget_rps=cap_rps, start_first_run=first_runs) as stack:
         sim = stack.simulator
         ids = [f"bench-t{i:04d}" for i in range(tenants)]
         for tenant_id in ids:
@@ -227,9 +237,15 @@ def measure_many_tenants(
         if len(arns) != tenants:
             raise HarnessError(f"{len(arns)} provision executions started for {tenants} signups")
         described = [stack.wait(arn, timeout_s=3600) for arn in arns]
-        statuses = Counter(d["status"] for d in described)
-        failures = [f"{d['name']}: {d.get('error')}: {d.get('cause')}" for d in described if d["status"] != "SUCCEEDED"]
         wall = time.perf_counter() - began
+        statuses = Counter(d["status"] for d in described)
+        retries: Counter[str] = Counter(
+            str(event["taskFailedEventDetails"].get("error"))
+            for arn in arns
+            for event in stack.history(arn)
+            if event["type"] == "TaskFailed"
+        )
+        failures = [f"{d['name']}: {d.get('error')}: {d.get('cause')}" for d in described if d["status"] != "SUCCEEDED"]
         # What an operator does after a failed provisioning: send the signup again (a new event is a new request).
         # The run reports the failures; it breaks only if a tenant is still not ACTIVE afterwards.
         for failed in (d for d in described if d["status"] != "SUCCEEDED"):
@@ -262,9 +278,11 @@ def measure_many_tenants(
         expected = {kind: n * tenants for kind, n in per_tenant.items()}
         expected |= {"fieldgroups": len(PATHS), "schemas": len(PATHS)}
         found = {kind: len(sim.objects(kind, SANDBOX)) for kind in expected}
-        minimum = provision_graph(PATHS, fresh_sandbox=False, cold_token=False).operation_counts()
-        sandbox_once = provision_graph(PATHS, fresh_sandbox=True, cold_token=False).operation_counts() - minimum
+        graph = {"fresh_sandbox": False, "cold_token": False, "first_runs": first_runs}
+        minimum = provision_graph(PATHS, **graph).operation_counts()
+        sandbox_once = provision_graph(PATHS, **(graph | {"fresh_sandbox": True})).operation_counts() - minimum
         minimum_total = platform_calls(minimum) * tenants + platform_calls(sandbox_once)
+        first_run_calls = tenants * len(PATHS) * len(FIRST_RUN_CALLS) if first_runs else 0
         out = {
             "tenants": tenants,
             "latency_ms": latency_s * 1000,
@@ -281,6 +299,11 @@ def measure_many_tenants(
             "ratio_to_graph_minimum": wall / (minimum_total / cap_rps),
             "share_429": answered_429 / platform_calls(calls) if platform_calls(calls) else 0.0,
             "first_executions_succeeded": sum(1 for d in described if d["status"] == "SUCCEEDED"),
+            "first_runs": first_runs,
+            "minimum_calls_without_first_runs": minimum_total - first_run_calls,
+            "ratio_to_graph_minimum_without_first_runs": wall / ((minimum_total - first_run_calls) / cap_rps),
+            "task_retries": dict(sorted(retries.items())),
+            "excess_calls": dict(sorted((+(calls - _many_minimum(minimum, sandbox_once, tenants))).items())),
             "objects": found,
             "objects_expected": expected,
             "not_active": not_active,
@@ -289,7 +312,8 @@ def measure_many_tenants(
         say(
             f"  {tenants} tenants: {wall:.1f} s = {out['ratio_to_graph_minimum']:.2f} x the graph minimum "
             f"({minimum_total} calls / {cap_rps:g} rps = {minimum_total / cap_rps:.1f} s); {platform_calls(calls)} "
-            f"calls, {answered_429} answered 429 ({out['share_429']:.1%}); executions {dict(statuses)}"
+            f"calls, {answered_429} answered 429 ({out['share_429']:.1%}); executions {dict(statuses)}; "
+            f"retried Task attempts {dict(retries)}; calls above the minimum {out['excess_calls']}"
         )
         if not_active or found != expected:
             raise HarnessError(
@@ -297,6 +321,13 @@ def measure_many_tenants(
                 f"(expected {expected}); failed: {failures[:3]}"
             )
         return out
+
+
+def _many_minimum(per_tenant: Counter[str], sandbox_once: Counter[str], tenants: int) -> Counter[str]:
+    """The graph minimum of ``tenants`` provisionings in one sandbox, by operationId."""
+    total: Counter[str] = Counter({op: n * tenants for op, n in per_tenant.items()})
+    total.update(sandbox_once)
+    return total
 
 
 def measure_health(flows: int, latency_s: float, cap_rps: float, max_concurrency: int, say: Say) -> dict[str, Any]:

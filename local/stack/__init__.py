@@ -225,8 +225,9 @@ class LocalStack(TemplateResources, StackOperations):
             self.dynamodb.delete_all_tables(self.client("dynamodb"))  # an earlier stack's, if one stopped badly
             self._create(template)
             self._runtime = LambdaRuntime({spec.function_name: spec for spec in self.functions.values()})
-            self._exit.enter_context(self._runtime.patched())
+            # moto's caches first: the runtime's in-process Lambda client wraps the cached client of other services.
             self._exit.enter_context(moto_patches.installed())
+            self._exit.enter_context(self._runtime.patched())
             self._exit.callback(_deliver_account_field())
             self.simulator.register_client(
                 self.adobe_credential["client_id"],

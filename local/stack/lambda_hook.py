@@ -19,6 +19,7 @@ DynamoDB effects happen) and only its answer is lost; with `after=False` it neve
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import os
 import sys
@@ -34,7 +35,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
+from botocore.exceptions import ClientError
 from moto.awslambda.models import LambdaFunction
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
 Handler = Callable[[Any, Any], Any]
 
@@ -117,6 +120,13 @@ class LambdaRuntime:
         self.invocations: Counter[str] = Counter()
         self.faults: list[LambdaFault] = []
 
+    def function_named(self, name_or_arn: str) -> str | None:
+        """The function name of `name_or_arn` (a name, an ARN, or an ARN qualified with `:$LATEST`), or None."""
+        if name_or_arn in self._functions:
+            return name_or_arn
+        unqualified = name_or_arn.removesuffix(":$LATEST")
+        return next((n for n, spec in self._functions.items() if spec.function_arn == unqualified), None)
+
     def add_fault(self, fault: LambdaFault) -> LambdaFault:
         """Inject `fault` (its calls are counted from the function's next call); raises `KeyError` for a
         function the runtime does not know."""
@@ -133,18 +143,23 @@ class LambdaRuntime:
 
     @contextmanager
     def patched(self) -> Iterator[LambdaRuntime]:
-        """Replace `LambdaFunction._invoke_lambda` with this runtime for the duration of the block."""
+        """Replace `LambdaFunction._invoke_lambda` with this runtime for the duration of the block, and let
+        moto's ASL interpreter call it in process (`StepFunctionsLambdaClient`) rather than over HTTP."""
         original = LambdaFunction._invoke_lambda
+        original_client_for = lambda_eval_utils.boto_client_for
         runtime = self
+        shared = StepFunctionsLambdaClient(self, original_client_for)
 
         def _invoke_lambda(fn: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
             return runtime.invoke(fn.function_name, event)
 
         LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign,assignment]
+        lambda_eval_utils.boto_client_for = shared.client_for
         try:
             yield self
         finally:
             LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
+            lambda_eval_utils.boto_client_for = original_client_for
 
     def invoke(self, function_name: str, event: Any) -> tuple[str, bool, str]:
         """Run the handler of `function_name` on `event` (a decoded JSON value, or a JSON string).
@@ -201,6 +216,53 @@ class LambdaRuntime:
             for module in self._modules.values():
                 sys.modules.pop(module.__name__, None)
             self._modules.clear()
+
+
+class StepFunctionsLambdaClient:
+    """The Lambda client moto's ASL interpreter invokes Task functions with (`lambda_eval_utils.boto_client_for`):
+    an in-process call of the runtime instead of an HTTP request to moto's own server.
+
+    moto builds a new boto3 client for every Task, without retries, and sends the invoke over HTTP to its own
+    server, which closes every connection after one answer (werkzeug): one new TCP connection per Task. With a
+    few hundred Map iterations in one process the server's accept loop (GIL-starved) lets its listen queue
+    overflow, a connect times out after the kernel's SYN retries, and the interpreter turns that into
+    `States.Runtime`, which fails the execution (no Retry or Catch may match it). Here the invoke runs the
+    handler through `LambdaRuntime.invoke` directly (the same runtime, faults and counts as moto's path) and
+    answers what boto3's `invoke` answers (`StatusCode`, `FunctionError`, `ExecutedVersion`, `Payload` as a
+    stream). An unknown function raises Lambda's `ResourceNotFoundException`. Other services keep moto's client.
+    """
+
+    def __init__(self, runtime: LambdaRuntime, build: Callable[..., Any]) -> None:
+        self._runtime = runtime
+        self._build = build
+
+    def client_for(self, region: str, service: str, state_credentials: Any = None) -> Any:
+        """moto's `boto_client_for(region, service, state_credentials)`; `lambda` is answered in process."""
+        if service != "lambda":
+            return self._build(region=region, service=service, state_credentials=state_credentials)
+        return self
+
+    def invoke(self, **parameters: Any) -> dict[str, Any]:
+        """Lambda `Invoke` (RequestResponse) of `FunctionName` (name, ARN or qualified ARN) with `Payload`."""
+        name = self._runtime.function_named(str(parameters.get("FunctionName", "")))
+        if name is None:
+            raise ClientError(
+                {
+                    "Error": {"Code": "ResourceNotFoundException", "Message": "Function not found"},
+                    "ResponseMetadata": {"HTTPStatusCode": 404},
+                },
+                "Invoke",
+            )
+        payload = parameters.get("Payload") or b"{}"
+        answer, errored, _ = self._runtime.invoke(name, payload if isinstance(payload, str) else payload.decode())
+        response: dict[str, Any] = {
+            "StatusCode": 200,
+            "ExecutedVersion": "$LATEST",
+            "Payload": io.BytesIO(answer.encode()),
+        }
+        if errored:
+            response["FunctionError"] = "Unhandled"
+        return response
 
 
 def _import_with_environment(spec: FunctionSpec, module_name: str) -> ModuleType:

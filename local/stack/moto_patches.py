@@ -11,7 +11,8 @@ CPU time on work it repeats for every state. moto has no setting for either:
   invoke built a new botocore client (about 4 ms of CPU: service model, endpoint rules) and a new connection to
   moto. Clients are cached here by (region, service, moto's port, stubber state) with the same configuration as
   moto's (no retries, its timeouts), and a connection pool large enough for Map x Parallel concurrency. Botocore
-  clients are thread-safe.
+  clients are thread-safe. Lambda Tasks do not reach moto's server at all: `lambda_hook.LambdaRuntime.patched`,
+  entered after this, wraps this cache and runs them in process (`StepFunctionsLambdaClient`).
 
 - **Parsing the definition per execution.** `ExecutionWorker._get_evaluation_entrypoint` parses the state machine's
   definition with ANTLR for every execution: 100-150 ms of CPU for provision.asl.json, spent after the

@@ -30,6 +30,12 @@ PER_PATH = (
     ("mappingSets", "mapping_set_id"),
     ("flows", "flow_id"),
 )
+#: The lookup by name of each create's kind (simulator operationIds).
+LOOKUP = {
+    "createFlow": "listFlows",
+    "createSourceConnection": "getSourceConnections",
+    "createTargetConnection": "getTargetConnections",
+}
 #: The client gives up after READ_TIMEOUT_S; an uncertain create is looked for SETTLE_S after that.
 READ_TIMEOUT_S, SETTLE_S = 1.0, 6.0
 
@@ -83,6 +89,15 @@ def test_a_create_committed_after_the_client_gave_up_is_found_not_duplicated(
     assert late.fired == 1
     assert fast_stack.simulator.calls[operation] == 1, "the late-committed create must not be sent again"
     assert_converged(fast_stack, "acme", ["charges"])
+    # The settle wait is the state machine's (CreateSettlingError retries, no Adobe call while waiting), then
+    # one lookup by name after the deadline finds the late object.
+    waits = [
+        e
+        for e in fast_stack.history(result["executionArn"])
+        if e["type"] == "TaskFailed" and e["taskFailedEventDetails"]["error"] == "CreateSettlingError"
+    ]
+    assert waits, "the retry must wait in Step Functions until the settle deadline"
+    assert fast_stack.simulator.calls[LOOKUP[operation]] == 1, dict(fast_stack.simulator.calls)
 
 
 def test_a_throttled_create_is_retried_without_a_lookup(stack: LocalStack, tenant_factory: TenantFactory) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -108,6 +109,50 @@ def test_a_429_pauses_every_caller_then_the_rate_recovers(stack: LocalStack) -> 
     assert other.rate_now(clock()) == CAP_RPS  # recovered after recovery_s
 
 
+def test_a_step_is_refused_only_before_its_first_call_and_shared_work_is_queued(stack: LocalStack) -> None:
+    """With the queue 2 s deep (max_wait 1 s): a step's first call is refused, its second call and a priority
+    call (the sandbox's shared objects) are granted at the end of the queue; outside a step calls are refused."""
+    from stripe_aep.budget import begin_step, priority
+
+    clock = FakeClock()
+    budget = AdobeBudget(_table(stack), CAP_RPS, max_wait_s=1.0, clock=clock, sleep=clock.sleep)
+    queued_at = clock() + 2.0
+    table = _table(stack)
+    table.put_item(Item={"pk": "BUDGET#adobe", "sk": "GCRA", "next_at": Decimal(str(round(queued_at, 3)))})
+
+    def in_a_step(*calls: str) -> list[float | str]:
+        out: list[float | str] = []
+
+        def run() -> None:  # a fresh thread: a fresh context, as each Lambda invocation has
+            begin_step()
+            for call in calls:
+                if call == "priority":
+                    with priority():
+                        out.append(budget.acquire("createSchema"))
+                    continue
+                try:
+                    out.append(budget.acquire(call))
+                except BudgetExhaustedError:
+                    out.append("refused")
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+        return out
+
+    assert in_a_step("createDataset") == ["refused"]
+    clock.now = queued_at - 1.0  # the queue is 1 s deep now: the first call is granted
+    first, second = in_a_step("getByConnectionId", "previewMappingSet")
+    assert first == pytest.approx(1.0, abs=0.01)
+    # the second call of the same step is queued behind it (its slot is 1 s + 1 interval ahead), not refused
+    assert isinstance(second, float) and second == pytest.approx(1.0 / CAP_RPS, abs=0.01)
+    clock.now = queued_at + 2 / CAP_RPS - 2.0  # 2 s deep again (two slots were taken)
+    assert in_a_step("priority") == [pytest.approx(2.0, abs=0.01)]
+    clock.now -= 2.0  # 2 s deep again
+    with pytest.raises(BudgetExhaustedError):  # outside a step (the health check): the plain rule
+        budget.acquire("listFlows")
+
+
 def test_a_throttled_create_is_retried_without_a_lookup(stack: LocalStack, tenant_factory: TenantFactory) -> None:
     """429 (Retry-After 5 s, more than a step waits in its Lambda) on each path's first createFlow: the budget
     pauses, the step is refused with BudgetExhaustedError, the state machine retries it; no listFlows (a 429 is a
@@ -132,3 +177,47 @@ def test_a_throttled_create_is_retried_without_a_lookup(stack: LocalStack, tenan
     assert tenant is not None and tenant["status"] == "ACTIVE" and len(items) == 2
     for item in items:
         assert not any(k.startswith("flow_intent") for k in item), item
+
+
+def test_concurrent_first_tenants_of_a_sandbox_share_one_of_each_xdm_object_and_one_validation(
+    stack: LocalStack, tenant_factory: TenantFactory
+) -> None:
+    """Four signups at once in a fresh sandbox, three paths (two of them on the record class), while the first
+    field group create and the first mapping validation answer slowly: every execution SUCCEEDED first time;
+    the sandbox holds one class and one field group and schema per path; each mapping body was validated and
+    run on samples once; the executions that waited for another's lease looked nothing up in Adobe."""
+    tenants = ["alpha", "bravo", "charlie", "delta"]
+    paths = ["charges", "customers", "subscriptions"]
+    for tenant in tenants:
+        tenant_factory(tenant)
+    sim = stack.simulator
+    sim.add_fault(Fault(operation="createFieldGroup", kind="latency", latency_s=2.0, times=1))
+    sim.add_fault(Fault(operation="validateMappingSet", kind="latency", latency_s=2.0, times=1))
+
+    arns = [
+        stack.start_execution("ProvisionStateMachine", {"tenantId": t, "resourcePaths": paths}, name=f"first-{t}")
+        for t in tenants
+    ]
+    results = [stack.wait(arn, timeout_s=600) for arn in arns]
+
+    assert [r["status"] for r in results] == ["SUCCEEDED"] * len(tenants), [r.get("cause") for r in results]
+    assert len(sim.objects("classes")) == 1
+    for kind in ("fieldgroups", "schemas"):
+        titles = Counter(o["title"] for o in sim.objects(kind))
+        assert len(titles) == len(paths) and set(titles.values()) == {1}, (kind, titles)
+    calls = sim.calls
+    assert calls["createClass"] == 1 and calls["createFieldGroup"] == len(paths) == calls["createSchema"]
+    assert calls["validateMappingSet"] == len(paths), dict(calls)
+    assert calls["previewMappingSet"] == len(paths), dict(calls)
+    assert calls["listClasses"] == calls["listFieldGroups"] == calls["listSchemas"] == 0, dict(calls)
+    for kind in ("flows", "mappingSets"):
+        assert len(sim.objects(kind)) == len(tenants) * len(paths), kind
+    store = Store(stack.outputs["TableName"])
+    for tenant in tenants:
+        item, items = store.tenant_items(tenant)
+        assert item is not None and item["status"] == "ACTIVE"
+        assert not [i for i in [item, *items] if "last_error" in i], "a wait is not a failure"
+    failed = Counter(
+        e["taskFailedEventDetails"]["error"] for arn in arns for e in stack.history(arn) if e["type"] == "TaskFailed"
+    )
+    assert set(failed) <= {"LeaseHeldError", "BudgetExhaustedError"}, failed

@@ -197,6 +197,8 @@ def test_a_retry_of_an_uncertain_create_keeps_one_of_its_twins_and_deletes_the_o
     key = tenant_key(TENANT)
     store.claim_intent(key, BASE_CONNECTION.attribute, "exec-1")
     store.mark_uncertain(key, BASE_CONNECTION.attribute, "exec-1")
+    settle_s = platform_client.settings.create_settle_s
+    store.update(key, {"base_connection_uncertain_at": now_s() - int(settle_s) - 1})  # the settle wait is over
     twins = [
         platform_client.create_base_connection(base_connection_name(TENANT), SecretStr(FAKE_STRIPE_KEY)).id
         for _ in range(2)
@@ -329,3 +331,149 @@ def test_a_shared_schema_under_another_title_is_kept_and_a_deleted_one_recreated
 
     platform_client.delete_schema(earlier.alt_id)
     assert [a.verb for a in plan_kind(platform_client, SCHEMA, ref, item)] == ["recreate"]
+
+
+# ---- waits the state machine does: another owner's lease, an uncertain create settling -----------------------
+
+
+def test_waiting_for_another_executions_lease_makes_no_adobe_call(
+    store: Store, platform_client: PlatformClient, simulator: Any
+) -> None:
+    """While another execution's fresh intent stands, ``ensure`` raises ``LeaseHeldError`` before any call (no
+    lookup, no create); once that execution stored its ID, the waiter reuses it, still without a call."""
+    from stripe_aep.errors import LeaseHeldError
+
+    key = tenant_key(TENANT)
+    store.claim_intent(key, BASE_CONNECTION.attribute, "exec-other")
+    simulator.reset_calls()
+
+    with pytest.raises(LeaseHeldError):
+        ensure(store, platform_client, BASE_CONNECTION, REF, "exec-mine", {"stripe_key": KeyReader()})
+    assert sum(simulator.calls.values()) == 0, dict(simulator.calls)
+
+    store.record_object(key, BASE_CONNECTION.attribute, "conn-of-other", None)
+    item = ensure(store, platform_client, BASE_CONNECTION, REF, "exec-mine", {"stripe_key": KeyReader()})
+
+    assert item["base_connection_id"] == "conn-of-other"
+    assert sum(simulator.calls.values()) == 0, dict(simulator.calls)
+
+
+def test_an_uncertain_create_is_looked_up_once_after_its_settle_deadline(
+    store: Store, platform_client: PlatformClient, simulator: Any
+) -> None:
+    """Before the deadline the retry raises ``CreateSettlingError`` with no call (the state machine waits); after
+    it, one listing finds the late-committed object and nothing is created again."""
+    from stripe_aep.errors import CreateSettlingError
+
+    key = tenant_key(TENANT)
+    store.claim_intent(key, BASE_CONNECTION.attribute, "exec-1")
+    store.mark_uncertain(key, BASE_CONNECTION.attribute, "exec-1")
+    late = platform_client.create_base_connection(base_connection_name(TENANT), SecretStr(FAKE_STRIPE_KEY))
+    simulator.reset_calls()
+
+    with pytest.raises(CreateSettlingError):
+        ensure(store, platform_client, BASE_CONNECTION, REF, "exec-1", {"stripe_key": KeyReader()})
+    assert sum(simulator.calls.values()) == 0, dict(simulator.calls)
+
+    settle_s = platform_client.settings.create_settle_s
+    store.update(key, {"base_connection_uncertain_at": now_s() - int(settle_s) - 1})
+    item = ensure(store, platform_client, BASE_CONNECTION, REF, "exec-1", {"stripe_key": KeyReader()})
+
+    assert item["base_connection_id"] == late.id
+    assert simulator.calls["listConnections"] == 1 and simulator.calls["createConnection"] == 0
+    assert connections(simulator) == [base_connection_name(TENANT)]
+
+
+def test_a_mapping_body_being_validated_by_another_execution_is_awaited_not_validated_again(
+    store: Store, platform_client: PlatformClient, simulator: Any
+) -> None:
+    from stripe_aep.catalogue import MAPPING_VALIDATION_LEASE, validate_mapping
+    from stripe_aep.errors import LeaseHeldError
+    from stripe_aep.resources import get_resource
+    from stripe_aep.store import schema_key
+
+    resource = get_resource("charges")
+    xdm_tenant = platform_client.get_tenant_id()
+    group = platform_client.create_field_group(resource.field_group_body(xdm_tenant))
+    schema = platform_client.create_schema(resource.schema_body(group.id))
+    given = {"xdm_tenant_id": xdm_tenant, "schema_id": schema.id}
+    key = schema_key(SANDBOX, "charges")
+    store.claim_intent(key, MAPPING_VALIDATION_LEASE, "exec-first")
+
+    with pytest.raises(LeaseHeldError):
+        validate_mapping(store, platform_client, Ref(SANDBOX, "globex", "charges"), given, owner="exec-second")
+    assert simulator.calls["validateMappingSet"] == 0
+
+    first = validate_mapping(store, platform_client, Ref(SANDBOX, "acme-co", "charges"), given, owner="exec-first")
+    second = validate_mapping(store, platform_client, Ref(SANDBOX, "globex", "charges"), given, owner="exec-second")
+
+    assert (first, second) == (True, False)
+    assert simulator.calls["validateMappingSet"] == 1
+    item = store.get(key) or {}
+    assert item.get("mapping_validated") and not any(k.startswith(MAPPING_VALIDATION_LEASE) for k in item), item
+
+
+def test_a_failed_validation_releases_the_lease_for_the_next_execution(
+    store: Store, platform_client: PlatformClient, simulator: Any
+) -> None:
+    from local.aep_simulator import Fault
+    from stripe_aep.aep import UpstreamError
+    from stripe_aep.catalogue import MAPPING_VALIDATION_LEASE, validate_mapping
+    from stripe_aep.resources import get_resource
+    from stripe_aep.store import schema_key
+
+    resource = get_resource("charges")
+    xdm_tenant = platform_client.get_tenant_id()
+    group = platform_client.create_field_group(resource.field_group_body(xdm_tenant))
+    schema = platform_client.create_schema(resource.schema_body(group.id))
+    given = {"xdm_tenant_id": xdm_tenant, "schema_id": schema.id}
+    simulator.add_fault(Fault(operation="validateMappingSet", kind="error500", times=1))
+
+    with pytest.raises(UpstreamError):
+        validate_mapping(store, platform_client, Ref(SANDBOX, "acme-co", "charges"), given, owner="exec-first")
+    item = store.get(schema_key(SANDBOX, "charges")) or {}
+    assert "mapping_validated" not in item and not any(k.startswith(MAPPING_VALIDATION_LEASE) for k in item)
+
+    assert validate_mapping(store, platform_client, Ref(SANDBOX, "globex", "charges"), given, owner="exec-second")
+    assert simulator.calls["validateMappingSet"] == 2
+
+
+def test_a_throttled_holder_keeps_the_validation_lease_so_no_waiter_checks_beside_it(
+    store: Store, platform_client: PlatformClient, simulator: Any
+) -> None:
+    from stripe_aep.aep import ThrottledError
+    from stripe_aep.catalogue import validate_mapping
+    from stripe_aep.errors import LeaseHeldError
+    from stripe_aep.resources import get_resource
+
+    resource = get_resource("charges")
+    xdm_tenant = platform_client.get_tenant_id()
+    group = platform_client.create_field_group(resource.field_group_body(xdm_tenant))
+    schema = platform_client.create_schema(resource.schema_body(group.id))
+    checks: list[str] = []
+
+    def check_on_samples(owner: str) -> Any:
+        def check(body: Any) -> None:
+            checks.append(owner)
+            if len(checks) == 1:
+                raise ThrottledError("previewMappingSet: HTTP 429", retry_after=1.0)
+
+        return check
+
+    def given(owner: str) -> dict[str, Any]:
+        return {"xdm_tenant_id": xdm_tenant, "schema_id": schema.id, "check_on_samples": check_on_samples(owner)}
+
+    with pytest.raises(ThrottledError):
+        validate_mapping(store, platform_client, Ref(SANDBOX, "acme-co", "charges"), given("first"), owner="first")
+    with pytest.raises(LeaseHeldError):
+        validate_mapping(store, platform_client, Ref(SANDBOX, "globex", "charges"), given("second"), owner="second")
+
+    validate_mapping(store, platform_client, Ref(SANDBOX, "acme-co", "charges"), given("first"), owner="first")
+
+    assert checks == ["first", "first"]
+    assert simulator.calls["validateMappingSet"] == 1
+    from stripe_aep.catalogue import MAPPING_VALIDATION_LEASE
+    from stripe_aep.store import schema_key
+
+    item = store.get(schema_key(SANDBOX, "charges")) or {}
+    assert not any(k.startswith(MAPPING_VALIDATION_LEASE) for k in item), "the holder released its lease"

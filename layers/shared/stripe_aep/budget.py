@@ -13,17 +13,27 @@ Why not a semaphore: Adobe limits a rate, not concurrency, and a crashed Lambda 
 reservation simply expires). Why not the Map's MaxConcurrency or SQS MaximumConcurrency: they bound one execution,
 or starts, not the deployment's calls.
 
-Adaptation (AIMD): a 429 pushes ``next_at`` to ``now + Retry-After`` (no Lambda sends before Adobe said) and cuts
-``rate`` to ``decrease`` x the rate now (not below ``cap / 8``); the rate then grows back linearly, by half the cap
-every ``recovery_s`` seconds.
+Priority (admission at a step's start): a step is refused only before it spends its first call. Its later calls
+(``begin_step`` counts them per Lambda invocation), and the calls the whole sandbox waits on (the shared XDM
+objects and the first validation of a mapping body: ``with priority():``), may reserve up to
+``priority_max_wait_s`` ahead, so they are granted at the end of the queue (the caller sleeps a few seconds) rather
+than refused: a refused second call would repeat the first on the retry, and a refused shared create would hold
+every other tenant of the sandbox in its lease wait for the retry's jitter.
+
+Adaptation (AIMD): a 429 pushes ``next_at`` to ``now + Retry-After`` unless it is further ahead already (no Lambda
+sends before Adobe said) and cuts ``rate`` to ``decrease`` x the rate now (not below ``cap / 8``; once per episode of
+at least ``EPISODE_S``, whether or not the cursor moved); the rate then grows back linearly, by half the cap every
+``recovery_s`` seconds.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +41,7 @@ from botocore.exceptions import ClientError
 
 from stripe_aep.aep.errors import ThrottledError
 
-__all__ = ["BUDGET_KEY", "AdobeBudget", "BudgetExhaustedError"]
+__all__ = ["BUDGET_KEY", "AdobeBudget", "BudgetExhaustedError", "begin_step", "priority"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +58,29 @@ class BudgetExhaustedError(ThrottledError):
     """
 
 
+#: Calls granted so far in this step (one Lambda invocation; ``None`` outside a step: the health check...).
+_STEP_CALLS: contextvars.ContextVar[int | None] = contextvars.ContextVar("adobe_step_calls", default=None)
+#: Whether the calls made now are ones the sandbox waits on (``priority``).
+_PRIORITY: contextvars.ContextVar[bool] = contextvars.ContextVar("adobe_priority", default=False)
+
+
+def begin_step() -> None:
+    """Start counting this step's calls (``stripe_aep.handler`` calls it at the start of every invocation):
+    from its second call on, the step is not refused but queued (see the module docstring)."""
+    _STEP_CALLS.set(0)
+
+
+@contextlib.contextmanager
+def priority(on: bool = True) -> Iterator[None]:
+    """Within the block (when ``on``), calls are queued up to ``priority_max_wait_s`` rather than refused: for
+    the objects every tenant of a sandbox waits on (shared XDM objects, a mapping body's first validation)."""
+    token = _PRIORITY.set(_PRIORITY.get() or on)
+    try:
+        yield
+    finally:
+        _PRIORITY.reset(token)
+
+
 def _dec(value: float) -> Decimal:
     return Decimal(str(value)).quantize(_MS)
 
@@ -59,10 +92,11 @@ def _failed(exc: ClientError) -> bool:
 class AdobeBudget:
     """A shared limit of ``cap_rps`` Adobe calls per second, kept in ``table`` (a boto3 DynamoDB Table).
 
-    ``max_wait_s``: longest a caller sleeps for its slot before ``acquire`` refuses (seconds); ``burst_s``: how
-    many seconds of calls idle time may bank; ``decrease``: the factor a 429 applies to the rate; ``recovery_s``:
-    seconds for the rate to grow by half the cap after a 429. ``clock``/``sleep`` are seconds (``time.time``,
-    ``time.sleep``). Thread-safe.
+    ``max_wait_s``: longest a caller sleeps for its slot before ``acquire`` refuses (seconds);
+    ``priority_max_wait_s`` (default 2 x ``max_wait_s``): the same for a step's later calls and ``priority``
+    calls; ``burst_s``: how many seconds of calls idle time may bank; ``decrease``: the factor a 429 applies to
+    the rate; ``recovery_s``: seconds for the rate to grow by half the cap after a 429. ``clock``/``sleep`` are
+    seconds (``time.time``, ``time.sleep``). Thread-safe.
     """
 
     def __init__(
@@ -71,6 +105,7 @@ class AdobeBudget:
         cap_rps: float,
         *,
         max_wait_s: float = 1.0,
+        priority_max_wait_s: float | None = None,
         burst_s: float = 0.1,
         decrease: float = 0.75,
         recovery_s: float = 10.0,
@@ -81,6 +116,9 @@ class AdobeBudget:
             raise ValueError("cap_rps must be positive")
         self.cap_rps = float(cap_rps)
         self.max_wait_s = max_wait_s
+        self.priority_max_wait_s = max(
+            max_wait_s, 2 * max_wait_s if priority_max_wait_s is None else priority_max_wait_s
+        )
         self.burst_s = burst_s
         self.recovery_s = recovery_s
         self.decrease = decrease
@@ -90,6 +128,9 @@ class AdobeBudget:
         self._lock = threading.Lock()
         self._rate = self.cap_rps  # the last rate the item gave, and when its last 429 was
         self._throttled_at = 0.0
+
+    #: Shortest time between two rate cuts (seconds): the 429s of one bunch of calls are one episode.
+    EPISODE_S = 2.0
 
     def __repr__(self) -> str:
         return f"AdobeBudget(cap_rps={self.cap_rps:g}, max_wait_s={self.max_wait_s:g})"
@@ -109,12 +150,16 @@ class AdobeBudget:
         """Reserve one call and sleep until its slot; return the seconds slept.
 
         Raises ``BudgetExhaustedError`` (``retry_after`` seconds, ``operation``) when the next free slot is more
-        than ``max_wait_s`` ahead. DynamoDB errors other than a failed condition propagate.
+        than ``max_wait_s`` ahead (``priority_max_wait_s`` for a step's later calls and ``priority`` calls).
+        DynamoDB errors other than a failed condition propagate.
         """
+        spent = _STEP_CALLS.get()
+        queued = _PRIORITY.get() or bool(spent)
+        wait_s = self.priority_max_wait_s if queued else self.max_wait_s
         for _ in range(4):
             now = self._clock()
             interval = 1.0 / self.rate_now(now)
-            floor, ceiling = now - self.burst_s, now + self.max_wait_s
+            floor, ceiling = now - self.burst_s, now + wait_s
             try:
                 answer = self._table.update_item(
                     Key=BUDGET_KEY,
@@ -142,15 +187,22 @@ class AdobeBudget:
                         operation=operation,
                     ) from None
                 if self._restart(interval):  # idle (or new): this call takes the slot at the floor
+                    self._spent(spent)
                     return 0.0
                 continue  # another caller restarted it first: reserve after its slot
             item = answer["Attributes"]
             self._learn(item)
+            self._spent(spent)
             wait = max(0.0, float(item["next_at"]) - interval - now)
             if wait > 0:
                 self._sleep(wait)
             return wait
         raise BudgetExhaustedError("Adobe rate budget contended; retry", retry_after=1.0, operation=operation)
+
+    @staticmethod
+    def _spent(before: int | None) -> None:
+        if before is not None:
+            _STEP_CALLS.set(before + 1)
 
     def _restart(self, interval: float) -> bool:
         """Restart the cursor of an idle (or absent) budget at ``now - burst_s + interval`` (a fresh clock read:
@@ -174,24 +226,43 @@ class AdobeBudget:
     def throttled(self, retry_after_s: float | None) -> None:
         """Adobe answered 429: no call before ``now + retry_after_s`` (1 s when Adobe gave none), a lower rate.
 
-        One write per throttling episode: the condition lets only the first reporter of a given Retry-After
-        window push the cursor and halve the rate.
+        Two conditional writes, each applied by the first reporter only: the rate is cut once per throttling
+        episode (no cut in the last ``retry_after_s``, at least ``EPISODE_S``), also when the cursor is already
+        further ahead than Retry-After (a saturated budget: the queue holds the pause already, the rate must
+        still fall); the cursor is pushed to ``now + retry_after_s`` only when it is behind that.
         """
+        spent = _STEP_CALLS.get()
+        if spent:  # the answered call did nothing: its resend is refused like a first call when the wait is long
+            _STEP_CALLS.set(spent - 1)
         now = self._clock()
-        until = now + (retry_after_s if retry_after_s is not None else 1.0)
+        pause = retry_after_s if retry_after_s is not None else 1.0
+        until = now + pause
         reduced = max(self.cap_rps / 8, self.rate_now(now) * self.decrease)
         try:
             answer = self._table.update_item(
                 Key=BUDGET_KEY,
-                UpdateExpression="SET next_at = :until, #rate = :rate, throttled_at = :now",
-                ConditionExpression="attribute_not_exists(next_at) OR next_at < :until",
+                UpdateExpression="SET #rate = :rate, throttled_at = :now",
+                ConditionExpression="attribute_not_exists(throttled_at) OR throttled_at < :episode",
                 ExpressionAttributeNames={"#rate": "rate"},
-                ExpressionAttributeValues={":until": _dec(until), ":rate": _dec(reduced), ":now": _dec(now)},
+                ExpressionAttributeValues={
+                    ":rate": _dec(reduced),
+                    ":now": _dec(now),
+                    ":episode": _dec(now - max(pause, self.EPISODE_S)),
+                },
                 ReturnValues="ALL_NEW",
+            )
+            self._learn(answer["Attributes"])
+            logger.warning("Adobe answered 429: budget rate %.3g calls/s", reduced)
+        except ClientError as exc:
+            if not _failed(exc):
+                raise
+        try:
+            self._table.update_item(
+                Key=BUDGET_KEY,
+                UpdateExpression="SET next_at = :until",
+                ConditionExpression="attribute_not_exists(next_at) OR next_at < :until",
+                ExpressionAttributeValues={":until": _dec(until)},
             )
         except ClientError as exc:
             if not _failed(exc):
                 raise
-            return
-        self._learn(answer["Attributes"])
-        logger.warning("Adobe answered 429: budget paused until %.1f, rate %.3g calls/s", until, reduced)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from stripe_aep import names
+from stripe_aep.errors import CreateSettlingError, LeaseHeldError
 from stripe_aep.resources import RECORD_CLASS_TITLE, StripeResource, get_resource, record_class_body
 from stripe_aep.store import (
     ItemKey,
@@ -36,6 +37,7 @@ from stripe_aep.store import (
     dataflow_key,
     flow_run_key,
     has_intent,
+    lease_held,
     record_class_key,
     schema_key,
     tenant_key,
@@ -79,6 +81,11 @@ class AepObject:
 #: ``check_on_samples``: called with a mapping set body after it validates (``validate_mapping``);
 #: ``field_selection``: the tenant's selection of the path's fields, ``stripe_aep.selection``).
 Given = Mapping[str, Any]
+
+
+def _none_listed(client: PlatformClient, name: str) -> list[AepObject]:
+    """``Kind.find_all`` of a kind Adobe cannot list by name (``namesakes_of`` then uses ``find``)."""
+    return []
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -520,38 +527,66 @@ def ensure(
     in between still fails the conditional ``claim_intent``, as for a read here).
 
     1. The item already holds ``<attribute>_id``: nothing is called.
-    2. An intent is recorded (an earlier create may have reached Adobe: it got no answer, or the Lambda
-       crashed): the object is looked up by its deterministic name, and when it is ``owner``'s own create that
-       got no answer (*uncertain*: timeout, reset; ``<attribute>_uncertain_at``) looked up again with backoff
-       until a POST it sent is surely listed (``settle_deadline``); found -> its ID is stored, its namesakes
-       removed (``keep_one``).
-    3. Otherwise the intent is claimed under ``owner`` (an execution name; ``Store.claim_intent`` raises
-       ``ConcurrentModificationError`` while another owner's lease stands), the object created with ``given``
-       and its ID stored with a conditional write; a create that retries ``owner``'s uncertain one is confirmed
-       to be the only one of its name (``keep_one``). A ``ConflictError`` from the create (the name was taken
+    2. Another owner holds a fresh intent (its create may be under way: ``store.lease_held``): raises
+       ``LeaseHeldError`` with no Adobe call; the state machine retries it briefly and often until that owner
+       stored the ID (or its lease of ``INTENT_LEASE_S`` expired).
+    3. ``owner``'s own earlier create got no answer (*uncertain*: timeout, reset; ``<attribute>_uncertain_at``)
+       and its settle deadline (``settle_deadline``) is ahead: raises ``CreateSettlingError`` with no Adobe call
+       (the state machine waits, not the Lambda).
+    4. An intent is recorded (an earlier create may have reached Adobe: it got no answer, the Lambda crashed,
+       or the lease expired): the object is looked up once by its deterministic name; found -> its ID is
+       stored, its namesakes removed (``keep_one``).
+    5. Otherwise the intent is claimed under ``owner`` (an execution name; ``Store.claim_intent`` raises
+       ``LeaseHeldError`` when another owner claimed it meanwhile), the object created with ``given`` and its
+       ID stored with a conditional write; a create that retries ``owner``'s uncertain one is confirmed to be
+       the only one of its name (``keep_one``). A ``ConflictError`` from the create (the name was taken
        meanwhile) falls back to the lookup. A create Adobe refused (4xx: a 429 too) created nothing: its intent
        is released, so the retry creates again without a lookup; so is one the rate budget refused
        (``BudgetExhaustedError``: nothing was sent).
-    On the happy path this costs no lookup call. Adobe errors propagate unchanged.
+    On the happy path this costs no lookup call, and waiting for another owner none either. Adobe errors
+    propagate unchanged.
     """
+    from stripe_aep.budget import priority
+
+    with priority(kind.shared):  # every tenant of the sandbox waits on a shared object: queued, not refused
+        return _ensure(store, client, kind, ref, owner, given, item)
+
+
+def _ensure(
+    store: Store,
+    client: PlatformClient,
+    kind: Kind,
+    ref: Ref,
+    owner: str,
+    given: Given | None,
+    item: Mapping[str, Any] | None,
+) -> dict[str, Any]:
     from stripe_aep.aep import AepConnectionError, AepError, ConflictError, ThrottledError
 
-    if kind.create is None:
+    create = kind.create
+    if create is None:
         raise TypeError(f"{kind.attribute} objects are not created by ensure")
     key, attribute = kind.key(ref), kind.attribute
     item = dict(item) if item is not None else store.get(key) or {}
     if item.get(f"{attribute}_id"):
         return item
     name = kind.name(ref)
+    if lease_held(item, attribute, owner):
+        holder = item.get(f"{attribute}_intent_owner")
+        raise LeaseHeldError(f"{attribute} {name!r}: {holder} holds its create lease; waiting for its ID")
     retried = has_intent(item, attribute)
     until = settle_deadline(client, item, attribute, owner) if retried else 0.0
+    if until > time.time():
+        raise CreateSettlingError(
+            f"{attribute} {name!r}: an earlier create got no answer; looked up after {until - time.time():.1f} s"
+        )
     if retried:
-        namesakes = look_for(client, kind, name, until)
+        namesakes = namesakes_of(client, kind, name)
         if namesakes:
             return keep_one(store, client, kind, ref, namesakes[0], namesakes)
     store.claim_intent(key, attribute, owner)
     try:
-        created = kind.create(client, name, ref, given or {})
+        created = create(client, name, ref, given or {})
     except ThrottledError:  # 429, or the rate budget's refusal (nothing was sent): certainly not created
         store.release_intent(key, attribute, owner)
         raise
@@ -568,33 +603,26 @@ def ensure(
             store.release_intent(key, attribute, owner)
         raise
     if until:  # a retry of this owner's uncertain create: make sure no twin committed meanwhile
-        return keep_one(store, client, kind, ref, created, kind.find_all(client, name))
+        return keep_one(store, client, kind, ref, created, namesakes_of(client, kind, name))
     return store.record_object(key, attribute, created.id, created.etag, created.extra)
 
 
 def settle_deadline(client: PlatformClient, item: Mapping[str, Any], attribute: str, owner: str) -> float:
     """Until when (epoch s) a create of ``owner`` that got no answer may still show up: when it was given up
     (``<attribute>_uncertain_at``) + ``create_settle_s``. Otherwise (another owner's, an expired intent, an
-    answered failure): 0, one lookup."""
+    answered failure): 0, one lookup at once."""
     uncertain_at = item.get(f"{attribute}_uncertain_at")
     if not uncertain_at or item.get(f"{attribute}_intent_owner") != owner:
         return 0.0
     return float(uncertain_at) + client.settings.create_settle_s
 
 
-def look_for(
-    client: PlatformClient, kind: Kind, name: str, until: float, first_wait_s: float = 0.25
-) -> list[AepObject]:
-    """``kind.find_all`` by name, again with doubling waits while nothing is found and ``until`` (epoch s) is
-    ahead. Returns the namesakes found (empty: none by ``until``)."""
-    wait = first_wait_s
-    while True:
-        found = kind.find_all(client, name)
-        left = until - time.time()
-        if found or left <= 0:
-            return found
-        time.sleep(min(wait, left))
-        wait *= 2
+def namesakes_of(client: PlatformClient, kind: Kind, name: str) -> list[AepObject]:
+    """Every ``kind`` object named ``name`` (``kind.find_all``; ``kind.find`` for kinds that cannot list)."""
+    if kind.find_all is not _none_listed:
+        return kind.find_all(client, name)
+    found = kind.find(client, name)
+    return [] if found is None else [found]
 
 
 def keep_one(
@@ -620,26 +648,64 @@ def keep_one(
     return item
 
 
-def validate_mapping(store: Store, client: PlatformClient, ref: Ref, given: Given) -> bool:
+#: The lease (``Store.claim_intent`` attribute group) under which one execution validates a path's mapping body
+#: for the whole sandbox while the others wait (``LeaseHeldError``).
+MAPPING_VALIDATION_LEASE = "mapping_validation"
+
+
+def validate_mapping(store: Store, client: PlatformClient, ref: Ref, given: Given, owner: str = "") -> bool:
     """Validate the path's mapping body with Data Prep unless this sandbox already validated the same body, then
     run it on sample rows (``given["check_on_samples"]``, when given: ``steps.mapping_check``, which remembers
     its own result per sandbox and mapping version).
 
+    Once per sandbox and body even under concurrency: the first caller claims the lease ``mapping_validation``
+    on the sandbox's schema item under ``owner`` (an execution name; default the tenant id) and validates and
+    checks; another caller meanwhile gets ``LeaseHeldError`` (no Adobe call; the state machine retries it),
+    then finds the body validated (and checked) and calls nothing. The lease is released when the holder is
+    done or fails (the next caller then validates and checks with its own samples); it is kept when the holder
+    was throttled (its retry re-claims it, so no waiter runs the sample check beside it).
     The body's SHA-256 is recorded on the sandbox's schema item (``mapping_validated``) once Adobe accepted it.
     ``given``: ``xdm_tenant_id``, ``schema_id``, optional ``check_on_samples(body)``. Returns whether a
     validation call was made. Raises the client's ``AepValidationError`` (Adobe's reason in ``detail``) when the
-    body is invalid (nothing recorded), and ``MappingRejectedError`` from the sample check.
+    body is invalid (nothing recorded), ``MappingRejectedError`` from the sample check and ``LeaseHeldError``.
+    The holder's calls are rate-budget ``priority`` calls (queued, not refused: the sandbox waits on them).
+    Data Prep operationId ``validateMappingSet`` (``POST /conversion/mappingSets/validate``).
     """
+    from stripe_aep.aep import ThrottledError
+    from stripe_aep.budget import priority
+
     body = _mapping_body(ref, given)
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     key = schema_key(ref.sandbox, ref.resource_path)
     named = {**body, "name": names.mapping_set_name(ref.tenant_id, ref.resource_path)}
-    validated = (store.get(key) or {}).get("mapping_validated") == digest
-    if not validated:
-        client.validate_mapping_set(named)
-        store.update(key, {"mapping_validated": digest})
-    if check_on_samples := given.get("check_on_samples"):
-        check_on_samples(named)
+    check_on_samples = given.get("check_on_samples")
+    owner = owner or ref.tenant_id
+    item = store.get(key) or {}
+    if lease_held(item, MAPPING_VALIDATION_LEASE, owner):  # validating, or checking the validated body
+        holder = item.get(f"{MAPPING_VALIDATION_LEASE}_intent_owner")
+        raise LeaseHeldError(f"mapping body of {ref.resource_path} in {ref.sandbox}: {holder} is validating it")
+    validated = item.get("mapping_validated") == digest
+    holding = has_intent(item, MAPPING_VALIDATION_LEASE) and (
+        item.get(f"{MAPPING_VALIDATION_LEASE}_intent_owner") == owner
+    )
+    if validated and not holding:
+        if check_on_samples:
+            check_on_samples(named)
+        return False
+    store.claim_intent(key, MAPPING_VALIDATION_LEASE, owner)
+    try:
+        with priority():  # the sandbox's other tenants wait on this lease: queued, not refused
+            if not validated:
+                client.validate_mapping_set(named)
+                store.update(key, {"mapping_validated": digest})
+            if check_on_samples:
+                check_on_samples(named)
+    except ThrottledError:  # 429 or the budget's refusal: this owner's retry comes back soon and re-claims it
+        raise
+    except BaseException:
+        store.release_intent(key, MAPPING_VALIDATION_LEASE, owner)
+        raise
+    store.release_intent(key, MAPPING_VALIDATION_LEASE, owner)
     return not validated
 
 

@@ -48,10 +48,35 @@ class BreakingChangeError(StepError):
 
 
 class ConcurrentModificationError(StepError):
-    """Another execution holds the create intent for the same object, or a conditional write lost a race.
+    """A conditional DynamoDB write lost a race (another execution wrote the item first).
 
-    Retried by the state machine: by the next attempt the other execution has stored its ID or its lease expired.
+    Retried by the state machine (2 s, x2, 6 attempts): the next attempt reads the item again.
     """
+
+
+class LeaseHeldError(ConcurrentModificationError):
+    """Another execution (or Map iteration) holds the lease on the same object: its create intent
+    (``Store.claim_intent``, ``INTENT_LEASE_S``) or the sandbox's first validation of a mapping body.
+
+    Nothing was sent to Adobe. A wait, not a failure: the state machine retries it often and briefly (1 s, x1.5,
+    at most 4 s, full jitter, 100 attempts: longer than a lease), so the step goes on soon after the holder
+    stored its ID; the handler records no ``last_error`` for it.
+    """
+
+
+class CreateSettlingError(StepError):
+    """This execution's earlier create of the object got no answer (timeout, reset) and may still commit: the
+    step waits until the settle deadline recorded in DynamoDB (``<kind>_uncertain_at`` + ``create_settle_s``)
+    before it looks the object up once and creates it only if it is not there.
+
+    Nothing was sent to Adobe. Retried by the state machine like ``LeaseHeldError`` (a wait in Step Functions,
+    not a Lambda sleeping); no ``last_error`` is recorded for it.
+    """
+
+
+#: Errors that only ask the state machine to wait and retry (nothing was sent, nothing failed); the rate budget's
+#: ``BudgetExhaustedError`` (``stripe_aep.budget``) is the third.
+WAITS: tuple[type[StepError], ...] = (LeaseHeldError, CreateSettlingError)
 
 
 def error_details(exc: BaseException) -> dict[str, Any]:

@@ -18,7 +18,8 @@ build that the other handlers use.
 - emits ``StepDuration`` (milliseconds) and ``StepFailed`` (count) metrics, dimension ``step``;
 - on failure records ``last_error`` (step, error, Adobe error code, message, request id, epoch seconds) on the
   DynamoDB item the step works on, then re-raises: the exception's class name is the Step Functions ``Error``.
-  A refusal (``stripe_aep.errors.REFUSALS``: bad input, unknown tenant) writes nothing: only logs and re-raises.
+  A refusal (``stripe_aep.errors.REFUSALS``: bad input, unknown tenant) writes nothing: only logs and re-raises;
+  so does a wait (``BudgetExhaustedError`` and ``stripe_aep.errors.WAITS``: the state machine retries it).
 
 ``deferred_handler("stripe_aep.steps.health:health_handler")`` does the same for a handler factory: the
 environment is read at cold start, the factory's module is imported and ``factory(env)`` is called on the first
@@ -38,9 +39,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
 from stripe_aep.aep import AepError
-from stripe_aep.budget import BudgetExhaustedError
+from stripe_aep.budget import BudgetExhaustedError, begin_step
 from stripe_aep.clock import now_s
-from stripe_aep.errors import REFUSALS, StepError, error_details
+from stripe_aep.errors import REFUSALS, WAITS, StepError, error_details
 from stripe_aep.metrics import emit_metric
 from stripe_aep.store import dataflow_key, tenant_key
 
@@ -116,11 +117,15 @@ def _bind_step(step_name: str, env: Mapping[str, str]) -> Handler:
         logger.thread_safe_clear_keys()
         logger.thread_safe_append_keys(**{k: v for k, v in keys.items() if v})
         started = time.perf_counter()
+        begin_step()  # the rate budget refuses a step only before its first Adobe call
         runtime = runtime_for(settings)
         try:
             output = step(request, runtime)
         except BudgetExhaustedError as exc:  # a wait, not a failure: the state machine retries, nothing recorded
             logger.info("Adobe rate budget exhausted", extra={"retry_after_s": exc.retry_after})
+            raise
+        except WAITS as exc:  # another execution's lease, or an uncertain create settling: likewise a wait
+            logger.info("waiting", extra={"wait": type(exc).__name__, "reason": str(exc)})
             raise
         except (StepError, AepError) as exc:
             details = error_details(exc)

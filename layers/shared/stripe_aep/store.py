@@ -29,7 +29,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from stripe_aep.clock import now_s
-from stripe_aep.errors import ConcurrentModificationError, InputValidationError
+from stripe_aep.errors import ConcurrentModificationError, InputValidationError, LeaseHeldError
 
 ItemKey = tuple[str, str]
 #: What deprovisioning leaves on items; a new provisioning of the tenant clears it.
@@ -86,6 +86,13 @@ def has_intent(item: Mapping[str, Any], kind: str) -> bool:
     """Whether a create of ``kind`` was started on the item and not finished: its intent is recorded (an expired
     intent, time 0, still counts: the object may exist in AEP and must be looked up by name)."""
     return f"{kind}_intent" in item
+
+
+def lease_held(item: Mapping[str, Any], kind: str, owner: str, lease_s: int = INTENT_LEASE_S) -> bool:
+    """Whether another owner than ``owner`` holds a fresh intent on ``kind`` (younger than ``lease_s`` seconds):
+    its create may be under way, so ``claim_intent`` would refuse. An expired intent (time 0) holds nothing."""
+    intent = item.get(f"{kind}_intent") or 0
+    return bool(intent) and item.get(f"{kind}_intent_owner") != owner and float(intent) >= now_s() - lease_s
 
 
 def _plain(value: Any) -> Any:
@@ -271,19 +278,24 @@ class Store:
 
         Succeeds when no intent is recorded, when ``owner`` (an execution name) already holds it (a retry of the
         same step), or when another owner's intent is older than ``lease_s`` seconds (that attempt crashed).
-        Raises ``ConcurrentModificationError`` while another execution's fresh intent stands, and when the ID was
-        stored since the caller read the item (another execution finished first: the retry reuses its ID).
+        Raises ``LeaseHeldError`` (a ``ConcurrentModificationError``) while another execution's fresh intent
+        stands, and when the ID was stored since the caller read the item (another execution finished first: the
+        retry reuses its ID).
         """
         now = now_s()
-        self.update(
-            key,
-            {f"{kind}_intent": now, f"{kind}_intent_owner": owner},
-            condition=(
-                "attribute_not_exists(#id) AND (attribute_not_exists(#intent) OR #owner = :owner OR #intent < :stale)"
-            ),
-            condition_names={"#id": f"{kind}_id", "#intent": f"{kind}_intent", "#owner": f"{kind}_intent_owner"},
-            condition_values={":owner": owner, ":stale": now - lease_s},
-        )
+        try:
+            self.update(
+                key,
+                {f"{kind}_intent": now, f"{kind}_intent_owner": owner},
+                condition=(
+                    "attribute_not_exists(#id) AND "
+                    "(attribute_not_exists(#intent) OR #owner = :owner OR #intent < :stale)"
+                ),
+                condition_names={"#id": f"{kind}_id", "#intent": f"{kind}_intent", "#owner": f"{kind}_intent_owner"},
+                condition_values={":owner": owner, ":stale": now - lease_s},
+            )
+        except ConcurrentModificationError:
+            raise LeaseHeldError(f"{kind} at {key[0]}/{key[1]}: another execution holds its lease") from None
 
     def mark_uncertain(self, key: ItemKey, kind: str, owner: str) -> None:
         """Record when ``owner``'s create of ``kind`` got no answer (``<kind>_uncertain_at``, epoch seconds):

@@ -18,6 +18,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from stripe_aep import selection
+from stripe_aep.budget import priority
 from stripe_aep.catalogue import (
     BASE_CONNECTION,
     DATASET,
@@ -215,7 +216,8 @@ def xdm_tenant_id(runtime: Runtime, sandbox: str) -> str:
     item = runtime.store.get(key) or {}
     if item.get("xdm_tenant_id"):
         return str(item["xdm_tenant_id"])
-    tenant_id = runtime.platform(sandbox).get_tenant_id()
+    with priority():  # the sandbox's shared XDM objects wait on it (stripe_aep.budget)
+        tenant_id = runtime.platform(sandbox).get_tenant_id()
     runtime.store.update(key, {"sandbox": sandbox, "xdm_tenant_id": tenant_id})
     return tenant_id
 
@@ -301,8 +303,9 @@ def create_mapping_set(request: MappingStep, runtime: Runtime) -> MappingSetOutp
     """Validate (once per sandbox and body), then ensure, the mapping set of the resource path (Data Prep
     ``POST /mappingSets/validate``, ``POST /mappingSets``). Before creating it, the mapping runs on sample rows
     of the tenant's Stripe account (``check_mapping_on_samples``: explore preview=true + ``previewMappingSet``,
-    once per sandbox and mapping version). Out: ``{mappingSetId, mappingSetVersion (int)}``.
-    Raises ``MappingRejectedError``.
+    once per sandbox and mapping version). Under concurrency one execution validates and checks a body for the
+    sandbox while the others wait (``LeaseHeldError``, retried by the state machine: ``validate_mapping``).
+    Out: ``{mappingSetId, mappingSetVersion (int)}``. Raises ``MappingRejectedError``.
     """
     client = runtime.platform(request.sandbox)
     base_connection_id = request.baseConnectionId or (runtime.store.get(tenant_key(request.tenantId)) or {}).get(
@@ -331,7 +334,7 @@ def create_mapping_set(request: MappingStep, runtime: Runtime) -> MappingSetOutp
         "field_selection": chosen,
     }
     if not recorded.get("mapping_set_id"):
-        validate_mapping(runtime.store, client, ref, given)
+        validate_mapping(runtime.store, client, ref, given, owner=request.executionName)
     item = _ensure(runtime, MAPPING_SET, ref, request.executionName, given)
     if "table_version" not in item:  # the version and body it was made from (stripe_aep.steps.upgrade)
         resource = get_resource(request.resourcePath)
