@@ -11,6 +11,9 @@ per resource path) are created by the first tenant of a sandbox only; ``fresh_sa
 So is the check of each mapping set on sample rows (``stripe_aep.steps.mapping_check``: explore with
 preview=true, node ``getByConnectionId[<path>:preview]``, then ``previewMappingSet``), remembered per sandbox and
 mapping version; the graph assumes the first tenant's account has records on every path.
+
+With ``first_run`` (template parameter ``StartFirstRun``, on by default) a provisioning ends with each
+dataflow's first run (``catalogue.flow_run``: createFlowRun, after its createFlow).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from stripe_aep.catalogue import CATALOGUE, KINDS
+from stripe_aep.catalogue import CATALOGUE, KINDS, flow_run
 
 #: Steps (state -> Lambda) and the Adobe calls each makes on the happy path, in order (see provision.py).
 STEP_CALLS: Mapping[str, tuple[str, ...]] = {
@@ -60,14 +63,17 @@ class CallGraph:
         return Counter(node.split("[", 1)[0] for node in self.needs)
 
 
-def provision_graph(resource_paths: Sequence[str], *, fresh_sandbox: bool, cold_token: bool) -> CallGraph:
+def provision_graph(
+    resource_paths: Sequence[str], *, fresh_sandbox: bool, cold_token: bool, first_run: bool = False
+) -> CallGraph:
     """The call graph of one provisioning of ``resource_paths`` (Map iterations all running at once), read from
     the catalogue: one node per call of each kind or check (per path for per-path ones), after the last call of
     each of its ``needs``.
 
     ``fresh_sandbox``: the sandbox has none of its shared XDM objects yet (first tenant); otherwise the shared
     kinds make no call and what needs them waits for what they need (the schema step only reads DynamoDB);
-    ``cold_token``: the handlers hold no IMS access token yet (one ``imsToken`` call before the first).
+    ``cold_token``: the handlers hold no IMS access token yet (one ``imsToken`` call before the first);
+    ``first_run``: each path's first run follows its flow.
     """
     needs: dict[str, tuple[str, ...]] = {}
 
@@ -99,6 +105,14 @@ def provision_graph(resource_paths: Sequence[str], *, fresh_sandbox: bool, cold_
             for operation in entry.operations:
                 node = _node(operation, entry.scope, path)
                 needs[node] = tuple(dict.fromkeys(before))
+                before = [node]
+    if first_run:
+        run = flow_run("", (0, 0), first=True)
+        for path in resource_paths:
+            before = [n for need in run.needs for n in last_call(need, path)]
+            for operation in run.operations:
+                node = _node(operation, run.scope, path)
+                needs[node] = tuple(before)
                 before = [node]
     if cold_token:
         needs = {"imsToken": (), **needs}
