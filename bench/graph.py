@@ -11,6 +11,9 @@ per resource path) are created by the first tenant of a sandbox only; ``fresh_sa
 So is the check of each mapping set on sample rows (``stripe_aep.steps.mapping_check``: explore with
 preview=true, node ``getByConnectionId[<path>:preview]``, then ``previewMappingSet``), remembered per sandbox and
 mapping version; the graph assumes the first tenant's account has records on every path.
+
+With ``first_runs`` (template parameter ``StartFirstRun``, on by default) a provisioning ends with each
+dataflow's first run (``catalogue.flow_run``: createFlowRun, after its createFlow).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from stripe_aep.catalogue import CATALOGUE, FLOW, KINDS
+from stripe_aep.catalogue import CATALOGUE, KINDS, flow_run
 
 #: Steps (state -> Lambda) and the Adobe calls each makes on the happy path, in order (see provision.py).
 STEP_CALLS: Mapping[str, tuple[str, ...]] = {
@@ -33,9 +36,9 @@ STEP_CALLS: Mapping[str, tuple[str, ...]] = {
     "CreateDataflow": ("createFlow",),
 }
 
-#: The calls of each path's first on-demand run after its flow (state ``StartFirstRun``, template parameter
-#: ``StartFirstRun``; ``stripe_aep.steps.run_now.start_flow_run``): read the flow, then ``POST /runs``.
-FIRST_RUN_CALLS: tuple[str, ...] = ("retrieveFlow", "createFlowRun")
+#: The Adobe calls of a dataflow's first run (template parameter ``StartFirstRun``;
+#: ``stripe_aep.steps.run_now.start_flow_run``): ``POST /runs``, the flow having just been converged.
+FIRST_RUN_CALLS: tuple[str, ...] = flow_run("", (0, 0), first=True).operations
 
 #: Operations that create an Adobe object (a second provisioning of a tenant should make none).
 CREATE_OPERATIONS = frozenset(kind.operations[-1] for kind in KINDS)
@@ -108,10 +111,11 @@ def provision_graph(
                 needs[node] = tuple(dict.fromkeys(before))
                 before = [node]
     if first_runs:
+        run = flow_run("", (0, 0), first=True)
         for path in resource_paths:
-            before = [_node(FLOW.operations[-1], FLOW.scope, path)]
+            before = [n for need in run.needs for n in last_call(need, path)]
             for operation in FIRST_RUN_CALLS:
-                node = _node(operation, "path", path)
+                node = _node(operation, run.scope, path)
                 needs[node] = tuple(before)
                 before = [node]
     if cold_token:

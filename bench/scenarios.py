@@ -25,6 +25,7 @@ from pydantic import SecretStr
 from bench.graph import CREATE_OPERATIONS, FIRST_RUN_CALLS, provision_graph
 from bench.sequential import replay
 from local.stack import LocalStack
+from local.stack.template import load_template
 from stripe_aep.aep import ImsCredential, PlatformClient, PlatformSettings, Schedule, clear_token_cache
 from stripe_aep.resources import RESOURCE_PATHS, get_resource
 from stripe_aep.store import ACTIVE, ACTIVE_PARTITION, Store, tenant_key
@@ -34,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SANDBOX = "prod"
 STRIPE_KEY = "sk_test_bench_0123456789abcdef"  # a fake key the simulator is told to accept
 PATHS = list(RESOURCE_PATHS)
+#: The bench's stacks keep the template's StartFirstRun, so a provisioning ends with each dataflow's first run.
+FIRST_RUN = str(load_template(ROOT / "template.yaml")["Parameters"]["StartFirstRun"]["Default"]).lower() == "true"
 Say = Callable[[str], None]
 
 
@@ -128,7 +131,7 @@ def measure_provisioning(latency_s: float, max_concurrency: int, say: Say) -> di
         )
         for label, tenant, fresh, cold in plan:
             wall, calls = provision(stack, tenant, f"provision-{tenant}-1")
-            graph = provision_graph(PATHS, fresh_sandbox=fresh, cold_token=cold)
+            graph = provision_graph(PATHS, fresh_sandbox=fresh, cold_token=cold, first_runs=FIRST_RUN)
             chain = graph.longest_chain()
             ideal = latency_s * len(chain)
             minimum = graph.operation_counts()
@@ -210,8 +213,8 @@ def measure_many_tenants(
     """Measurement 3: ``tenants`` signups at once through EventBridge -> SQS -> starter, under a rate cap that
     the deployment's Adobe rate budget knows (``AdobeRateLimitRps`` = the simulator's cap).
 
-    ``first_runs``: template parameter ``StartFirstRun`` (each new flow's first run: 2 calls a path, counted in
-    the graph minimum). ``task_retries`` counts the Task attempts that failed and were retried, by error
+    ``first_runs``: template parameter ``StartFirstRun`` (each new flow's first run: ``graph.FIRST_RUN_CALLS``
+    a path, counted in the graph minimum). ``task_retries`` counts the Task attempts that failed and were retried, by error
     (``LeaseHeldError``: waits for another execution's lease; ``BudgetExhaustedError``: the budget's refusals).
     """
     with started_stack(max_concurrency, budget_rps=cap_rps, start_first_run=first_runs) as stack:

@@ -3,8 +3,8 @@
 
 ``replay(client, calls, ...)`` makes, for each operationId in ``calls`` (a Counter read from the simulator's
 ``calls`` after the state machine's run), that many calls: first the happy-path chain in dependency order
-with real ids, then any extra calls the state machine made (lookups after a lost race, repeated creates, which
-may answer 409: the call is what is being timed).
+with real ids, ending with each dataflow's first run, then any extra calls the state machine made (lookups
+after a lost race, repeated creates, which may answer 409: the call is what is being timed).
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def replay(
             ctx.versions[p] = mapping.version
     for p in ctx.paths:
         if ("mapping", p) in ctx.ids and ("source", p) in ctx.ids and ("target", p) in ctx.ids:
-            call(
+            flow = call(
                 "createFlow",
                 client.create_flow,
                 dataflow_name(tenant_id, p),
@@ -149,6 +149,13 @@ def replay(
                 ctx.versions[p],
                 schedule,
             )
+            if flow:
+                ctx.ids[("flow", p)] = flow.id
+    # The first runs (StartFirstRun): one createFlowRun per dataflow, over the last hour (epoch s).
+    end = int(time.time())
+    for p in ctx.paths:
+        if ("flow", p) in ctx.ids:
+            call("createFlowRun", client.create_flow_run, ctx.ids[("flow", p)], end - 3600, end, required=False)
     # Extra calls the state machine made beyond the happy path (a lost race, a lookup after an intent).
     p0 = ctx.paths[0]
     extras: dict[str, Callable[[], Any]] = {
@@ -167,6 +174,7 @@ def replay(
         "listFlows": lambda: client.find_flow(dataflow_name(tenant_id, p0)),
         "retrieveStats": client.get_tenant_id,
         "getByConnectionId": lambda: client.explore(ctx.base_id, p0, preview=False),
+        "retrieveFlow": lambda: client.get_flow(ctx.ids.get(("flow", p0), "unknown")),
     }
     for op, fn in extras.items():
         while left[op] > 0:

@@ -47,3 +47,13 @@ def test_warm_tenant_in_a_known_sandbox_has_a_five_call_chain() -> None:
         "createMappingSet",
         "createFlow",
     }
+
+
+def test_the_first_run_ends_each_path_after_its_flow() -> None:
+    """StartFirstRun (on by default): one createFlowRun per path, after that path's createFlow, and no read."""
+    without = provision_graph(RESOURCE_PATHS, fresh_sandbox=False, cold_token=False)
+    graph = provision_graph(RESOURCE_PATHS, fresh_sandbox=False, cold_token=False, first_runs=True)
+
+    assert graph.operation_counts() - without.operation_counts() == {"createFlowRun": len(RESOURCE_PATHS)}
+    assert all(graph.needs[f"createFlowRun[{p}]"] == (f"createFlow[{p}]",) for p in RESOURCE_PATHS)
+    assert len(graph.longest_chain()) == len(without.longest_chain()) + 1

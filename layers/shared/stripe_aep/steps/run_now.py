@@ -66,8 +66,9 @@ def start_flow_run(request: StartFlowRunStep, runtime: Runtime) -> FlowRunStarte
     """Start (at most once) the on-demand run of one dataflow over a window: ``POST /runs`` (createFlowRun).
 
     The window was validated by ``validate_lifecycle_input`` (``runs.check_window``) and is checked again here
-    (an execution started by hand with a bad payload is refused before any Adobe call). Before the run is
-    created, reads the flow (``GET /flows/{id}``, retrieveFlow) to confirm it qualifies. Records
+    (an execution started by hand with a bad payload is refused before any Adobe call). Before an on-demand
+    run is created, reads the flow (``GET /flows/{id}``, retrieveFlow) to confirm it qualifies; a provisioning's
+    first run (``firstRun``) skips that read, its flow having just been converged by CreateDataflow. Records
     ``last_on_demand_run_id`` / ``last_on_demand_window`` on the dataflow item.
     Out: ``{resourcePath, flowId, runId, windowStartTime, windowEndTime}`` (epoch s).
 
@@ -91,7 +92,9 @@ def start_flow_run(request: StartFlowRunStep, runtime: Runtime) -> FlowRunStarte
     client = runtime.platform(ref.sandbox)
     if run_item is None:
         run_item = runtime.store.get(kind.key(ref)) or {}
-    if not run_item.get(f"{kind.attribute}_id"):
+    # A provisioning's first run follows the CreateDataflow step that converged this flow (enabled, a Stripe
+    # flow) moments before: reading it again would only cost a call; Adobe refuses a run of a disabled flow.
+    if not request.firstRun and not run_item.get(f"{kind.attribute}_id"):
         flow = client.get_flow(flow_id)
         if flow.flow_spec is not None and flow.flow_spec.id != STRIPE_FLOW_SPEC_ID:
             raise InputValidationError(f"resourcePath: flow {flow_id} is not a Stripe (batch source) flow")
