@@ -214,8 +214,8 @@ def measure_many_tenants(
     the deployment's Adobe rate budget knows (``AdobeRateLimitRps`` = the simulator's cap).
 
     ``first_runs``: template parameter ``StartFirstRun`` (each new flow's first run: ``graph.FIRST_RUN_CALLS``
-    a path, counted in the graph minimum). ``task_retries`` counts the Task attempts that failed and were retried, by error
-    (``LeaseHeldError``: waits for another execution's lease; ``BudgetExhaustedError``: the budget's refusals).
+    a path, counted in the graph minimum). ``task_retries`` counts the Task attempts that failed and were retried,
+    by error (``LeaseHeldError``: waits for another execution's lease; ``BudgetExhaustedError``: the budget's refusals).
     """
     with started_stack(max_concurrency, budget_rps=cap_rps, start_first_run=first_runs) as stack:
         sim = stack.simulator
