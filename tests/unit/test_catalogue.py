@@ -384,19 +384,26 @@ def test_an_uncertain_create_is_looked_up_once_after_its_settle_deadline(
     assert connections(simulator) == [base_connection_name(TENANT)]
 
 
-def test_a_mapping_body_being_validated_by_another_execution_is_awaited_not_validated_again(
-    store: Store, platform_client: PlatformClient, simulator: Any
-) -> None:
-    from stripe_aep.catalogue import MAPPING_VALIDATION_LEASE, validate_mapping
-    from stripe_aep.errors import LeaseHeldError
+@pytest.fixture
+def charges_schema(platform_client: PlatformClient) -> dict[str, str]:
+    """The sandbox's charges field group and schema, created directly: ``{xdm_tenant_id, schema_id}``."""
     from stripe_aep.resources import get_resource
-    from stripe_aep.store import schema_key
 
     resource = get_resource("charges")
     xdm_tenant = platform_client.get_tenant_id()
     group = platform_client.create_field_group(resource.field_group_body(xdm_tenant))
     schema = platform_client.create_schema(resource.schema_body(group.id))
-    given = {"xdm_tenant_id": xdm_tenant, "schema_id": schema.id}
+    return {"xdm_tenant_id": xdm_tenant, "schema_id": schema.id}
+
+
+def test_a_mapping_body_being_validated_by_another_execution_is_awaited_not_validated_again(
+    store: Store, platform_client: PlatformClient, simulator: Any, charges_schema: dict[str, str]
+) -> None:
+    from stripe_aep.catalogue import MAPPING_VALIDATION_LEASE, validate_mapping
+    from stripe_aep.errors import LeaseHeldError
+    from stripe_aep.store import schema_key
+
+    given = dict(charges_schema)
     key = schema_key(SANDBOX, "charges")
     store.claim_intent(key, MAPPING_VALIDATION_LEASE, "exec-first")
 
@@ -414,19 +421,14 @@ def test_a_mapping_body_being_validated_by_another_execution_is_awaited_not_vali
 
 
 def test_a_failed_validation_releases_the_lease_for_the_next_execution(
-    store: Store, platform_client: PlatformClient, simulator: Any
+    store: Store, platform_client: PlatformClient, simulator: Any, charges_schema: dict[str, str]
 ) -> None:
     from local.aep_simulator import Fault
     from stripe_aep.aep import UpstreamError
     from stripe_aep.catalogue import MAPPING_VALIDATION_LEASE, validate_mapping
-    from stripe_aep.resources import get_resource
     from stripe_aep.store import schema_key
 
-    resource = get_resource("charges")
-    xdm_tenant = platform_client.get_tenant_id()
-    group = platform_client.create_field_group(resource.field_group_body(xdm_tenant))
-    schema = platform_client.create_schema(resource.schema_body(group.id))
-    given = {"xdm_tenant_id": xdm_tenant, "schema_id": schema.id}
+    given = dict(charges_schema)
     simulator.add_fault(Fault(operation="validateMappingSet", kind="error500", times=1))
 
     with pytest.raises(UpstreamError):
@@ -439,17 +441,12 @@ def test_a_failed_validation_releases_the_lease_for_the_next_execution(
 
 
 def test_a_throttled_holder_keeps_the_validation_lease_so_no_waiter_checks_beside_it(
-    store: Store, platform_client: PlatformClient, simulator: Any
+    store: Store, platform_client: PlatformClient, simulator: Any, charges_schema: dict[str, str]
 ) -> None:
     from stripe_aep.aep import ThrottledError
     from stripe_aep.catalogue import validate_mapping
     from stripe_aep.errors import LeaseHeldError
-    from stripe_aep.resources import get_resource
 
-    resource = get_resource("charges")
-    xdm_tenant = platform_client.get_tenant_id()
-    group = platform_client.create_field_group(resource.field_group_body(xdm_tenant))
-    schema = platform_client.create_schema(resource.schema_body(group.id))
     checks: list[str] = []
 
     def check_on_samples(owner: str) -> Any:
@@ -461,7 +458,7 @@ def test_a_throttled_holder_keeps_the_validation_lease_so_no_waiter_checks_besid
         return check
 
     def given(owner: str) -> dict[str, Any]:
-        return {"xdm_tenant_id": xdm_tenant, "schema_id": schema.id, "check_on_samples": check_on_samples(owner)}
+        return {**charges_schema, "check_on_samples": check_on_samples(owner)}
 
     with pytest.raises(ThrottledError):
         validate_mapping(store, platform_client, Ref(SANDBOX, "acme-co", "charges"), given("first"), owner="first")
