@@ -57,6 +57,7 @@ def test_missing_tenant_secret_ends_failed_with_its_cause(stack: LocalStack) -> 
     assert tenant["last_error"]["error"] == "TenantSecretNotFoundError"
     assert tenant["last_error"]["execution"] == "p1"
     assert "create_base_connection" in tenant["last_error"]["message"]
+    assert (Store(stack.outputs["TableName"]).get(dataflow_key("nosecret", "charges")) or {})["status"] == "FAILED"
     assert stack.simulator.objects("connections") == []
 
 

@@ -10,6 +10,7 @@ put back), so provisioning an existing tenant repairs what drifted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Mapping
@@ -51,7 +52,16 @@ from stripe_aep.steps.common import (
     explore_or_reject,
 )
 from stripe_aep.steps.mapping_check import check_mapping_on_samples, mapping_digest
-from stripe_aep.store import ACTIVE, DISABLED, FAILED, INTENT_LEASE_S, dataflow_key, sandbox_key, tenant_key
+from stripe_aep.store import (
+    ACTIVE,
+    DISABLED,
+    FAILED,
+    INTENT_LEASE_S,
+    PROVISIONING,
+    dataflow_key,
+    sandbox_key,
+    tenant_key,
+)
 from stripe_aep.tenants import (
     ProvisionInput,
     ScheduleInput,
@@ -433,7 +443,8 @@ def record_failure(request: FailureInput, runtime: Runtime) -> FailureRecorded:
     Lambda error JSON (``errorType``, ``errorMessage``). Out: ``{error, cause}``; cause names the step and
     resource path that failed, Adobe's error code and request id when DynamoDB recorded them. A tenant id
     that does not validate is not written anywhere. A refusal (``REFUSALS``: for provision, only when
-    ValidateInput did not record this execution) writes nothing; a provisioning that began ends FAILED.
+    ValidateInput did not record this execution) writes nothing; a provisioning that began ends FAILED, and so
+    do its paths still PROVISIONING.
     """
     original = str(request.error.get("Error", "States.TaskFailed"))
     # A Fail state's Error may not use the reserved "States." prefix: States.Timeout becomes StatesTimeout.
@@ -491,6 +502,17 @@ def record_failure(request: FailureInput, runtime: Runtime) -> FailureRecorded:
         attrs: dict[str, Any] = {"last_error": last_error}
         if request.stateMachine == "provision":
             runtime.store.update(tenant_key(tenant_id), {"status": FAILED, **attrs})
+            # Its paths that had not become ACTIVE failed with it (an ACTIVE one keeps serving).
+            for item in dataflows:
+                if item.get("status") == PROVISIONING:
+                    with contextlib.suppress(ConcurrentModificationError):
+                        runtime.store.update(
+                            dataflow_key(tenant_id, str(item["resource_path"])),
+                            {"status": FAILED},
+                            condition="#status = :provisioning",
+                            condition_names={"#status": "status"},
+                            condition_values={":provisioning": PROVISIONING},
+                        )
         else:
             runtime.store.update(tenant_key(tenant_id), attrs)
     emit_metric("ProvisioningFailed" if request.stateMachine == "provision" else "OperationFailed", 1)
