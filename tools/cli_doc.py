@@ -70,8 +70,9 @@ def reference() -> str:
                 walk(sub, f"{prefix}{name} ", sub_ctx)
                 continue
             usage = " ".join(sub.collect_usage_pieces(sub_ctx))
-            helps = (sub.help or "").strip().splitlines()
-            lines.append(f"- `stripe-aep {prefix}{name} {usage}`: {helps[0] if helps else ''}")
+            summary = " ".join((sub.help or "").strip().split("\n\n", 1)[0].split())  # the first paragraph
+            usage = usage.replace("[[", "[").replace("]]", "]")  # an optional argument whose metavar has brackets
+            lines.append(f"- `stripe-aep {prefix}{name} {usage}`: {summary}")
             for param in sub.params:
                 if getattr(param, "opts", None) and param.opts[0].startswith("--") and param.name != "help":
                     help_text = (getattr(param, "help", "") or "").replace("\n", " ")
@@ -119,6 +120,26 @@ SESSIONS: list[tuple[str, str, list[str]]] = [
             "stripe-aep --local provision initech --path charges",
             "stripe-aep local add-tenant initech",
             "stripe-aep --local provision initech --path charges",
+        ],
+    ),
+    (
+        "Plan, run, data",
+        "`plan` compares what DynamoDB says the tenant should have with what AEP holds (nothing changes); "
+        "`run` ingests a window now and follows each run to its end; `data` reads the rows a run landed. The "
+        "simulator's sample Stripe objects are dated January 2026, so the local runs backfill that month.",
+        [
+            "stripe-aep --local plan acme",
+            "stripe-aep --local run acme --path charges --from 2026-01-01T00:00:00Z --to 2026-01-31T00:00:00Z",
+            "stripe-aep --local data acme charges --limit 2",
+        ],
+    ),
+    (
+        "Fields and upgrades",
+        "`fields` changes which optional fields a tenant's dataflow maps (its mapping set only); `upgrade` "
+        "brings tenants to the current field tables (`--all` in pages, through the UpgradeAll state machine).",
+        [
+            "stripe-aep --local fields acme charges --exclude receipt_email",
+            "stripe-aep --local upgrade --all --dry-run",
         ],
     ),
     (

@@ -159,7 +159,9 @@ def aws_backend(stack_name: str | None, region: str | None, samconfig: Path = Pa
     try:
         stacks = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
     except (ClientError, BotoCoreError) as exc:
-        raise BackendError(f"cannot describe stack {stack_name}: {exc}") from None
+        raise BackendError(
+            f"cannot describe stack {stack_name}: {exc} (for the local stack of `stripe-aep local up`, pass --local)"
+        ) from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
     return Backend(outputs=outputs, region=session.region_name, _session=session)
 

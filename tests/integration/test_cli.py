@@ -113,6 +113,18 @@ def test_provision_status_health_disable(running: Running) -> None:
     schedule = running.aep_flow(flow_id)["scheduleParams"]
     assert (schedule["frequency"], schedule["interval"]) == ("day", 1)
 
+    # update-schedule --name alone renames and keeps the schedule; neither option is a usage error (exit 2)
+    original = running.aep_flow(flow_id)["name"]
+    renamed = cli(running, "update-schedule", "acme", "--path", "charges", "--name", "acme-charges-renamed")
+    assert renamed.returncode == 0, renamed.stdout + renamed.stderr
+    flow = running.aep_flow(flow_id)
+    assert flow["name"] == "acme-charges-renamed"
+    assert (flow["scheduleParams"]["frequency"], flow["scheduleParams"]["interval"]) == ("day", 1)
+    back = cli(running, "update-schedule", "acme", "--path", "charges", "--name", original)
+    assert back.returncode == 0 and running.aep_flow(flow_id)["name"] == original, back.stdout + back.stderr
+    neither = cli(running, "update-schedule", "acme")
+    assert neither.returncode == 2 and "--frequency" in neither.stderr and "--name" in neither.stderr
+
     # disable: the flow is disabled in AEP and DynamoDB says so
     disable = cli(running, "disable", "acme")
     assert disable.returncode == 0, disable.stdout + disable.stderr
@@ -174,6 +186,16 @@ def test_option_errors_name_the_option_and_list_the_allowed_values(running: Runn
     assert too_often.returncode == 2
     assert "--interval" in too_often.stderr and "schedule." not in too_often.stderr
     assert len(running.executions("Provision")) == before
+
+
+def test_a_bad_field_selection_is_a_usage_error_and_starts_nothing(running: Running) -> None:
+    before = len(running.executions("Lifecycle"))
+    unknown = cli(running, "fields", "acme", "charges", "--exclude", "nosuchfield")
+    assert unknown.returncode == 2
+    assert "nosuchfield" in unknown.stderr and "not a field of Stripe" in unknown.stderr
+    required = cli(running, "fields", "acme", "charges", "--exclude", "id")
+    assert required.returncode == 2 and "cannot be excluded" in required.stderr
+    assert len(running.executions("Lifecycle")) == before
 
 
 def test_purge_shows_the_datasets_and_asks_first(running: Running) -> None:

@@ -22,6 +22,7 @@ from rich.markup import escape
 
 from stripe_aep.errors import InputValidationError
 from stripe_aep.resources import RESOURCE_PATHS, get_resource
+from stripe_aep.selection import check_selection
 from stripe_aep.tenants import LifecycleInput, parse_input
 from stripe_aep_cli.backend import Backend
 from stripe_aep_cli.commands.operations import TenantArg, TimeoutOpt, WaitOpt, run, tenant_callback
@@ -188,7 +189,7 @@ def upgrade(
     reports per tenant (upgraded, current, planned, failed)."""
     opts = options(ctx)
     if bool(tenant) == all_tenants:
-        usage_error(opts, "give a TENANT or --all")
+        usage_error(opts, "give a TENANT or --all, not both" if tenant else "give a TENANT or --all")
     stack = backend(opts)
     out = console()
 
@@ -232,7 +233,9 @@ def fields(
     """Choose the fields of one path the tenant's mapping set writes (lifecycle update_fields)."""
     try:
         payload = fields_payload(tenant, path, include or [], exclude or [])
-    except ValueError as exc:
+        # The selection against the field table and Stripe's field summary, before anything starts.
+        check_selection(path, payload["fields"][path])
+    except (ValueError, InputValidationError) as exc:
         raise typer.BadParameter(str(exc)) from None
     run(ctx, "lifecycle", LifecycleInput, payload, wait, timeout)
 

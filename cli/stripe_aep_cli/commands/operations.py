@@ -309,14 +309,19 @@ def deprovision(
 def update_schedule(
     ctx: typer.Context,
     tenant: TenantArg,
-    frequency: Annotated[str, typer.Option(help=FREQUENCY_HELP, callback=_frequency_callback)],
+    frequency: Annotated[str | None, typer.Option(help=FREQUENCY_HELP, callback=_frequency_callback)] = None,
     interval: IntervalOpt = None,
     path: PathOpt = None,
     name: Annotated[str | None, typer.Option(help="New dataflow name.")] = None,
     wait: WaitOpt = True,
     timeout: TimeoutOpt = 900,
 ) -> None:
-    """Change the schedule of a tenant's dataflows (all, or the --path ones)."""
+    """Change the schedule (--frequency, --interval) or the name (--name) of a tenant's dataflows (all, or the
+    --path ones)."""
+    if frequency is None and name is None:
+        raise typer.BadParameter(
+            "give --frequency (a new schedule), --name (a new name) or both", param_hint="--frequency"
+        )
     payload = {
         "operation": "update_schedule",
         "tenantId": tenant,

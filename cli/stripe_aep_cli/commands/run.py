@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -20,6 +21,11 @@ FromOpt = Annotated[str | None, typer.Option("--from", help="Window start: epoch
 ToOpt = Annotated[
     str | None, typer.Option("--to", help="Window end (not in the future) [default: the current minute].")
 ]
+
+
+def _iso(epoch_s: int) -> str:
+    """``epoch_s`` (epoch seconds) as ISO 8601 UTC: 2026-01-31T00:00:00Z."""
+    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _epoch(value: str | None, option: str) -> int | None:
@@ -70,7 +76,8 @@ def run_now(
         report(opts, "run-now", tenant, execution, None, waited=True)
     started = (execution.output or {}).get("runs") or []
     if not opts.json:
-        out.print(f"run-now {tenant}: {len(started)} run(s) over [{start}, {end}) ({execution.name})")
+        window = f"[{_iso(start)}, {_iso(end)})"
+        out.print(f"run-now {tenant}: {len(started)} run(s) over {window} ({execution.name})")
     # Follow each run to its end through the health check (GET /flows + GET /runs), which records the run's
     # state and counts on the dataflow item.
     deadline = time.monotonic() + timeout
