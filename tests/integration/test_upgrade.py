@@ -290,9 +290,7 @@ def test_upgrade_all_in_pages_leaves_every_flow_on_the_new_mapping_version_and_a
     stack: LocalStack, tenant_factory: TenantFactory, tables: Any
 ) -> None:
     tenants = ["acme", "globex", "initech"]
-    for tenant in tenants:
-        tenant_factory(tenant, KEY)
-        provision(stack, tenant)
+    provision(stack, tenant_factory, *tenants)
     sim = stack.simulator
     store = Store(stack.outputs["TableName"])
     before = writes(stack)
@@ -337,9 +335,7 @@ def test_upgrade_all_in_pages_leaves_every_flow_on_the_new_mapping_version_and_a
 def test_upgrade_all_dry_run_reports_the_planned_writes_and_makes_none(
     stack: LocalStack, tenant_factory: TenantFactory, tables: Any
 ) -> None:
-    for tenant in ("acme", "globex"):
-        tenant_factory(tenant, KEY)
-        provision(stack, tenant)
+    provision(stack, tenant_factory, "acme", "globex")
     before = writes(stack)
     tables(2)
 
@@ -359,9 +355,7 @@ def test_a_failure_half_way_through_upgrade_all_then_a_rerun_upgrades_each_tenan
     stack: LocalStack, tenant_factory: TenantFactory, tables: Any
 ) -> None:
     tenants = ["acme", "globex", "initech", "umbrella"]
-    for tenant in tenants:
-        tenant_factory(tenant, KEY)
-        provision(stack, tenant)
+    provision(stack, tenant_factory, *tenants)
     sim = stack.simulator
     store = Store(stack.outputs["TableName"])
     before = writes(stack)
@@ -408,9 +402,7 @@ def test_one_tenant_failing_is_reported_with_its_cause_and_the_others_are_upgrad
     stack: LocalStack, tenant_factory: TenantFactory, tables: Any
 ) -> None:
     tenants = ["acme", "globex", "initech"]
-    for tenant in tenants:
-        tenant_factory(tenant, KEY)
-        provision(stack, tenant)
+    provision(stack, tenant_factory, *tenants)
     tables(2)
     stack.simulator.add_fault(Fault(operation="patchFlow", kind="error400", nth=1, times=1))
 
@@ -454,8 +446,7 @@ def test_an_update_fields_adobe_refuses_leaves_dynamodb_and_aep_unchanged(
     stack: LocalStack, tenant_factory: TenantFactory, tables: Any
 ) -> None:
     tables(2)
-    tenant_factory("acme", KEY)
-    provision(stack, "acme")
+    provision(stack, tenant_factory, "acme")
     sim = stack.simulator
     aep_before = {kind: sim.objects(kind) for kind in ("mappingSets", "flows", "fieldgroups", "schemas")}
     dynamodb_before = table_items(stack)
