@@ -191,14 +191,16 @@ class Store:
         condition: str | None = None,
         condition_values: Mapping[str, Any] | None = None,
         condition_names: Mapping[str, str] | None = None,
+        stamp: bool = True,
     ) -> dict[str, Any]:
-        """Set and remove attributes of the item at ``key`` (creating it), stamping ``updated_at``.
+        """Set and remove attributes of the item at ``key`` (creating it), stamping ``updated_at`` (unless not
+        ``stamp``: a create lease is bookkeeping, not a change of the item's data).
 
         ``condition`` is a DynamoDB condition expression over ``#name``/``:value`` placeholders given in
         ``condition_names``/``condition_values``. Raises ``ConcurrentModificationError`` when it fails.
         Returns the item after the update.
         """
-        attrs = {**(set_attrs or {}), "updated_at": now_s()}
+        attrs = {**(set_attrs or {}), **({"updated_at": now_s()} if stamp else {})}
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         sets: list[str] = []
@@ -210,7 +212,9 @@ class Store:
         for i, name in enumerate(remove):
             names[f"#r{i}"] = name
             removes.append(f"#r{i}")
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        expression = " ".join(
+            f"{verb} {', '.join(parts)}" for verb, parts in (("SET", sets), ("REMOVE", removes)) if parts
+        )
         kwargs: dict[str, Any] = {
             "Key": {"pk": key[0], "sk": key[1]},
             "UpdateExpression": expression,
@@ -293,6 +297,7 @@ class Store:
                 ),
                 condition_names={"#id": f"{kind}_id", "#intent": f"{kind}_intent", "#owner": f"{kind}_intent_owner"},
                 condition_values={":owner": owner, ":stale": now - lease_s},
+                stamp=False,
             )
         except ConcurrentModificationError:
             raise LeaseHeldError(f"{kind} at {key[0]}/{key[1]}: another execution holds its lease") from None
@@ -329,6 +334,7 @@ class Store:
                 condition="#owner = :owner",
                 condition_names={"#owner": f"{kind}_intent_owner"},
                 condition_values={":owner": owner},
+                stamp=False,
             )
         except ConcurrentModificationError:
             return
