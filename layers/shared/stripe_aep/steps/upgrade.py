@@ -277,10 +277,28 @@ def upgrade_mapping(
             runtime.store.update(key, recorded)
     elif chosen is not None and item.get("field_selection") != selected and not request.dryRun:
         runtime.store.update(key, {"field_selection": selected})  # the same mappings: nothing to write in AEP
+    _point_flow(runtime, client, request, item, version, writes, planned)
+    return version
+
+
+def _point_flow(
+    runtime: Runtime,
+    client: PlatformClient,
+    request: UpgradeStep,
+    item: Mapping[str, Any],
+    version: int,
+    writes: list[str],
+    planned: list[str],
+) -> None:
+    """Point the dataflow's Mapping transformation at mapping set ``version`` (``PATCH /flows/{id}`` with
+    If-Match, patchFlow; a dry run plans it) and record the version and table version the flow now runs.
+    Raises ``InputValidationError`` for a flow without a Mapping transformation."""
+    key = dataflow_key(request.tenantId, request.resourcePath)
+    resource = get_resource(request.resourcePath)
     if item.get("flow_mapping_version") is not None and int(item["flow_mapping_version"]) == version:
         if int(item.get("table_version", FIRST_VERSION)) < resource.table_version and not request.dryRun:
             runtime.store.update(key, {"table_version": resource.table_version})
-        return version
+        return
     flow = client.get_flow(str(item["flow_id"]))
     index = next(
         (i for i, t in enumerate(flow.transformations) if isinstance(t, dict) and t.get("name") == "Mapping"), None
@@ -291,11 +309,10 @@ def upgrade_mapping(
     if running is None or int(running) != version:
         if request.dryRun:
             planned.append(f"patchFlow {flow.id}: mappingVersion {running} -> {version}")
-            return version
+            return
         op = PatchOperation(op="replace", path=f"/transformations/{index}/params/mappingVersion", value=version)
         patched = client.patch_flow(flow.id, str(flow.etag), [op])
         writes.append("patchFlow")
         runtime.store.update(key, {"flow_etag": patched.etag})
     if not request.dryRun:
         runtime.store.update(key, {"flow_mapping_version": version, "table_version": resource.table_version})
-    return version
