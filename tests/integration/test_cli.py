@@ -285,9 +285,9 @@ def test_plan_shows_what_provisioning_would_repair(running: Running) -> None:
 
 
 def test_upgrade_all_starts_one_upgrade_all_execution_and_prints_each_tenant(running: Running) -> None:
-    added = cli(running, "local", "add-tenant", "initech")  # its Stripe key in the simulator and its secret
+    added = cli(running, "local", "add-tenant", "umbrella")  # its Stripe key in the simulator and its secret
     assert added.returncode == 0, added.stdout + added.stderr
-    provisioned = cli(running, "provision", "initech", "--path", "refunds")
+    provisioned = cli(running, "provision", "umbrella", "--path", "refunds")
     assert provisioned.returncode == 0, provisioned.stdout + provisioned.stderr
     before = len(running.executions("UpgradeAll"))
     lifecycle_before = len(running.executions("Lifecycle"))
@@ -300,12 +300,12 @@ def test_upgrade_all_starts_one_upgrade_all_execution_and_prints_each_tenant(run
     assert execution["status"] == "SUCCEEDED" and execution["name"].startswith("upgrade-all-")
     assert report["report"]["dryRun"] is True
     results = {t["tenantId"]: t["result"] for t in report["report"]["tenants"]}
-    assert "initech" in results and set(results.values()) == {"current"}  # provisioned on the current tables
+    assert "umbrella" in results and set(results.values()) == {"current"}  # provisioned on the current tables
     assert len(running.executions("UpgradeAll")) == before + 1
     assert len(running.executions("Lifecycle")) == lifecycle_before  # no execution per tenant any more
 
     human = cli(running, "upgrade", "--all")
     assert human.returncode == 0, human.stdout + human.stderr
-    assert "initech: SUCCEEDED current (refunds v" in human.stdout and "no write" in human.stdout
+    assert "umbrella: SUCCEEDED current (refunds v" in human.stdout and "no write" in human.stdout
     assert "upgrade-all-" in human.stdout and f"{len(results)} current" in human.stdout
     assert len(running.executions("UpgradeAll")) == before + 2
