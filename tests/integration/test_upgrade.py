@@ -69,6 +69,25 @@ def upgrade(stack: LocalStack, tenant_id: str, name: str, **extra: Any) -> dict[
     return stack.wait(arn, timeout_s=180)
 
 
+def flows_on_new_mapping_versions(stack: LocalStack, tenants: list[str]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Assert every dataflow of ``tenants`` runs its mapping set's current version on table version 2, each
+    mapping set one of the tenants' own (new versions, no new mapping sets); the (item, mapping set) pairs."""
+    mapping_sets = {m["id"]: m for m in stack.simulator.objects("mappingSets")}
+    flows = {f["id"]: f for f in stack.simulator.objects("flows")}
+    pairs = []
+    for tenant in tenants:
+        _, items = Store(stack.outputs["TableName"]).tenant_items(tenant)
+        for item in items:
+            mapping_set = mapping_sets[item["mapping_set_id"]]
+            (transformation,) = [t for t in flows[item["flow_id"]]["transformations"] if t["name"] == "Mapping"]
+            assert transformation["params"]["mappingId"] == item["mapping_set_id"]
+            assert int(transformation["params"]["mappingVersion"]) == mapping_set["version"]
+            assert (item["table_version"], item["mapping_set_version"], item["flow_mapping_version"]) == (2, 1, 1)
+            pairs.append((item, mapping_set))
+    assert len(mapping_sets) == len(pairs)  # new versions, no new mapping sets
+    return pairs
+
+
 def writes(stack: LocalStack) -> Counter[str]:
     return Counter({op: n for op, n in stack.simulator.calls.items() if op in WRITES and n})
 
@@ -99,20 +118,10 @@ def test_upgrade_moves_every_flow_to_the_new_mapping_version_and_a_rerun_writes_
         assert set(ADDED[path]) <= set(props["properties"])
         sandbox_item = store.get(schema_key("prod", path)) or {}
         assert (sandbox_item["field_group_table_version"], sandbox_item["schema_table_version"]) == (2, 2)
-    mapping_sets = {m["id"]: m for m in sim.objects("mappingSets")}
-    assert len(mapping_sets) == len(tenants) * len(PATHS)  # new versions, no new mapping sets
-    flows = {f["id"]: f for f in sim.objects("flows")}
-    for tenant in tenants:
-        _, items = store.tenant_items(tenant)
-        for item in items:
-            (transformation,) = [t for t in flows[item["flow_id"]]["transformations"] if t["name"] == "Mapping"]
-            assert transformation["params"]["mappingId"] == item["mapping_set_id"]
-            assert (
-                int(transformation["params"]["mappingVersion"]) == 1 == mapping_sets[item["mapping_set_id"]]["version"]
-            )
-            assert (item["table_version"], item["mapping_set_version"], item["flow_mapping_version"]) == (2, 1, 1)
-            sources = {m["source"] for m in mapping_sets[item["mapping_set_id"]]["mappings"]}
-            assert all(any(f"data.{f}" in s for s in sources) for f in ADDED[item["resource_path"]]), sources
+    for item, mapping_set in flows_on_new_mapping_versions(stack, tenants):
+        assert mapping_set["version"] == 1
+        sources = {m["source"] for m in mapping_set["mappings"]}
+        assert all(any(f"data.{f}" in s for s in sources) for f in ADDED[item["resource_path"]]), sources
 
     requests_before = len(sim.requests)
     for tenant in tenants:
@@ -292,7 +301,6 @@ def test_upgrade_all_in_pages_leaves_every_flow_on_the_new_mapping_version_and_a
     tenants = ["acme", "globex", "initech"]
     provision(stack, tenant_factory, *tenants)
     sim = stack.simulator
-    store = Store(stack.outputs["TableName"])
     before = writes(stack)
     tables(2)
 
@@ -313,16 +321,7 @@ def test_upgrade_all_in_pages_leaves_every_flow_on_the_new_mapping_version_and_a
     assert writes(stack) - before == Counter(
         {"patchFieldGroup": len(PATHS), "putMappingSet": dataflows, "patchFlow": dataflows}
     )
-    mapping_sets = {m["id"]: m for m in sim.objects("mappingSets")}
-    assert len(mapping_sets) == dataflows  # new versions, no new mapping sets
-    flows = {f["id"]: f for f in sim.objects("flows")}
-    for tenant in tenants:
-        _, items = store.tenant_items(tenant)
-        for item in items:
-            (transformation,) = [t for t in flows[item["flow_id"]]["transformations"] if t["name"] == "Mapping"]
-            assert transformation["params"]["mappingId"] == item["mapping_set_id"]
-            assert int(transformation["params"]["mappingVersion"]) == mapping_sets[item["mapping_set_id"]]["version"]
-            assert (item["table_version"], item["mapping_set_version"], item["flow_mapping_version"]) == (2, 1, 1)
+    assert len(flows_on_new_mapping_versions(stack, tenants)) == dataflows
 
     requests_before = len(sim.requests)
     again = upgrade_all(stack, "all-2", pageSize=2)
